@@ -1,0 +1,81 @@
+/** Turns what a host offers into checks an operator can act on: ok or missing, and the fix. */
+export type Backend = 'lxc' | 'efs';
+export const BACKENDS: readonly Backend[] = ['lxc', 'efs'];
+
+export interface HostFacts {
+  hostname: string;
+  kernelRelease: string;
+  /** Paths of the tools found on the worker's PATH; absent when missing. */
+  tools: { pct?: string; newuidmap?: string; newgidmap?: string; mountEfs?: string };
+  aws: { region?: string; credentialsSource?: string; problem?: string };
+}
+
+export interface Check {
+  name: string;
+  ok: boolean;
+  detail: string;
+  /** What to do when the check fails. */
+  fix?: string;
+  /** Backends that cannot run without it; empty for checks that only inform. */
+  requiredFor: Backend[];
+}
+
+export interface DoctorReport {
+  hostname: string;
+  backends: Backend[];
+  checks: Check[];
+  ok: boolean;
+}
+
+/** Kernel idmapped mounts (mount_setattr with MOUNT_ATTR_IDMAP) arrived in Linux 5.12. */
+export function supportsIdmappedMounts(kernelRelease: string): boolean {
+  const match = /^(\d+)\.(\d+)/.exec(kernelRelease);
+  if (!match) return false;
+  const [major, minor] = [Number(match[1]), Number(match[2])];
+  return major > 5 || (major === 5 && minor >= 12);
+}
+
+export function evaluateHost(facts: HostFacts): Check[] {
+  const tool = (name: string, path: string | undefined, fix: string, requiredFor: Backend[]): Check => ({
+    name,
+    ok: path !== undefined,
+    detail: path ?? 'not found on PATH',
+    fix: path === undefined ? fix : undefined,
+    requiredFor,
+  });
+  const idmapped = supportsIdmappedMounts(facts.kernelRelease);
+  return [
+    { name: 'kernel', ok: true, detail: facts.kernelRelease, requiredFor: [] },
+    {
+      name: 'idmapped mounts',
+      ok: idmapped,
+      detail: idmapped ? 'supported (Linux 5.12 or later)' : 'not supported: ownership is applied by walking the volume',
+      fix: idmapped ? undefined : 'upgrade to Linux 5.12 or later to mount without changing ownership',
+      requiredFor: [],
+    },
+    tool('pct', facts.tools.pct, 'run the LXC worker on a Proxmox VE node (pct comes with pve-container), or pass --pct', ['lxc']),
+    tool('newuidmap', facts.tools.newuidmap, 'apt-get install uidmap (needed by the demo and the tests, not by Proxmox)', []),
+    tool('newgidmap', facts.tools.newgidmap, 'apt-get install uidmap (needed by the demo and the tests, not by Proxmox)', []),
+    tool('mount.efs', facts.tools.mountEfs, 'not needed on the worker: the mount step installs amazon-efs-utils on each instance', []),
+    {
+      name: 'AWS region',
+      ok: facts.aws.region !== undefined,
+      detail: facts.aws.region ?? 'not configured',
+      fix: facts.aws.region ? undefined : 'set AWS_REGION or a region in ~/.aws/config',
+      requiredFor: ['efs'],
+    },
+    {
+      name: 'AWS credentials',
+      ok: facts.aws.credentialsSource !== undefined,
+      detail: facts.aws.credentialsSource ?? facts.aws.problem ?? 'not found',
+      fix: facts.aws.credentialsSource ? undefined : 'configure credentials through the standard AWS chain (env, ~/.aws, instance role)',
+      requiredFor: ['efs'],
+    },
+  ];
+}
+
+export function buildReport(facts: HostFacts, backends: Backend[]): DoctorReport {
+  const checks = evaluateHost(facts);
+  const ok = checks.every((check) => check.ok || !check.requiredFor.some((b) => backends.includes(b)));
+  return { hostname: facts.hostname, backends, checks, ok };
+}

@@ -1,0 +1,11 @@
+/**
+ * The custom search attributes sharemount sets on every workflow, so the Temporal UI's list filters by
+ * volume, backend and target. Registered on the dev server at start and by `sharemount setup` elsewhere.
+ */
+export const SEARCH_ATTRIBUTES = {
+  ShareMountVolume: 'Keyword',
+  ShareMountBackend: 'Keyword',
+  ShareMountTargets: 'KeywordList',
+} as const;
+
+export type SearchAttributeName = keyof typeof SEARCH_ATTRIBUTES;
