@@ -1,0 +1,76 @@
+import type { ContainerConfig, IdKind, IdmapLine } from './containerConfig';
+
+/**
+ * How a container's ids appear on the host. A container id maps to `hostStart + (id - containerStart)` in
+ * the one range that holds it; an id no range holds is unmapped (it shows as nobody inside, and nothing may
+ * be chowned to a guess of it).
+ */
+export interface IdRange {
+  containerStart: number;
+  hostStart: number;
+  count: number;
+}
+
+export interface IdMap {
+  uid: IdRange[];
+  gid: IdRange[];
+  /** Where the map came from, for plans and errors. */
+  source: 'lxc.idmap' | 'proxmox-default' | 'privileged-identity';
+}
+
+/** What Proxmox uses for an unprivileged container without lxc.idmap lines; it never writes it to the file. */
+export const PROXMOX_DEFAULT_RANGE: IdRange = { containerStart: 0, hostStart: 100000, count: 65536 };
+const IDENTITY_RANGE: IdRange = { containerStart: 0, hostStart: 0, count: 2 ** 32 - 1 };
+
+export class IdmapError extends Error {
+  constructor(
+    readonly file: string,
+    readonly problem: string,
+  ) {
+    super(`${file}: ${problem}`);
+    this.name = 'IdmapError';
+  }
+}
+
+export function idMapOf(config: ContainerConfig): IdMap {
+  if (config.idmap.length === 0) {
+    return config.unprivileged
+      ? { uid: [PROXMOX_DEFAULT_RANGE], gid: [PROXMOX_DEFAULT_RANGE], source: 'proxmox-default' }
+      : { uid: [IDENTITY_RANGE], gid: [IDENTITY_RANGE], source: 'privileged-identity' };
+  }
+  return { uid: rangesOf(config, 'u'), gid: rangesOf(config, 'g'), source: 'lxc.idmap' };
+}
+
+function rangesOf(config: ContainerConfig, kind: IdKind): IdRange[] {
+  const lines = config.idmap.filter((l) => l.kind === kind).sort((a, b) => a.containerStart - b.containerStart);
+  // The kernel refuses a map whose ranges overlap on either side, so such a config is broken, not ambiguous.
+  checkNoOverlap(config.file, lines, 'containerStart', 'container');
+  checkNoOverlap(config.file, [...lines].sort((a, b) => a.hostStart - b.hostStart), 'hostStart', 'host');
+  return lines.map(({ containerStart, hostStart, count }) => ({ containerStart, hostStart, count }));
+}
+
+function checkNoOverlap(file: string, sorted: IdmapLine[], start: 'containerStart' | 'hostStart', side: string): void {
+  for (let i = 1; i < sorted.length; i++) {
+    const [a, b] = [sorted[i - 1], sorted[i]];
+    if (a[start] + a.count > b[start]) {
+      throw new IdmapError(file, `${b.kind}-ranges on lines ${a.line} and ${b.line} overlap on the ${side} side; the kernel would refuse this map`);
+    }
+  }
+}
+
+/** The host id of container id `id`, or undefined when no range holds it. */
+export function mapId(ranges: IdRange[], id: number): number | undefined {
+  const range = ranges.find((r) => id >= r.containerStart && id < r.containerStart + r.count);
+  return range && range.hostStart + (id - range.containerStart);
+}
+
+/** Container root as the host sees it; an unmapped root uid or gid is an error, never a guess. */
+export function mappedRoot(map: IdMap, file: string): { uid: number; gid: number } {
+  const uid = mapId(map.uid, 0);
+  const gid = mapId(map.gid, 0);
+  if (uid === undefined || gid === undefined) {
+    const which = [uid === undefined && 'uid 0', gid === undefined && 'gid 0'].filter(Boolean).join(' and ');
+    throw new IdmapError(file, `container ${which} is outside every lxc.idmap range, so container root has no host id to own files as`);
+  }
+  return { uid, gid };
+}
