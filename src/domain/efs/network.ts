@@ -1,0 +1,41 @@
+/**
+ * Where the mount targets go. An EFS file system has at most one mount target per availability zone, all in
+ * one VPC; an instance reaches the one in its own zone.
+ */
+import { InputError } from '../errors';
+
+export interface InstanceNetwork {
+  instanceId: string;
+  subnetId: string;
+  availabilityZone: string;
+  vpcId: string;
+  /** The instance's own security groups: the natural NFS sources for the mount targets' group. */
+  securityGroupIds: string[];
+}
+
+export interface MountTargetSubnets {
+  vpcId: string;
+  /** One subnet per availability zone, the first instance's (in the given order) for each zone. */
+  subnets: { subnetId: string; availabilityZone: string }[];
+}
+
+export function chooseMountTargetSubnets(instances: readonly InstanceNetwork[]): MountTargetSubnets {
+  if (instances.length === 0) throw new InputError('<instance-id>', 'name at least one instance (or --subnet) to place mount targets');
+  const vpcs = [...new Set(instances.map((i) => i.vpcId))];
+  if (vpcs.length > 1) {
+    const byVpc = vpcs.map((vpc) => `${vpc}: ${instances.filter((i) => i.vpcId === vpc).map((i) => i.instanceId).join(', ')}`);
+    throw new InputError('<instance-id>', `the instances are in ${vpcs.length} VPCs (${byVpc.join('; ')}); one file system serves one VPC`);
+  }
+  const subnets: MountTargetSubnets['subnets'] = [];
+  for (const instance of instances) {
+    if (!subnets.some((s) => s.availabilityZone === instance.availabilityZone)) {
+      subnets.push({ subnetId: instance.subnetId, availabilityZone: instance.availabilityZone });
+    }
+  }
+  return { vpcId: vpcs[0], subnets };
+}
+
+/** The instances' security groups, deduplicated and sorted, as NFS sources for the mount targets' group. */
+export function nfsSourceGroups(instances: readonly InstanceNetwork[]): string[] {
+  return [...new Set(instances.flatMap((i) => i.securityGroupIds))].sort();
+}

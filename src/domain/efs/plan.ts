@@ -1,0 +1,141 @@
+/**
+ * The dry-run plan, and the one place where a request becomes validated settings: per instance, the ordered
+ * steps with a summary in words and the exact script that would run. Workflows run the same scripts.
+ */
+import { InputError, InputErrors } from '../errors';
+import {
+  DEFAULT_GID,
+  DEFAULT_GROUP,
+  defaultMountPoint,
+  validateFileSystemId,
+  validateGid,
+  validateGroupName,
+  validateInstanceIds,
+  validateMountPoint,
+  validateUserNames,
+  validateVolumeName,
+} from './names';
+import { buildStepScript, EFS_MOUNT_STEPS, EFS_UNMOUNT_STEPS, EfsStep, EfsStepSettings, LAYOUT_MODES, UMASK_PROFILE_PATH } from './scripts';
+
+export interface EfsMountRequest {
+  volumeName: string;
+  fileSystemId: string;
+  instanceIds: readonly string[];
+  /** Default /mnt/<volumeName>. */
+  mountPoint?: string;
+  /** Default prism-shared. */
+  group?: string;
+  /** Default 3000. */
+  gid?: number | string;
+  /** Empty or absent: each instance's login users are detected there. */
+  users?: readonly string[];
+}
+
+export interface EfsSettings extends EfsStepSettings {
+  volumeName: string;
+  instanceIds: string[];
+}
+
+export interface PlannedStep {
+  step: EfsStep;
+  /** What the step does to the instance, in words, e.g. for the Temporal UI's activity summary. */
+  summary: string;
+  script: string;
+}
+
+export interface InstancePlan {
+  instanceId: string;
+  steps: PlannedStep[];
+}
+
+export interface EfsPlan {
+  action: 'mount' | 'unmount';
+  volumeName: string;
+  fileSystemId: string;
+  mountPoint: string;
+  group: string;
+  gid: number;
+  users: string[];
+  instances: InstancePlan[];
+}
+
+/** Validates every field and reports all problems at once (InputErrors), before anything is sent. */
+export function resolveEfsSettings(request: EfsMountRequest): EfsSettings {
+  const errors: InputError[] = [];
+  const attempt = <T>(fn: () => T, fallback: T): T => {
+    try {
+      return fn();
+    } catch (error) {
+      if (error instanceof InputError) {
+        errors.push(error);
+        return fallback;
+      }
+      throw error;
+    }
+  };
+  const volumeName = attempt(() => validateVolumeName(request.volumeName), '');
+  const fileSystemId = attempt(() => validateFileSystemId(request.fileSystemId), '');
+  const instanceIds = attempt(() => validateInstanceIds(request.instanceIds), []);
+  const mountPoint = attempt(
+    () => (request.mountPoint !== undefined ? validateMountPoint(request.mountPoint) : volumeName ? defaultMountPoint(volumeName) : ''),
+    '',
+  );
+  const group = attempt(() => validateGroupName(request.group ?? DEFAULT_GROUP), '');
+  const gid = attempt(() => validateGid(request.gid ?? DEFAULT_GID), 0);
+  const users = attempt(() => validateUserNames(request.users ?? []), []);
+  if (errors.length === 1) throw errors[0];
+  if (errors.length > 1) throw new InputErrors(errors);
+  return { volumeName, fileSystemId, instanceIds, mountPoint, group, gid, users };
+}
+
+export function stepSummary(step: EfsStep, settings: EfsStepSettings, instanceId: string): string {
+  const users = settings.users.length > 0 ? settings.users.join(', ') : 'the login users';
+  const { fileSystemId: fs, mountPoint: mp, group } = settings;
+  switch (step) {
+    case 'installEfsUtils':
+      return `install amazon-efs-utils on ${instanceId} unless mount.efs is there`;
+    case 'ensureGroup':
+      return `ensure group ${group} (GID ${settings.gid}) on ${instanceId}`;
+    case 'addUsers':
+      return `add ${users} to group ${group} on ${instanceId}`;
+    case 'mountVolume':
+      return `mount ${fs} at ${mp} on ${instanceId} with TLS`;
+    case 'prepareLayout':
+      return `set ${LAYOUT_MODES.root} and group ${group} on ${mp}, shared/, users/ and users/<user>/ for ${users} on ${instanceId}`;
+    case 'persistFstab':
+      return `persist ${fs} at ${mp} in /etc/fstab on ${instanceId}`;
+    case 'setUmask':
+      return `write umask 002 to ${UMASK_PROFILE_PATH} on ${instanceId}`;
+    case 'unmountVolume':
+      return `unmount ${mp} on ${instanceId}`;
+    case 'removeFstabLine':
+      return `remove the /etc/fstab line for ${mp} on ${instanceId} (data stays)`;
+  }
+}
+
+export function planSteps(steps: readonly EfsStep[], settings: EfsStepSettings, instanceId: string): PlannedStep[] {
+  return steps.map((step) => ({ step, summary: stepSummary(step, settings, instanceId), script: buildStepScript(step, settings) }));
+}
+
+function plan(action: 'mount' | 'unmount', request: EfsMountRequest): EfsPlan {
+  const settings = resolveEfsSettings(request);
+  const steps = action === 'mount' ? EFS_MOUNT_STEPS : EFS_UNMOUNT_STEPS;
+  return {
+    action,
+    volumeName: settings.volumeName,
+    fileSystemId: settings.fileSystemId,
+    mountPoint: settings.mountPoint,
+    group: settings.group,
+    gid: settings.gid,
+    users: [...settings.users],
+    instances: settings.instanceIds.map((instanceId) => ({ instanceId, steps: planSteps(steps, settings, instanceId) })),
+  };
+}
+
+export function planEfsMount(request: EfsMountRequest): EfsPlan {
+  return plan('mount', request);
+}
+
+export function planEfsUnmount(request: EfsMountRequest): EfsPlan {
+  return plan('unmount', request);
+}
