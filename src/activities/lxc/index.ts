@@ -1,0 +1,243 @@
+import { Context } from '@temporalio/activity';
+import { ApplicationFailure } from '@temporalio/common';
+import { execFile } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { promisify } from 'node:util';
+import { ContainerConfigError, parseContainerConfig } from '../../domain/lxc/containerConfig';
+import { hostUsersFrom, type HostUser } from '../../domain/lxc/hostUsers';
+import { decideMountPoint, NoFreeSlotError, pctSetArgs } from '../../domain/lxc/mountPoints';
+import { pathProblem } from '../../domain/lxc/paths';
+import { walkOwnershipAsync, type WalkProgress, type WalkResult } from './ownershipWalk';
+
+const run = promisify(execFile);
+
+export interface LxcDeps {
+  /** Where Proxmox keeps cluster config; container configs are `<pveDir>/lxc/<ctid>.conf`. Default /etc/pve. */
+  pveDir?: string;
+  /** The pct command (name on PATH or a path). Default `pct`. */
+  pct?: string;
+  /** Extra environment for pct (tests point the stand-in at their own pve dir). */
+  pctEnv?: Record<string, string>;
+  passwdFile?: string;
+  groupFile?: string;
+  mountInfoFile?: string;
+}
+
+/** Failure types the workflows' retry policies list as non-retryable. */
+export const LXC_FAILURES = {
+  containerNotFound: 'ContainerNotFound',
+  containerConfigInvalid: 'ContainerConfigInvalid',
+  volumeNotFound: 'VolumeNotFound',
+  invalidInput: 'InvalidInput',
+  noFreeSlot: 'NoFreeMountPointSlot',
+  pctFailed: 'PctFailed',
+} as const;
+
+export interface ContainerRead {
+  ctid: number;
+  file: string;
+  /** The config text; absent when the container does not exist (only from `inspectContainer`). */
+  text?: string;
+  running: boolean;
+}
+
+export interface ApplyOwnershipInput {
+  volume: string;
+  root: string;
+  uid: number;
+  gid: number;
+  fullScan?: boolean;
+}
+
+export type ApplyOwnershipResult = WalkResult & { volume: string; root: string; uid: number; gid: number };
+
+export interface BindMountPointInput {
+  ctid: number;
+  /** The slot the plan chose; used when still free, else the lowest free one (the result says which). */
+  slot?: number;
+  hostPath: string;
+  containerPath: string;
+  fixDrift?: boolean;
+}
+
+export interface BindMountPointResult {
+  ctid: number;
+  slot: number;
+  changed: boolean;
+  /** What the conf says afterwards: mounted now (hot-plugged or stopped CT), or waiting in [pending]. */
+  state: 'present' | 'hotplugged' | 'configured' | 'pendingUntilRestart' | 'driftLeft';
+  /** drift only: the host path the slot binds and that was left alone (without fixDrift). */
+  currentHostPath?: string;
+  running: boolean;
+}
+
+export function createLxcActivities(deps: LxcDeps = {}) {
+  const pveDir = deps.pveDir ?? '/etc/pve';
+  const pct = deps.pct ?? 'pct';
+  const confPath = (ctid: number) => path.join(pveDir, 'lxc', `${checkCtid(ctid)}.conf`);
+
+  async function runPct(args: string[]): Promise<string> {
+    try {
+      const { stdout } = await run(pct, args, { env: { ...process.env, ...deps.pctEnv }, timeout: 120_000 });
+      return stdout;
+    } catch (error) {
+      const e = error as NodeJS.ErrnoException & { stderr?: string };
+      if (e.code === 'ENOENT') throw ApplicationFailure.nonRetryable(`${pct} not found: is this a Proxmox node? (--pct)`, LXC_FAILURES.pctFailed);
+      // pct fails for passing reasons too (the container is locked by a backup): let the retry policy decide.
+      throw ApplicationFailure.retryable(`pct ${args.join(' ')} failed: ${(e.stderr ?? e.message).trim()}`, LXC_FAILURES.pctFailed);
+    }
+  }
+
+  async function isRunning(ctid: number): Promise<boolean> {
+    const out = await runPct(['status', String(ctid)]);
+    return /^status:\s*running\s*$/m.test(out);
+  }
+
+  function readConf(ctid: number): { file: string; text?: string } {
+    const file = confPath(ctid);
+    try {
+      return { file, text: fs.readFileSync(file, 'utf8') };
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return { file };
+      throw error;
+    }
+  }
+
+  const activities = {
+    /** Reads a container's config and whether it runs. Changes nothing. A missing container is final. */
+    async readContainer(ctid: number): Promise<ContainerRead & { text: string }> {
+      const { file, text } = readConf(ctid);
+      if (text === undefined) {
+        throw ApplicationFailure.nonRetryable(`container ${ctid} does not exist on this node (${file} is missing)`, LXC_FAILURES.containerNotFound);
+      }
+      return { ctid, file, text, running: await isRunning(ctid) };
+    },
+
+    /** Like readContainer, but a missing container is a fact (for plans), not a failure. */
+    async inspectContainer(ctid: number): Promise<ContainerRead> {
+      const { file, text } = readConf(ctid);
+      return { ctid, file, text, running: text === undefined ? false : await isRunning(ctid) };
+    },
+
+    /** uid, primary gid and group name of the named host users; unknown names are simply absent. */
+    async readHostUsers(names: string[]): Promise<Record<string, HostUser>> {
+      const passwd = fs.readFileSync(deps.passwdFile ?? '/etc/passwd', 'utf8');
+      let group = '';
+      try {
+        group = fs.readFileSync(deps.groupFile ?? '/etc/group', 'utf8');
+      } catch {
+        // group names are only decoration in the plan
+      }
+      return hostUsersFrom(names, passwd, group);
+    },
+
+    /**
+     * Gives the volume's files the owner, safely (see ownershipWalk.ts). Heartbeats a cursor; a retry resumes
+     * from the last heartbeat instead of starting over. Works outside an activity too (no heartbeats then).
+     */
+    async applyOwnership(input: ApplyOwnershipInput): Promise<ApplyOwnershipResult> {
+      const problem = pathProblem(input.root, 'host path');
+      if (problem) throw ApplicationFailure.nonRetryable(`volume ${input.volume}: ${input.root} ${problem}`, LXC_FAILURES.invalidInput);
+      const context = activityContext();
+      const resumeFrom = context?.info.heartbeatDetails as WalkProgress | undefined;
+      let stat: fs.Stats;
+      try {
+        stat = fs.lstatSync(input.root);
+      } catch {
+        throw ApplicationFailure.nonRetryable(
+          `volume ${input.volume}: ${input.root} does not exist; create it (or mount its storage) first`,
+          LXC_FAILURES.volumeNotFound,
+        );
+      }
+      if (!stat.isDirectory()) {
+        throw ApplicationFailure.nonRetryable(`volume ${input.volume}: ${input.root} is not a directory (a symlink is not followed)`, LXC_FAILURES.volumeNotFound);
+      }
+      const result = await walkOwnershipAsync(
+        input.root,
+        { uid: input.uid, gid: input.gid },
+        {
+          fullScan: input.fullScan,
+          resumeFrom: resumeFrom && Array.isArray(resumeFrom.cursor) ? resumeFrom : undefined,
+          mountInfoFile: deps.mountInfoFile,
+          onProgress: context ? (progress) => context.heartbeat(progress) : undefined,
+          signal: context?.cancellationSignal,
+        },
+      );
+      return { volume: input.volume, root: input.root, uid: input.uid, gid: input.gid, ...result };
+    },
+
+    /**
+     * Binds hostPath at containerPath in the container with `pct set`, unless the conf already says so (then
+     * pct is not called). Never restarts a container: a change Proxmox keeps pending is reported as such.
+     */
+    async bindMountPoint(input: BindMountPointInput): Promise<BindMountPointResult> {
+      const { ctid, hostPath, containerPath } = input;
+      const config = parseConf(ctid);
+      let decision;
+      try {
+        decision = decideMountPoint(hostPath, containerPath, config.mountPoints, config.pendingMountPoints);
+      } catch (error) {
+        if (error instanceof NoFreeSlotError) throw ApplicationFailure.nonRetryable(`CT ${ctid}: ${error.message}`, LXC_FAILURES.noFreeSlot);
+        throw error;
+      }
+      const running = await isRunning(ctid);
+      if (decision.mount === 'present') {
+        return { ctid, slot: decision.slot, changed: false, state: decision.pendingUntilRestart ? 'pendingUntilRestart' : 'present', running };
+      }
+      if (decision.mount === 'drift' && !input.fixDrift) {
+        return { ctid, slot: decision.slot, changed: false, state: 'driftLeft', currentHostPath: decision.currentHostPath, running };
+      }
+      let slot = decision.slot;
+      const taken = new Set([...config.mountPoints, ...config.pendingMountPoints].map((e) => e.slot));
+      if (decision.mount === 'new' && input.slot !== undefined && !taken.has(input.slot)) slot = input.slot;
+      let args: string[];
+      try {
+        args = pctSetArgs(ctid, slot, hostPath, containerPath);
+      } catch (error) {
+        throw ApplicationFailure.nonRetryable(`CT ${ctid}: ${(error as Error).message}`, LXC_FAILURES.invalidInput);
+      }
+      await runPct(args);
+      const reread = parseConf(ctid);
+      const after = decideMountPoint(hostPath, containerPath, reread.mountPoints, reread.pendingMountPoints);
+      if (after.mount !== 'present') {
+        throw ApplicationFailure.retryable(`CT ${ctid}: pct set returned but mp${slot} does not bind ${hostPath} at ${containerPath}`, LXC_FAILURES.pctFailed);
+      }
+      const state = after.pendingUntilRestart ? 'pendingUntilRestart' : running ? 'hotplugged' : 'configured';
+      return { ctid, slot: after.slot, changed: true, state, running };
+    },
+  };
+
+  function parseConf(ctid: number) {
+    const { file, text } = readConf(ctid);
+    if (text === undefined) {
+      throw ApplicationFailure.nonRetryable(`container ${ctid} does not exist on this node (${file} is missing)`, LXC_FAILURES.containerNotFound);
+    }
+    try {
+      return parseContainerConfig(text, file);
+    } catch (error) {
+      if (error instanceof ContainerConfigError) throw ApplicationFailure.nonRetryable(error.message, LXC_FAILURES.containerConfigInvalid);
+      throw error;
+    }
+  }
+
+  return activities;
+}
+
+export type LxcActivities = ReturnType<typeof createLxcActivities>;
+
+function checkCtid(ctid: number): number {
+  if (!Number.isSafeInteger(ctid) || ctid < 100 || ctid > 999_999_999) {
+    throw ApplicationFailure.nonRetryable(`invalid container ID ${ctid}`, LXC_FAILURES.invalidInput);
+  }
+  return ctid;
+}
+
+/** The activity context when running inside one; undefined when called directly (CLI plan, tests). */
+function activityContext(): Context | undefined {
+  try {
+    return Context.current();
+  } catch {
+    return undefined;
+  }
+}
