@@ -138,6 +138,11 @@ resolve_users() {
   fi
 }`;
 
+/** The given users are checked before anything else looks at the instance. */
+const CHECK_GIVEN_USERS = `for user in $USERS; do
+  check_user "$user"
+done`;
+
 function script(step: EfsStep, summary: string, values: Record<string, string | number>, ...parts: string[]): string {
   const assignments = Object.keys(values).length > 0 ? `${shAssignments(values)}\n` : '';
   return [
@@ -233,6 +238,7 @@ export function addUsersScript(input: { group: string; users: readonly string[] 
     CHECK_USER,
     'check_name group "$GROUP"',
     DETECT_LOGIN_USERS,
+    CHECK_GIVEN_USERS,
     `getent group "$GROUP" >/dev/null || fail 66 "group $GROUP does not exist: run ensureGroup first"
 resolve_users
 for user in $USERS; do
@@ -294,6 +300,7 @@ export function prepareLayoutScript(input: { mountPoint: string; group: string; 
     CHECK_MOUNT_POINT,
     IS_MOUNTED,
     DETECT_LOGIN_USERS,
+    CHECK_GIVEN_USERS,
     `is_mounted || fail 66 "$MOUNT_POINT is not mounted: run mountVolume first"
 gid=$(getent group "$GROUP" | head -n 1 | cut -d: -f3)
 [ -n "$gid" ] || fail 66 "group $GROUP does not exist: run ensureGroup first"

@@ -1,0 +1,365 @@
+/**
+ * Every EFS step's script, run for real as root in two instance sandboxes (mount namespaces with their own
+ * /etc and /mnt) whose login users have different UIDs, sharing one directory that plays the file system.
+ */
+import { randomBytes } from 'node:crypto';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import {
+  addUsersScript,
+  buildStepScript,
+  EFS_MOUNT_STEPS,
+  EfsStep,
+  EfsStepSettings,
+  ensureGroupScript,
+  installEfsUtilsScript,
+  parseStepOutput,
+  persistFstabScript,
+  planEfsMount,
+  prepareLayoutScript,
+  STEP_EXIT_CODES,
+  UMASK_PROFILE_CONTENT,
+} from '../../src/domain/efs';
+import { InputError, InputErrors } from '../../src/domain/errors';
+import { shAssignments } from '../../src/domain/shell';
+import { createFakeEfs, createInstanceSandbox, destroyAllSandboxes, FakeEfs, InstanceSandbox, sandboxUnavailableReason } from '../support/instanceSandbox';
+
+const skip = sandboxUnavailableReason();
+const describeWithSandboxes = skip ? describe.skip : describe;
+
+const FS_ID = 'fs-0123456789abcdef0';
+const MOUNT_POINT = '/mnt/research';
+const base: Omit<EfsStepSettings, 'users'> = { fileSystemId: FS_ID, mountPoint: MOUNT_POINT, group: 'prism-shared', gid: 3000 };
+
+async function runStep(sandbox: InstanceSandbox, step: EfsStep, settings: EfsStepSettings) {
+  const result = await sandbox.run(buildStepScript(step, settings));
+  return { ...result, output: parseStepOutput(result.stdout) };
+}
+
+async function mustRun(sandbox: InstanceSandbox, script: string): Promise<string> {
+  const result = await sandbox.run(script);
+  if (result.code !== 0) throw new Error(`${script} failed in ${sandbox.name}: ${result.stderr}`);
+  return result.stdout;
+}
+
+function statOnHost(file: string): { uid: number; gid: number; mode: string } {
+  const st = fs.statSync(file);
+  return { uid: st.uid, gid: st.gid, mode: (st.mode & 0o7777).toString(8) };
+}
+
+describeWithSandboxes('EFS step scripts on two instances sharing one file system', () => {
+  let efs: FakeEfs;
+  let volume: string;
+  let ubuntuInstance: InstanceSandbox;
+  let rockyInstance: InstanceSandbox;
+  const ubuntuSettings: EfsStepSettings = { ...base, users: [] };
+  const rockySettings: EfsStepSettings = { ...base, users: ['rocky'] };
+
+  beforeAll(async () => {
+    efs = createFakeEfs();
+    volume = efs.fileSystem(FS_ID);
+    ubuntuInstance = await createInstanceSandbox({ name: 'ubuntu', efsRoot: efs.root, users: [{ name: 'ubuntu', uid: 1000 }] });
+    rockyInstance = await createInstanceSandbox({ name: 'rocky', efsRoot: efs.root, users: [{ name: 'rocky', uid: 1001 }] });
+  });
+
+  afterAll(async () => {
+    await destroyAllSandboxes();
+    efs?.destroy();
+  });
+
+  test('the first run of every step changes each instance, in order, with exit code 0', async () => {
+    for (const [instance, settings] of [[ubuntuInstance, ubuntuSettings], [rockyInstance, rockySettings]] as const) {
+      for (const step of EFS_MOUNT_STEPS) {
+        const result = await runStep(instance, step, settings);
+        expect({ step, code: result.code, stderr: result.stderr }).toEqual({ step, code: 0, stderr: '' });
+        // mount.efs is already there (the stand-in), everything else is new on a fresh instance.
+        if (step === 'installEfsUtils') expect(result.output.changed).toEqual([]);
+        else expect(result.output.changed.length).toBeGreaterThan(0);
+      }
+    }
+  });
+
+  test('the group holds the detected login user on one instance and the named user on the other, never root', async () => {
+    expect(await mustRun(ubuntuInstance, 'getent group prism-shared')).toBe('prism-shared:x:3000:ubuntu\n');
+    expect(await mustRun(rockyInstance, 'getent group prism-shared')).toBe('prism-shared:x:3000:rocky\n');
+  });
+
+  test('the layout has the documented owners and modes, visible on the file system itself', () => {
+    expect(statOnHost(volume)).toEqual({ uid: 0, gid: 3000, mode: '2775' });
+    expect(statOnHost(path.join(volume, 'shared'))).toEqual({ uid: 0, gid: 3000, mode: '2775' });
+    expect(statOnHost(path.join(volume, 'users'))).toEqual({ uid: 0, gid: 3000, mode: '2755' });
+    expect(statOnHost(path.join(volume, 'users', 'ubuntu'))).toEqual({ uid: 1000, gid: 3000, mode: '2755' });
+    expect(statOnHost(path.join(volume, 'users', 'rocky'))).toEqual({ uid: 1001, gid: 3000, mode: '2755' });
+  });
+
+  test('mount.efs was called with TLS and without gid=, and fstab holds exactly one _netdev,tls line', async () => {
+    expect(ubuntuInstance.mountEfsCalls()).toEqual([`${FS_ID}:/ ${MOUNT_POINT} -o rw,tls`]);
+    const fstab = fs.readFileSync(path.join(ubuntuInstance.etcDir, 'fstab'), 'utf8');
+    expect(fstab.split('\n').filter((l) => l.includes(MOUNT_POINT))).toEqual([`${FS_ID}:/ ${MOUNT_POINT} efs _netdev,tls 0 0`]);
+    expect(fs.readFileSync(path.join(ubuntuInstance.etcDir, 'profile.d', 'sharemount-umask.sh'), 'utf8')).toBe(`${UMASK_PROFILE_CONTENT}\n`);
+  });
+
+  test("a file the ubuntu user creates in shared/ is writable by the rocky user of the other instance", async () => {
+    const created = await ubuntuInstance.runAs('ubuntu', `echo 'from ubuntu' > ${MOUNT_POINT}/shared/experiment.txt`);
+    expect(created).toMatchObject({ code: 0 });
+    expect(statOnHost(path.join(volume, 'shared', 'experiment.txt'))).toEqual({ uid: 1000, gid: 3000, mode: '664' });
+
+    const appended = await rockyInstance.runAs('rocky', `echo 'from rocky' >> ${MOUNT_POINT}/shared/experiment.txt`);
+    expect(appended).toMatchObject({ code: 0 });
+    expect(fs.readFileSync(path.join(volume, 'shared', 'experiment.txt'), 'utf8')).toBe('from ubuntu\nfrom rocky\n');
+  });
+
+  test("users/<user>/ is the user's own: rocky cannot write into ubuntu's", async () => {
+    expect(await ubuntuInstance.runAs('ubuntu', `touch ${MOUNT_POINT}/users/ubuntu/notes.txt`)).toMatchObject({ code: 0 });
+    const denied = await rockyInstance.runAs('rocky', `touch ${MOUNT_POINT}/users/ubuntu/intruder.txt`);
+    expect(denied.code).not.toBe(0);
+    expect(fs.existsSync(path.join(volume, 'users', 'ubuntu', 'intruder.txt'))).toBe(false);
+  });
+
+  test('running every step a second time changes nothing', async () => {
+    const fstabBefore = fs.readFileSync(path.join(ubuntuInstance.etcDir, 'fstab'), 'utf8');
+    const groupBefore = fs.readFileSync(path.join(ubuntuInstance.etcDir, 'group'), 'utf8');
+    for (const [instance, settings] of [[ubuntuInstance, ubuntuSettings], [rockyInstance, rockySettings]] as const) {
+      for (const step of EFS_MOUNT_STEPS) {
+        const result = await runStep(instance, step, settings);
+        expect({ step, code: result.code, changed: result.output.changed }).toEqual({ step, code: 0, changed: [] });
+        expect(result.output.unchanged.length).toBeGreaterThan(0);
+      }
+    }
+    expect(fs.readFileSync(path.join(ubuntuInstance.etcDir, 'fstab'), 'utf8')).toBe(fstabBefore);
+    expect(fs.readFileSync(path.join(ubuntuInstance.etcDir, 'group'), 'utf8')).toBe(groupBefore);
+    expect(fs.readdirSync(path.join(ubuntuInstance.etcDir, 'profile.d')).filter((f) => f.includes('sharemount'))).toEqual(['sharemount-umask.sh']);
+    expect(ubuntuInstance.mountEfsCalls()).toHaveLength(1);
+    expect(await mustRun(ubuntuInstance, `findmnt -rn -M ${MOUNT_POINT} | wc -l`)).toBe('1\n');
+  });
+
+  test('after a "reboot" (a fresh namespace over the same /etc and /mnt), mount -a mounts the volume from fstab', async () => {
+    const rebooted = await createInstanceSandbox({ name: 'ubuntu-rebooted', efsRoot: efs.root, rebootOf: ubuntuInstance });
+    try {
+      expect((await rebooted.run(`findmnt -M ${MOUNT_POINT}`)).code).not.toBe(0);
+      expect(await rebooted.run('mount -a')).toMatchObject({ code: 0 });
+      expect(rebooted.mountEfsCalls()).toEqual([`${FS_ID}:/ ${MOUNT_POINT} -o rw,tls,_netdev`]);
+      expect(await mustRun(rebooted, `cat ${MOUNT_POINT}/shared/experiment.txt`)).toBe('from ubuntu\nfrom rocky\n');
+      const mountAgain = await runStep(rebooted, 'mountVolume', ubuntuSettings);
+      expect(mountAgain.output.changed).toEqual([]);
+    } finally {
+      await rebooted.destroy();
+    }
+  });
+
+  test('unmount and removeFstabLine take the volume off one instance and leave the data alone', async () => {
+    const unmount = await runStep(rockyInstance, 'unmountVolume', rockySettings);
+    expect(unmount.code).toBe(0);
+    expect(unmount.output.changed).toEqual([`unmounted ${MOUNT_POINT}`]);
+    expect((await rockyInstance.run(`findmnt -M ${MOUNT_POINT}`)).code).not.toBe(0);
+
+    const remove = await runStep(rockyInstance, 'removeFstabLine', rockySettings);
+    expect(remove.code).toBe(0);
+    expect(fs.readFileSync(path.join(rockyInstance.etcDir, 'fstab'), 'utf8')).not.toContain(MOUNT_POINT);
+
+    for (const step of ['unmountVolume', 'removeFstabLine'] as const) {
+      const again = await runStep(rockyInstance, step, rockySettings);
+      expect({ step, code: again.code, changed: again.output.changed }).toEqual({ step, code: 0, changed: [] });
+    }
+    expect(fs.readFileSync(path.join(volume, 'shared', 'experiment.txt'), 'utf8')).toBe('from ubuntu\nfrom rocky\n');
+    expect((await ubuntuInstance.run(`test -f ${MOUNT_POINT}/users/ubuntu/notes.txt`)).code).toBe(0);
+  });
+});
+
+describeWithSandboxes('EFS step scripts refuse what they must not fix', () => {
+  let efs: FakeEfs;
+  let instance: InstanceSandbox;
+
+  beforeAll(async () => {
+    efs = createFakeEfs();
+    efs.fileSystem(FS_ID);
+    instance = await createInstanceSandbox({ name: 'conflicts', efsRoot: efs.root, users: [{ name: 'ec2-user', uid: 1000 }] });
+  });
+
+  afterAll(async () => {
+    await destroyAllSandboxes();
+    efs?.destroy();
+  });
+
+  test('a different group holding the GID is a conflict that names it, and nothing is created', async () => {
+    await mustRun(instance, 'groupadd -g 3000 research');
+    const result = await instance.run(ensureGroupScript({ group: 'prism-shared', gid: 3000 }));
+    expect(result.code).toBe(STEP_EXIT_CODES.conflict);
+    expect(parseStepOutput(result.stdout).errors).toEqual(['GID 3000 is already held by group research: choose another --gid, or --group research']);
+    expect((await instance.run('getent group prism-shared')).code).not.toBe(0);
+  });
+
+  test('the group existing with another GID is a conflict too', async () => {
+    await mustRun(instance, 'groupadd -g 4000 team');
+    const result = await instance.run(ensureGroupScript({ group: 'team', gid: 3001 }));
+    expect(result.code).toBe(STEP_EXIT_CODES.conflict);
+    expect(result.stderr).toContain('group team already exists with GID 4000, not 3001');
+  });
+
+  test('a named user that does not exist on the instance is a missing prerequisite', async () => {
+    await mustRun(instance, 'groupadd -g 3002 shared-two');
+    const result = await instance.run(addUsersScript({ group: 'shared-two', users: ['ubuntu'] }));
+    expect(result.code).toBe(STEP_EXIT_CODES.missingPrerequisite);
+    expect(result.stderr).toContain('user ubuntu does not exist on this instance');
+    expect(await mustRun(instance, 'getent group shared-two')).toBe('shared-two:x:3002:\n');
+  });
+
+  test('detection finds the login user and skips system users, nologin shells and root', async () => {
+    await mustRun(instance, "useradd -M -u 1500 -s /usr/sbin/nologin svc && useradd -M -r -s /bin/bash sysuser");
+    const result = await instance.run(addUsersScript({ group: 'shared-two', users: [] }));
+    expect(result.code).toBe(0);
+    expect(parseStepOutput(result.stdout).users).toEqual(['ec2-user']);
+    expect(await mustRun(instance, 'getent group shared-two')).toBe('shared-two:x:3002:ec2-user\n');
+  });
+
+  test('persistFstab replaces every other line for the mount point, by field, and keeps the rest', async () => {
+    const fstab = path.join(instance.etcDir, 'fstab');
+    fs.writeFileSync(
+      fstab,
+      [
+        '# static file system information',
+        'UUID=abcd / ext4 defaults 0 1',
+        `fs-aaaaaaaa:/ ${MOUNT_POINT} nfs4 defaults 0 0`,
+        `${FS_ID}:/ ${MOUNT_POINT}-old efs _netdev,tls 0 0`,
+        `fs-bbbbbbbb:/   ${MOUNT_POINT}/   efs   tls  0 0`,
+        `#${FS_ID}:/ ${MOUNT_POINT} efs _netdev,tls 0 0`,
+        '',
+      ].join('\n'),
+    );
+    const result = await instance.run(persistFstabScript({ fileSystemId: FS_ID, mountPoint: MOUNT_POINT }));
+    expect(result.code).toBe(0);
+    expect(fs.readFileSync(fstab, 'utf8')).toBe(
+      [
+        '# static file system information',
+        'UUID=abcd / ext4 defaults 0 1',
+        `${FS_ID}:/ ${MOUNT_POINT} efs _netdev,tls 0 0`,
+        `${FS_ID}:/ ${MOUNT_POINT}-old efs _netdev,tls 0 0`,
+        `#${FS_ID}:/ ${MOUNT_POINT} efs _netdev,tls 0 0`,
+        '',
+      ].join('\n'),
+    );
+    expect(fs.statSync(fstab).mode & 0o777).toBe(0o644);
+    expect(fs.readdirSync(instance.etcDir).filter((f) => f.startsWith('fstab.'))).toEqual([]);
+  });
+
+  test('prepareLayout refuses a symlink where a directory belongs and changes nothing through it', async () => {
+    const mp = '/mnt/trap';
+    efs.fileSystem('fs-00000000000000001');
+    const target = fs.mkdtempSync(path.join(os.tmpdir(), 'sharemount-symlink-target-'));
+    try {
+      fs.symlinkSync(target, path.join(efs.root, 'fs-00000000000000001', 'shared'));
+      expect((await instance.run(buildStepScript('mountVolume', { ...base, mountPoint: mp, fileSystemId: 'fs-00000000000000001', users: [] }))).code).toBe(0);
+      await mustRun(instance, 'groupadd -g 3003 trapgroup');
+      const result = await instance.run(prepareLayoutScript({ mountPoint: mp, group: 'trapgroup', users: ['ec2-user'] }));
+      expect(result.code).toBe(STEP_EXIT_CODES.conflict);
+      expect(result.stderr).toContain('is a symbolic link');
+      expect(statOnHost(target)).toMatchObject({ uid: 0, gid: 0, mode: '700' });
+    } finally {
+      await instance.run(`umount ${mp}`);
+      fs.rmSync(target, { recursive: true, force: true });
+    }
+  });
+});
+
+describeWithSandboxes('installEfsUtils on an instance without mount.efs', () => {
+  let efs: FakeEfs;
+  let instance: InstanceSandbox;
+  let bin: string;
+
+  beforeAll(async () => {
+    efs = createFakeEfs();
+    instance = await createInstanceSandbox({ name: 'bare', efsRoot: efs.root, withMountEfs: false });
+  });
+
+  beforeEach(() => {
+    // A PATH holding only stand-in package managers and the few tools the script needs, so the host's own
+    // apt-get can never run.
+    bin = fs.mkdtempSync(path.join(os.tmpdir(), 'sharemount-fake-bin-'));
+    for (const tool of ['tail', 'cat']) fs.symlinkSync(`/usr/bin/${tool}`, path.join(bin, tool));
+  });
+
+  afterEach(() => fs.rmSync(bin, { recursive: true, force: true }));
+
+  afterAll(async () => {
+    await destroyAllSandboxes();
+    efs?.destroy();
+  });
+
+  const stub = (name: string, body: string) => fs.writeFileSync(path.join(bin, name), `#!/bin/sh\n${body}\n`, { mode: 0o755 });
+
+  test('dnf with the package installs it once', async () => {
+    stub('dnf', `case "$*" in *install*) printf '#!/bin/sh\\n' > '${bin}/mount.efs'; /bin/chmod 755 '${bin}/mount.efs' ;; esac; exit 0`);
+    const first = await instance.run(installEfsUtilsScript(), { env: { PATH: bin } });
+    expect(first.code).toBe(0);
+    expect(parseStepOutput(first.stdout).changed).toEqual(['installed amazon-efs-utils with dnf']);
+    const second = await instance.run(installEfsUtilsScript(), { env: { PATH: bin } });
+    expect(parseStepOutput(second.stdout)).toMatchObject({ changed: [], unchanged: ['amazon-efs-utils is installed (mount.efs found)'] });
+  });
+
+  test('apt without an amazon-efs-utils package says what to install', async () => {
+    stub('apt-get', 'exit 0');
+    stub('apt-cache', 'echo "E: No packages found" >&2; exit 100');
+    const result = await instance.run(installEfsUtilsScript(), { env: { PATH: bin } });
+    expect(result.code).toBe(STEP_EXIT_CODES.missingPrerequisite);
+    expect(result.stderr).toMatch(/no amazon-efs-utils package for debian.*https:\/\/github.com\/aws\/efs-utils/);
+  });
+
+  test('no package manager at all says what to install', async () => {
+    const result = await instance.run(installEfsUtilsScript(), { env: { PATH: bin } });
+    expect(result.code).toBe(STEP_EXIT_CODES.missingPrerequisite);
+    expect(result.stderr).toContain('no dnf, yum or apt-get');
+  });
+});
+
+describeWithSandboxes('injection: values never become code', () => {
+  let efs: FakeEfs;
+  let instance: InstanceSandbox;
+  const marker = path.join(os.tmpdir(), `pwned-${randomBytes(6).toString('hex')}`);
+  const payloads = [
+    `x; touch ${marker}`,
+    `$(touch ${marker})`,
+    `\`touch ${marker}\``,
+    `'; touch ${marker}; '`,
+    `"; touch ${marker}; "`,
+    `x\ntouch ${marker}`,
+    `/mnt/a b; touch ${marker}`,
+    `/mnt/../etc; touch ${marker}`,
+  ];
+
+  beforeAll(async () => {
+    efs = createFakeEfs();
+    instance = await createInstanceSandbox({ name: 'injection', efsRoot: efs.root, users: [{ name: 'ubuntu', uid: 1000 }] });
+  });
+
+  afterAll(async () => {
+    await destroyAllSandboxes();
+    efs?.destroy();
+    fs.rmSync(marker, { force: true });
+  });
+
+  test.each(payloads)('the validators reject %j in every field before any script exists', (payload) => {
+    const request = { volumeName: 'research', fileSystemId: FS_ID, instanceIds: ['i-0123456789abcdef0'] };
+    for (const field of ['volumeName', 'fileSystemId', 'mountPoint', 'group', 'gid'] as const) {
+      expect(() => planEfsMount({ ...request, [field]: payload })).toThrow(InputError);
+    }
+    expect(() => planEfsMount({ ...request, users: [payload] })).toThrow(InputError);
+    expect(() => planEfsMount({ ...request, instanceIds: [payload] })).toThrow(InputError);
+    expect(() => planEfsMount({ ...request, volumeName: payload, mountPoint: payload })).toThrow(InputErrors);
+  });
+
+  test.each(payloads)('%j passed through shQuote is inert, and the step scripts refuse it themselves', async (payload) => {
+    // Each step script with one of its assignments swapped for the payload: the quoting keeps the payload
+    // data, and the script's own check stops with "bad input" before using it.
+    const settings: EfsStepSettings = { ...base, users: ['ubuntu'] };
+    for (const [step, variable] of [['mountVolume', 'MOUNT_POINT'], ['persistFstab', 'FS_ID'], ['ensureGroup', 'GROUP'], ['addUsers', 'USERS'], ['ensureGroup', 'GID']] as const) {
+      const script = buildStepScript(step, settings).replace(new RegExp(`^${variable}=.*$`, 'm'), () => shAssignments({ [variable]: payload }));
+      expect(script).toContain(shAssignments({ [variable]: payload }));
+      const result = await instance.run(script);
+      expect({ step, variable, code: result.code }).toEqual({ step, variable, code: STEP_EXIT_CODES.badInput });
+    }
+    const echoed = await instance.run(`${shAssignments({ VALUE: payload })}\nprintf '%s' "$VALUE"`);
+    expect(echoed.stdout).toBe(payload);
+    expect(fs.existsSync(marker)).toBe(false);
+  });
+});
