@@ -58,6 +58,7 @@ export type SsmFailureKind =
   | 'access-denied'
   | 'invalid-request'
   | 'invocation-pending'
+  | 'not-ready'
   | 'script-bad-input'
   | 'script-conflict'
   | 'script-missing-prerequisite'
@@ -84,6 +85,8 @@ const THROTTLING = ['ThrottlingException', 'Throttling', 'TooManyRequestsExcepti
 const SERVER = ['InternalServerError', 'InternalServerException', 'InternalFailure', 'ServiceUnavailable', 'ServiceUnavailableException'];
 const UNKNOWN_INSTANCE = ['InvalidInstanceId', 'InvalidInstanceID.NotFound', 'InvalidInstanceID.Malformed', 'InvalidTarget'];
 const ACCESS_DENIED = ['AccessDeniedException', 'AccessDenied', 'UnauthorizedOperation', 'UnrecognizedClientException', 'InvalidClientTokenId', 'ExpiredTokenException'];
+/** A resource another call just created is not ready yet (EFS answers these while a file system or mount target is creating). */
+const NOT_READY = ['IncorrectFileSystemLifeCycleState', 'IncorrectMountTargetState', 'DependencyTimeout'];
 const NETWORK = ['TimeoutError', 'RequestTimeout', 'ECONNRESET', 'ECONNREFUSED', 'EPIPE', 'ETIMEDOUT', 'NetworkingError'];
 
 /**
@@ -91,11 +94,13 @@ const NETWORK = ['TimeoutError', 'RequestTimeout', 'ECONNRESET', 'ECONNREFUSED',
  * failure without a known meaning); fail at once on what only an operator can fix (an unknown instance,
  * missing permissions, a malformed request, a script's conflict / bad-input / missing-prerequisite codes).
  */
+/** Named for SSM, where most of its cases come from; EC2 and EFS errors are read the same way. */
 export function classifySsmFailure(failure: SsmFailure): SsmFailureClass {
   const { errorName, httpStatus, status, exitCode } = failure;
   if (errorName !== undefined) {
     if (THROTTLING.includes(errorName) || httpStatus === 429) return { kind: 'throttled', retryable: true };
     if (errorName === 'InvocationDoesNotExist') return { kind: 'invocation-pending', retryable: true };
+    if (NOT_READY.includes(errorName)) return { kind: 'not-ready', retryable: true };
     if (UNKNOWN_INSTANCE.includes(errorName)) return { kind: 'unknown-instance', retryable: false };
     if (ACCESS_DENIED.includes(errorName) || httpStatus === 403) return { kind: 'access-denied', retryable: false };
     if (SERVER.includes(errorName) || (httpStatus !== undefined && httpStatus >= 500)) return { kind: 'server-error', retryable: true };
