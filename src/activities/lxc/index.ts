@@ -19,6 +19,11 @@ export interface LxcDeps {
   pct?: string;
   /** Extra environment for pct (tests point the stand-in at their own pve dir). */
   pctEnv?: Record<string, string>;
+  /**
+   * A running container has a cgroup directory `<runningDir>/<ctid>` (Proxmox: /sys/fs/cgroup/lxc, the
+   * default), so reading state costs no pct call; where that directory does not exist, `pct status` is asked.
+   */
+  runningDir?: string;
   passwdFile?: string;
   groupFile?: string;
   mountInfoFile?: string;
@@ -90,6 +95,8 @@ export function createLxcActivities(deps: LxcDeps = {}) {
   }
 
   async function isRunning(ctid: number): Promise<boolean> {
+    const runningDir = deps.runningDir ?? '/sys/fs/cgroup/lxc';
+    if (fs.existsSync(runningDir)) return fs.existsSync(path.join(runningDir, String(ctid)));
     const out = await runPct(['status', String(ctid)]);
     return /^status:\s*running\s*$/m.test(out);
   }
@@ -173,6 +180,10 @@ export function createLxcActivities(deps: LxcDeps = {}) {
      */
     async bindMountPoint(input: BindMountPointInput): Promise<BindMountPointResult> {
       const { ctid, hostPath, containerPath } = input;
+      for (const [field, value, what] of [['hostPath', hostPath, 'host path'], ['containerPath', containerPath, 'container path']]) {
+        const problem = pathProblem(value, what);
+        if (problem) throw ApplicationFailure.nonRetryable(`CT ${ctid}: ${field} ${problem}`, LXC_FAILURES.invalidInput);
+      }
       const config = parseConf(ctid);
       let decision;
       try {

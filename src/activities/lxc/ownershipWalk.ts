@@ -113,11 +113,19 @@ export async function walkOwnershipAsync(
   owner: Owner,
   options: WalkOptions & { chunk?: number; signal?: AbortSignal } = {},
 ): Promise<WalkResult> {
-  const walk = new OwnershipWalk(root, owner, options);
+  const { signal, onProgress } = options;
+  const stopIfCancelled = () => {
+    if (signal?.aborted) throw signal.reason ?? new Error('ownership walk cancelled');
+  };
+  // Cancellation reaches an activity with a heartbeat's answer, so look right after each report too.
+  const walk = new OwnershipWalk(root, owner, {
+    ...options,
+    onProgress: onProgress && ((progress) => (onProgress(progress), stopIfCancelled())),
+  });
   try {
     while (!walk.step(options.chunk ?? 2000)) {
       await new Promise((resolve) => setImmediate(resolve));
-      if (options.signal?.aborted) throw options.signal.reason ?? new Error('ownership walk cancelled');
+      stopIfCancelled();
     }
     return walk.result();
   } finally {

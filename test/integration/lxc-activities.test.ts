@@ -1,0 +1,158 @@
+import { MockActivityEnvironment } from '@temporalio/testing';
+import { ApplicationFailure } from '@temporalio/common';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { createLxcActivities } from '../../src/activities/lxc';
+import { gatherLxcFacts } from '../../src/activities/lxc/facts';
+import type { WalkProgress } from '../../src/activities/lxc/ownershipWalk';
+import { InputErrors } from '../../src/domain/errors';
+import { parseLxcConfig } from '../../src/domain/lxc/config';
+import { buildLxcPlan } from '../../src/domain/lxc/plan';
+import { allPaths, makePveDir, makeTree, owner, pctCalls, scratchDir, STAND_IN_PCT } from './lxc-support';
+
+/** The activities against real files, with the stand-in pct as the only stand-in. */
+function setup(containers: Record<number, { conf: string; running?: boolean }>) {
+  const pveDir = makePveDir(containers);
+  const log = path.join(pveDir, 'pct.log');
+  const activities = createLxcActivities({
+    pveDir,
+    pct: STAND_IN_PCT,
+    pctEnv: { SHAREMOUNT_PVE_DIR: pveDir, SHAREMOUNT_PCT_LOG: log },
+    runningDir: path.join(pveDir, 'running'),
+  });
+  const conf = (ctid: number) => fs.readFileSync(path.join(pveDir, 'lxc', `${ctid}.conf`), 'utf8');
+  const setCalls = () => pctCalls(log).filter((argv) => argv[0] === 'set');
+  return { pveDir, log, activities, conf, setCalls };
+}
+
+async function failure(promise: Promise<unknown>): Promise<ApplicationFailure> {
+  try {
+    await promise;
+  } catch (error) {
+    expect(error).toBeInstanceOf(ApplicationFailure);
+    return error as ApplicationFailure;
+  }
+  throw new Error('expected an ApplicationFailure');
+}
+
+describe('LXC activities with the stand-in pct', () => {
+  const hostDir = scratchDir('hostpaths');
+  const models = path.join(hostDir, 'models');
+  const other = path.join(hostDir, 'other');
+  fs.mkdirSync(models);
+  fs.mkdirSync(other);
+
+  it('readContainer returns the config and state; a missing container is final', async () => {
+    const { activities } = setup({ 950: { conf: 'unprivileged: 1\n', running: true } });
+    await expect(activities.readContainer(950)).resolves.toMatchObject({ ctid: 950, text: 'unprivileged: 1\n', running: true });
+    const missing = await failure(activities.readContainer(951));
+    expect(missing.type).toBe('ContainerNotFound');
+    expect(missing.nonRetryable).toBe(true);
+    await expect(activities.inspectContainer(951)).resolves.toMatchObject({ ctid: 951, text: undefined, running: false });
+  });
+
+  it('bindMountPoint: new, then present without calling pct', async () => {
+    const { activities, conf, setCalls } = setup({ 950: { conf: 'arch: amd64\nmp0: /srv/x,mp=/x\nunprivileged: 1\n' } });
+    const first = await activities.bindMountPoint({ ctid: 950, slot: 1, hostPath: models, containerPath: '/models' });
+    expect(first).toMatchObject({ changed: true, slot: 1, state: 'configured', running: false });
+    expect(conf(950)).toContain(`mp1: ${models},mp=/models\n`);
+    expect(setCalls()).toEqual([['set', '950', '-mp1', `${models},mp=/models`]]);
+    const again = await activities.bindMountPoint({ ctid: 950, slot: 1, hostPath: models, containerPath: '/models' });
+    expect(again).toMatchObject({ changed: false, slot: 1, state: 'present' });
+    expect(setCalls()).toHaveLength(1);
+  });
+
+  it('bindMountPoint into a running container hot-plugs a new mount point', async () => {
+    const { activities, conf } = setup({ 950: { conf: 'unprivileged: 1\n', running: true } });
+    const result = await activities.bindMountPoint({ ctid: 950, slot: 0, hostPath: models, containerPath: '/models' });
+    expect(result).toMatchObject({ changed: true, state: 'hotplugged', running: true });
+    expect(conf(950)).toBe(`unprivileged: 1\nmp0: ${models},mp=/models\n`);
+  });
+
+  it('bindMountPoint leaves drift alone without fixDrift, and changes it with it', async () => {
+    const before = `mp0: ${other},mp=/models\nunprivileged: 1\n`;
+    const { activities, conf, setCalls } = setup({ 950: { conf: before } });
+    const left = await activities.bindMountPoint({ ctid: 950, slot: 0, hostPath: models, containerPath: '/models' });
+    expect(left).toMatchObject({ changed: false, state: 'driftLeft', currentHostPath: other });
+    expect(conf(950)).toBe(before);
+    expect(setCalls()).toHaveLength(0);
+    const fixed = await activities.bindMountPoint({ ctid: 950, slot: 0, hostPath: models, containerPath: '/models', fixDrift: true });
+    expect(fixed).toMatchObject({ changed: true, slot: 0, state: 'configured' });
+    expect(conf(950)).toBe(`mp0: ${models},mp=/models\nunprivileged: 1\n`);
+  });
+
+  it('a changed mount point of a running container is reported pending until restart, and nothing restarts it', async () => {
+    const { activities, conf, setCalls, log } = setup({ 950: { conf: `mp0: ${other},mp=/models\nunprivileged: 1\n`, running: true } });
+    const result = await activities.bindMountPoint({ ctid: 950, slot: 0, hostPath: models, containerPath: '/models', fixDrift: true });
+    expect(result).toMatchObject({ changed: true, state: 'pendingUntilRestart', running: true });
+    expect(conf(950)).toMatch(new RegExp(`^mp0: ${other},mp=/models\\n[\\s\\S]*\\[pending\\]\\nmp0: ${models},mp=/models\\n`));
+    const again = await activities.bindMountPoint({ ctid: 950, slot: 0, hostPath: models, containerPath: '/models', fixDrift: true });
+    expect(again).toMatchObject({ changed: false, state: 'pendingUntilRestart' });
+    expect(setCalls()).toHaveLength(1);
+    expect(pctCalls(log).every((argv) => argv[0] === 'set')).toBe(true); // no stop, start or reboot
+  });
+
+  it('a slot the plan chose that got taken since is not overwritten', async () => {
+    const { activities, conf } = setup({ 950: { conf: `mp0: ${other},mp=/other\n` } });
+    const result = await activities.bindMountPoint({ ctid: 950, slot: 0, hostPath: models, containerPath: '/models' });
+    expect(result).toMatchObject({ changed: true, slot: 1 });
+    expect(conf(950)).toContain(`mp0: ${other},mp=/other\n`);
+  });
+
+  it('refuses injected values before pct runs, and nothing runs them', async () => {
+    const marker = path.join(scratchDir('inject'), 'pwned');
+    const { activities, setCalls, log } = setup({ 950: { conf: 'unprivileged: 1\n' } });
+    for (const hostPath of [`/srv/a; touch ${marker}`, `/srv/$(touch ${marker})`, `/srv/\`touch ${marker}\``, `/srv/a\ntouch ${marker}`, `${models},mp=/etc`]) {
+      const error = await failure(activities.bindMountPoint({ ctid: 950, hostPath, containerPath: '/models' }));
+      expect(error).toMatchObject({ type: 'InvalidInput', nonRetryable: true });
+    }
+    const configText = JSON.stringify({ shared_volumes: { v: { host_path: `/srv/a; touch ${marker}`, mounts: { '950': `/x$(touch ${marker})` } } } });
+    expect(() => parseLxcConfig(configText)).toThrow(InputErrors);
+    try {
+      parseLxcConfig(configText);
+    } catch (error) {
+      expect((error as InputErrors).errors.map((e) => e.field)).toEqual(['shared_volumes.v.host_path', 'shared_volumes.v.mounts.950']);
+    }
+    expect(pctCalls(log)).toHaveLength(0);
+    expect(setCalls()).toHaveLength(0);
+    expect(fs.existsSync(marker)).toBe(false);
+  });
+
+  it('gathers facts for a plan without changing anything', async () => {
+    const { activities, setCalls } = setup({ 950: { conf: 'unprivileged: 1\n', running: true } });
+    const config = parseLxcConfig(JSON.stringify({ shared_volumes: { m: { host_path: models, owner: 'root', mounts: { '950': '/models', '951': '/models' } } } }));
+    const plan = buildLxcPlan(config, await gatherLxcFacts(config, activities, 'pve1'));
+    expect(plan.volumes[0].owner).toMatchObject({ mode: 'user', uid: 0, gid: 0, user: 'root' });
+    expect(plan.volumes[0].containers).toEqual([
+      { ctid: 950, containerPath: '/models', rootUid: 100000, rootGid: 100000, idmap: 'proxmox-default', slot: 0, mount: 'new', running: true },
+    ]);
+    expect(plan.volumes[0].errors).toEqual([{ field: 'shared_volumes.m.mounts.951', problem: expect.stringMatching(/951 does not exist/) }]);
+    expect(setCalls()).toHaveLength(0);
+  });
+
+  it('applyOwnership heartbeats a cursor and a retry resumes from it', async () => {
+    const { activities } = setup({});
+    const root = path.join(scratchDir('apply'), 'vol');
+    makeTree(root, Array.from({ length: 3000 }, (_, i) => `d${i % 3}/f${String(i).padStart(4, '0')}`));
+    const first = new MockActivityEnvironment();
+    const beats: WalkProgress[] = [];
+    first.on('heartbeat', (details: WalkProgress) => {
+      beats.push(details);
+      if (beats.length === 2) first.cancel('worker lost');
+    });
+    await expect(first.run(activities.applyOwnership, { volume: 'v', root, uid: 100000, gid: 100000 })).rejects.toThrow();
+    const last = beats[beats.length - 1];
+    expect(last.counts.changed).toBeGreaterThan(0);
+    const finished = last.counts.changed;
+    // undo everything the first attempt did: what the retry leaves undone is exactly what it did not revisit
+    for (const p of allPaths(root)) fs.lchownSync(p, 0, 0);
+    const retry = new MockActivityEnvironment({ heartbeatDetails: last, attempt: 2 });
+    const result = await retry.run(activities.applyOwnership, { volume: 'v', root, uid: 100000, gid: 100000 });
+    expect(result).toMatchObject({ entries: 3004, changed: 3004, skippedByRootCheck: false });
+    const leftAlone = allPaths(root).filter((p) => owner(p) === '0:0');
+    expect(leftAlone).toHaveLength(finished);
+    expect(owner(root)).toBe('100000:100000');
+    const missing = await failure(activities.applyOwnership({ volume: 'v', root: path.join(root, 'nope'), uid: 1, gid: 1 }));
+    expect(missing).toMatchObject({ type: 'VolumeNotFound', nonRetryable: true });
+  });
+});
