@@ -138,7 +138,7 @@ describe('LXC activities with the stand-in pct', () => {
     const beats: WalkProgress[] = [];
     first.on('heartbeat', (details: WalkProgress) => {
       beats.push(details);
-      if (beats.length === 2) first.cancel('worker lost');
+      if (beats.length === 2) first.cancel();
     });
     await expect(first.run(activities.applyOwnership, { volume: 'v', root, uid: 100000, gid: 100000 })).rejects.toThrow();
     const last = beats[beats.length - 1];
