@@ -65,3 +65,22 @@ export function motoClients(endpoint: string, ssmEndpoint = endpoint) {
     ssm: new SSMClient({ ...config, endpoint: ssmEndpoint }),
   };
 }
+
+/**
+ * Launches instances in moto's default VPC, one per given availability zone (moto has a default subnet in
+ * each), from an AMI moto knows, so instance, subnet and VPC ids are realistic.
+ */
+export async function launchInstances(ec2: EC2Client, zones: string[]): Promise<string[]> {
+  const { DescribeImagesCommand, DescribeSubnetsCommand, RunInstancesCommand } = await import('@aws-sdk/client-ec2');
+  const image = (await ec2.send(new DescribeImagesCommand({ Owners: ['amazon'] }))).Images?.[0]?.ImageId;
+  if (!image) throw new Error('moto knows no AMI');
+  const subnets = (await ec2.send(new DescribeSubnetsCommand({ Filters: [{ Name: 'default-for-az', Values: ['true'] }] }))).Subnets ?? [];
+  const ids: string[] = [];
+  for (const zone of zones) {
+    const subnet = subnets.find((s) => s.AvailabilityZone === zone);
+    if (!subnet) throw new Error(`moto has no default subnet in ${zone}`);
+    const answer = await ec2.send(new RunInstancesCommand({ ImageId: image, MinCount: 1, MaxCount: 1, InstanceType: 't3.micro', SubnetId: subnet.SubnetId }));
+    ids.push(answer.Instances![0].InstanceId!);
+  }
+  return ids;
+}
