@@ -8,6 +8,8 @@ export interface DoctorDeps {
   searchPath?: string;
   /** The pct command configured for this worker (`--pct`). */
   pct?: string;
+  /** Where Proxmox keeps container configs (`--pve-dir`). */
+  pveDir?: string;
   /** Resolves the AWS region and credential source through the standard chain. */
   awsIdentity: () => Promise<{ region?: string; credentialsSource?: string; problem?: string }>;
 }

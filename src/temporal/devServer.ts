@@ -72,8 +72,12 @@ export async function startDevServer(options: DevServerOptions = {}): Promise<De
   const child = spawn(temporalBinary(), args, { stdio: ['ignore', log, log], detached: false });
   if (typeof log === 'number') fs.closeSync(log);
   let exited: string | undefined;
+  // The server belongs to this process: never leave it running behind a CLI that exits or crashes.
+  const killOnExit = () => child.kill('SIGKILL');
+  process.on('exit', killOnExit);
   child.on('exit', (code, signal) => {
     exited = `exited with ${signal ?? code}`;
+    process.removeListener('exit', killOnExit);
   });
 
   const address = `${ip}:${port}`;

@@ -1,0 +1,45 @@
+import { Command, Option } from 'commander';
+import { Backend, BACKENDS, DoctorReport } from '../../domain/doctor';
+import { GENERAL_TASK_QUEUE, lxcTaskQueue } from '../../domain/taskQueues';
+import { doctorWorkflow } from '../../workflows';
+import { defaultNodeName } from '../../worker';
+import { paint, table } from '../output';
+import { runWorkflow } from '../run';
+import { openSession } from '../session';
+
+function render(report: DoctorReport): string {
+  const rows = report.checks.map((c) => [
+    c.name,
+    c.ok ? paint('green', 'ok') : c.requiredFor.some((b) => report.backends.includes(b)) ? paint('red', 'missing') : paint('yellow', 'missing'),
+    c.detail,
+    c.fix ?? '',
+  ]);
+  const verdict = report.ok
+    ? paint('green', `ready for ${report.backends.join(' and ')}`)
+    : paint('red', `not ready for ${report.backends.join(' and ')}: fix the checks marked missing in red`);
+  return `host ${report.hostname}\n${table(['check', 'status', 'detail', 'fix'], rows)}\n${verdict}`;
+}
+
+export function doctorCommand(): Command {
+  return new Command('doctor')
+    .description("check, on a worker, what the host offers for each backend, and how to fix what's missing")
+    .addOption(new Option('--backend <backend>', 'backend whose prerequisites decide the exit code').choices([...BACKENDS, 'all']).default('all'))
+    .option('--node <name>', 'for lxc: the Proxmox node to inspect (its worker polls lxc:<node>)', defaultNodeName())
+    .option('--json', 'print the report as JSON')
+    .addHelpText('after', '\nExamples:\n  $ sharemount doctor --backend lxc\n  $ sharemount doctor --json | jq .ok')
+    .action(async (options: { backend: Backend | 'all'; node: string; json?: boolean }) => {
+      const backends: Backend[] = options.backend === 'all' ? [...BACKENDS] : [options.backend];
+      const taskQueue = backends.includes('lxc') ? lxcTaskQueue(options.node) : GENERAL_TASK_QUEUE;
+      const session = await openSession({ embedded: { worker: { node: options.node } } });
+      try {
+        process.exitCode = await runWorkflow(
+          session,
+          doctorWorkflow,
+          { taskQueue, workflowId: `sharemount-doctor-${options.node}-${Date.now()}`, args: [{ backends }], staticSummary: `doctor: ${backends.join(', ')} on ${taskQueue}` },
+          { json: Boolean(options.json), render, succeeded: (report) => report.ok },
+        );
+      } finally {
+        await session.close();
+      }
+    });
+}

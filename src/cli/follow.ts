@@ -1,0 +1,125 @@
+import { MultiBar, Presets, SingleBar } from 'cli-progress';
+import type { WorkflowHandle } from '@temporalio/client';
+import { RunProgress, summarize, TargetProgress } from '../domain/progress';
+import { progressQuery } from '../workflows/definitions';
+import { paint, table, useColor } from './output';
+
+export type FollowOutcome =
+  | { kind: 'completed'; result: unknown; progress?: RunProgress }
+  | { kind: 'failed'; error: Error; progress?: RunProgress }
+  | { kind: 'detached'; progress?: RunProgress };
+
+const POLL_MS = 400;
+
+async function queryProgress(handle: WorkflowHandle): Promise<RunProgress | undefined> {
+  try {
+    return await handle.query(progressQuery);
+  } catch {
+    // Before the first workflow task runs there is no handler yet; the next poll will see it.
+    return undefined;
+  }
+}
+
+/** Draws one bar per target on a terminal; elsewhere prints a line whenever a target changes step. */
+class ProgressView {
+  private readonly multi?: MultiBar;
+  private readonly bars = new Map<string, SingleBar>();
+  private readonly lastLine = new Map<string, string>();
+
+  constructor(private readonly quiet: boolean) {
+    if (!quiet && process.stderr.isTTY) {
+      this.multi = new MultiBar(
+        {
+          stream: process.stderr,
+          format: ' {bar} {target} | {state} | {step} ({value}/{total})',
+          hideCursor: true,
+          clearOnComplete: false,
+          barsize: 20,
+        },
+        Presets.shades_classic,
+      );
+    }
+  }
+
+  update(progress: RunProgress): void {
+    if (this.quiet) return;
+    for (const target of progress.targets) {
+      const payload = { target: target.target.padEnd(14), state: this.stateText(target), step: target.step };
+      if (this.multi) {
+        let bar = this.bars.get(target.target);
+        if (!bar) {
+          bar = this.multi.create(target.stepsTotal, target.stepsDone, payload);
+          this.bars.set(target.target, bar);
+        }
+        bar.setTotal(target.stepsTotal);
+        bar.update(target.stepsDone, payload);
+      } else {
+        const line = `${target.target}: ${target.state} ${target.step} (${target.stepsDone}/${target.stepsTotal})`;
+        if (this.lastLine.get(target.target) !== line) {
+          this.lastLine.set(target.target, line);
+          process.stderr.write(`${line}\n`);
+        }
+      }
+    }
+  }
+
+  private stateText(target: TargetProgress): string {
+    const styles = { ok: 'green', failed: 'red', running: 'cyan', pending: 'gray' } as const;
+    return useColor(process.stderr) ? paint(styles[target.state], target.state.padEnd(7), process.stderr) : target.state.padEnd(7);
+  }
+
+  stop(): void {
+    this.multi?.stop();
+  }
+}
+
+/**
+ * Follows a workflow to its end, fed by its progress query (the workflow's own state, never a guess).
+ * Ctrl-C detaches: the workflow goes on.
+ */
+export async function follow(handle: WorkflowHandle, options: { quiet: boolean }): Promise<FollowOutcome> {
+  const view = new ProgressView(options.quiet);
+  let detached = false;
+  const onInterrupt = () => {
+    detached = true;
+  };
+  process.once('SIGINT', onInterrupt);
+  const result = handle.result().then(
+    (value) => ({ kind: 'completed' as const, result: value }),
+    (error: Error) => ({ kind: 'failed' as const, error }),
+  );
+  let settled: Awaited<typeof result> | undefined;
+  void result.then((outcome) => (settled = outcome));
+  let progress: RunProgress | undefined;
+  try {
+    while (!settled && !detached) {
+      progress = (await queryProgress(handle)) ?? progress;
+      if (progress) view.update(progress);
+      await Promise.race([result, new Promise((r) => setTimeout(r, POLL_MS))]);
+    }
+    if (detached) return { kind: 'detached', progress };
+    progress = (await queryProgress(handle)) ?? progress;
+    if (progress) view.update(progress);
+    return { ...settled!, progress };
+  } finally {
+    view.stop();
+    process.removeListener('SIGINT', onInterrupt);
+  }
+}
+
+function elapsed(target: TargetProgress): string {
+  if (!target.startedAt || !target.finishedAt) return '';
+  return `${((Date.parse(target.finishedAt) - Date.parse(target.startedAt)) / 1000).toFixed(1)}s`;
+}
+
+/** The closing table: target, result, what changed, time. */
+export function summaryTable(progress: RunProgress): string {
+  const rows = progress.targets.map((t) => [
+    t.target,
+    t.state === 'failed' ? paint('red', `failed: ${t.error ?? ''}`) : t.state === 'ok' ? paint('green', 'ok') : t.state,
+    t.changes.length ? t.changes.join('; ') : t.state === 'ok' ? 'nothing to change' : '',
+    elapsed(t),
+  ]);
+  const counts = summarize(progress);
+  return `${table(['target', 'result', 'changed', 'time'], rows)}\n${counts.ok} ok, ${counts.failed} failed`;
+}

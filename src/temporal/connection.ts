@@ -1,0 +1,33 @@
+import * as fs from 'node:fs';
+import type { ConnectionOptions } from '@temporalio/client';
+
+/**
+ * Where sharemount finds Temporal, in the usual Temporal environment conventions. With no TEMPORAL_ADDRESS
+ * the CLI uses the embedded default: a local dev server it starts itself (see embedded.ts).
+ */
+export interface TemporalSettings {
+  address?: string;
+  namespace: string;
+  tls?: ConnectionOptions['tls'];
+  apiKey?: string;
+}
+
+export function settingsFromEnv(env: NodeJS.ProcessEnv = process.env): TemporalSettings {
+  const read = (name: string) => (env[name] ? fs.readFileSync(env[name]!) : undefined);
+  const cert = read('TEMPORAL_TLS_CLIENT_CERT_PATH');
+  const key = read('TEMPORAL_TLS_CLIENT_KEY_PATH');
+  const ca = read('TEMPORAL_TLS_SERVER_CA_CERT_PATH');
+  const tlsWanted = env.TEMPORAL_TLS === 'true' || Boolean(cert || ca || env.TEMPORAL_API_KEY);
+  return {
+    address: env.TEMPORAL_ADDRESS || undefined,
+    namespace: env.TEMPORAL_NAMESPACE || 'default',
+    apiKey: env.TEMPORAL_API_KEY || undefined,
+    tls: tlsWanted
+      ? {
+          serverNameOverride: env.TEMPORAL_TLS_SERVER_NAME || undefined,
+          serverRootCACertificate: ca,
+          clientCertPair: cert && key ? { crt: cert, key } : undefined,
+        }
+      : undefined,
+  };
+}

@@ -1,0 +1,84 @@
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { NativeConnection, Runtime, Worker, WorkerOptions, makeTelemetryFilterString } from '@temporalio/worker';
+import { createActivities, ActivityDeps } from './activities';
+import { resolveAwsIdentity } from './activities/aws';
+import { GENERAL_TASK_QUEUE, lxcTaskQueue } from './domain/taskQueues';
+import type { TemporalSettings } from './temporal/connection';
+
+export interface WorkerConfig {
+  /** Poll the general queue (EFS, doctor, fan-out parents). */
+  general: boolean;
+  /** Proxmox node whose `lxc:<node>` queue this worker serves; omitted: no LXC queue. */
+  node?: string;
+  pveDir?: string;
+  pct?: string;
+  /** Overrides for tests: activities to register instead of the real ones. */
+  activities?: object;
+  maxConcurrentActivities?: number;
+}
+
+/** The default Proxmox node name: the short host name, as Proxmox names its nodes. */
+export function defaultNodeName(): string {
+  return os.hostname().split('.')[0];
+}
+
+export function defaultActivityDeps(config: Pick<WorkerConfig, 'pveDir' | 'pct'>): ActivityDeps {
+  return { pct: config.pct ?? 'pct', pveDir: config.pveDir ?? '/etc/pve', awsIdentity: resolveAwsIdentity };
+}
+
+let runtimeInstalled = false;
+/** Must run before the first native connection: the Runtime is a process-wide singleton. */
+function quietRuntime(): void {
+  if (runtimeInstalled) return;
+  runtimeInstalled = true;
+  Runtime.install({
+    logger: new (require('@temporalio/worker').DefaultLogger)(process.env.SHAREMOUNT_LOG_LEVEL ?? 'WARN'),
+    telemetryOptions: { logging: { filter: makeTelemetryFilterString({ core: 'WARN' }), forward: {} } },
+  });
+}
+
+/** A prebuilt bundle (npm run build) starts faster; in development the worker bundles src itself. */
+function workflowSource(): Pick<WorkerOptions, 'workflowBundle' | 'workflowsPath'> {
+  const bundle = path.join(__dirname, 'workflow-bundle.js');
+  if (__filename.endsWith('.js') && fs.existsSync(bundle)) return { workflowBundle: { codePath: bundle } };
+  return { workflowsPath: require.resolve('./workflows') };
+}
+
+export function taskQueuesFor(config: WorkerConfig): string[] {
+  return [...(config.general ? [GENERAL_TASK_QUEUE] : []), ...(config.node ? [lxcTaskQueue(config.node)] : [])];
+}
+
+/**
+ * Creates one worker per task queue on one connection. LXC steps touch the Proxmox host's own files, so
+ * they run only on a worker that lives on that node and polls `lxc:<node>`.
+ */
+export async function createWorkers(connection: NativeConnection, namespace: string, config: WorkerConfig): Promise<Worker[]> {
+  const activities = config.activities ?? createActivities(defaultActivityDeps(config));
+  const queues = taskQueuesFor(config);
+  if (queues.length === 0) throw new Error('the worker polls no task queue: enable the general queue or name a node');
+  const source = workflowSource();
+  return Promise.all(
+    queues.map((taskQueue) =>
+      Worker.create({
+        connection,
+        namespace,
+        taskQueue,
+        activities,
+        ...source,
+        maxConcurrentActivityTaskExecutions: config.maxConcurrentActivities ?? 20,
+      }),
+    ),
+  );
+}
+
+export async function connectWorker(settings: TemporalSettings & { address: string }): Promise<NativeConnection> {
+  quietRuntime();
+  return NativeConnection.connect({ address: settings.address, tls: settings.tls, apiKey: settings.apiKey });
+}
+
+/** Runs until every worker stops (after `shutdown()` on each, e.g. on SIGINT). */
+export async function runWorkers(workers: Worker[]): Promise<void> {
+  await Promise.all(workers.map((worker) => worker.run()));
+}
