@@ -279,7 +279,7 @@ if [ -L "$MOUNT_POINT" ] || { [ -e "$MOUNT_POINT" ] && [ ! -d "$MOUNT_POINT" ]; 
   fail 65 "$MOUNT_POINT exists and is not a directory"
 fi
 mkdir -p "$MOUNT_POINT"
-# No gid= here: it is not an NFS option. Ownership comes from prepareLayout.
+# Ownership comes from prepareLayout: NFS has no group-id mount option.
 mount -t efs -o tls "$FS_ID:/" "$MOUNT_POINT" || fail 1 "mount -t efs -o tls $FS_ID:/ $MOUNT_POINT failed (new mount targets take a minute or two to resolve)"
 is_mounted || fail 1 "mount reported success but nothing is mounted at $MOUNT_POINT"
 changed "mounted $FS_ID at $MOUNT_POINT with TLS"`,
