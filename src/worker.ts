@@ -1,6 +1,9 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { EC2Client } from '@aws-sdk/client-ec2';
+import { EFSClient } from '@aws-sdk/client-efs';
+import { SSMClient } from '@aws-sdk/client-ssm';
 import { NativeConnection, Runtime, Worker, WorkerOptions, makeTelemetryFilterString } from '@temporalio/worker';
 import { createActivities, ActivityDeps } from './activities';
 import { resolveAwsIdentity } from './activities/aws';
@@ -24,8 +27,16 @@ export function defaultNodeName(): string {
   return os.hostname().split('.')[0];
 }
 
+/** Real clients: region, credentials and endpoints (AWS_ENDPOINT_URL) come from the standard AWS chain. */
 export function defaultActivityDeps(config: Pick<WorkerConfig, 'pveDir' | 'pct'>): ActivityDeps {
-  return { pct: config.pct ?? 'pct', pveDir: config.pveDir ?? '/etc/pve', awsIdentity: resolveAwsIdentity };
+  return {
+    pct: config.pct ?? 'pct',
+    pveDir: config.pveDir ?? '/etc/pve',
+    awsIdentity: resolveAwsIdentity,
+    efs: new EFSClient({}),
+    ec2: new EC2Client({}),
+    ssm: new SSMClient({}),
+  };
 }
 
 let runtimeInstalled = false;

@@ -1,11 +1,15 @@
 import { createDoctorActivities, DoctorDeps } from './doctor';
+import { createEfsActivities, EfsActivityDeps } from './efs';
+import { createLxcActivities, LxcDeps } from './lxc';
 
-export type ActivityDeps = DoctorDeps;
+export type ActivityDeps = DoctorDeps & LxcDeps & EfsActivityDeps;
 
 /** Every activity the worker registers, built from injected dependencies so tests can hand in their own. */
 export function createActivities(deps: ActivityDeps) {
   return {
     ...createDoctorActivities(deps),
+    ...createLxcActivities(deps),
+    ...createEfsActivities(deps),
   };
 }
 

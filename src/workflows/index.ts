@@ -1,1 +1,3 @@
 export * from './doctor';
+export * from './efs';
+export * from './lxc';

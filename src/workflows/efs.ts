@@ -1,0 +1,218 @@
+/**
+ * The EFS runbook: make sure the file system and its mount targets exist, then run each instance's steps
+ * (install efs-utils → group → users → mount → layout → fstab → umask) through SSM, one child workflow per
+ * instance with a deterministic ID, a bounded number at once.
+ */
+import { ApplicationFailure, executeChild, proxyActivities } from '@temporalio/workflow';
+import type { Activities } from '../activities';
+import { chooseMountTargetSubnets, EFS_MOUNT_STEPS, nfsSourceGroups, planEfsMount, planEfsUnmount, type EfsMountRequest, type EfsPlan, type PlannedStep } from '../domain/efs';
+import { efsInstanceWorkflowId } from '../domain/workflowIds';
+import { BACKEND_ATTRIBUTE, TARGETS_ATTRIBUTE, VOLUME_ATTRIBUTE } from './definitions';
+import { errorMessage, ProgressBoard, withConcurrency } from './progress';
+
+// AWS answers fast; throttling and 5xx come back as retryable failures, everything else is marked
+// non-retryable by the activities themselves.
+const aws = proxyActivities<Activities>({
+  startToCloseTimeout: '2 minutes',
+  retry: { initialInterval: '2 seconds', backoffCoefficient: 2, maximumInterval: '30 seconds', maximumAttempts: 10 },
+});
+
+// Polling activities heartbeat; a lost worker is noticed within the heartbeat timeout, and the retry polls
+// the same command (its ID is in the last heartbeat) instead of sending it again.
+const polling = proxyActivities<Activities>({
+  startToCloseTimeout: '30 minutes',
+  heartbeatTimeout: '30 seconds',
+  retry: { initialInterval: '2 seconds', backoffCoefficient: 2, maximumInterval: '30 seconds', maximumAttempts: 10 },
+});
+
+export interface EfsVolumeInput {
+  name: string;
+  instanceIds: string[];
+  tags?: Record<string, string>;
+}
+
+export interface EfsVolumeResult {
+  fileSystemId: string;
+  created: boolean;
+  securityGroupId: string;
+  mountTargets: Array<{ mountTargetId: string; subnetId: string; availabilityZone: string; created: boolean }>;
+}
+
+export interface EfsMountInput extends Omit<EfsMountRequest, 'fileSystemId' | 'instanceIds'> {
+  instanceIds: string[];
+  /** Instances worked on at once. */
+  concurrency?: number;
+}
+
+export interface InstanceResult {
+  instanceId: string;
+  ok: boolean;
+  changes: string[];
+  error?: string;
+}
+
+export interface EfsRunResult {
+  volume: string;
+  fileSystemId: string;
+  ok: boolean;
+  instances: InstanceResult[];
+}
+
+const VOLUME_ROW = 'file system';
+
+/** Creates (or finds) the file system, its NFS security group and one mount target per zone of the instances. */
+async function ensureVolume(board: ProgressBoard, input: EfsVolumeInput): Promise<EfsVolumeResult> {
+  const row = VOLUME_ROW;
+  const fs = await board.step(
+    row,
+    'ensureFileSystem',
+    () => aws.ensureFileSystem.executeWithOptions({ startToCloseTimeout: '2 minutes', summary: `create or find EFS file system for volume ${input.name}` }, [{ name: input.name, tags: input.tags }]),
+    (r) => (r.created ? `created ${r.fileSystemId}` : undefined),
+  );
+  await board.step(row, 'awaitFileSystemAvailable', () =>
+    polling.awaitFileSystemAvailable.executeWithOptions({ startToCloseTimeout: '30 minutes', heartbeatTimeout: '30 seconds', summary: `wait until ${fs.fileSystemId} is available` }, [{ fileSystemId: fs.fileSystemId }]),
+  );
+  const instances = await board.step(row, 'describeInstanceSubnets', () =>
+    aws.describeInstanceSubnets.executeWithOptions({ startToCloseTimeout: '2 minutes', summary: `find the subnets of ${input.instanceIds.length} instance(s)` }, [{ instanceIds: input.instanceIds }]),
+  );
+  const network = chooseMountTargetSubnets(instances);
+  const group = await board.step(
+    row,
+    'ensureNfsSecurityGroup',
+    () =>
+      aws.ensureNfsSecurityGroup.executeWithOptions(
+        { startToCloseTimeout: '2 minutes', summary: `security group admitting NFS (TCP 2049) in ${network.vpcId}` },
+        [{ name: `sharemount-${input.name}-nfs`, vpcId: network.vpcId, sourceGroupIds: nfsSourceGroups(instances), tags: input.tags }],
+      ),
+    (r) => (r.created ? `created security group ${r.securityGroupId}` : r.rulesAdded ? `opened NFS in ${r.securityGroupId}` : undefined),
+  );
+  const targets = await board.step(
+    row,
+    'ensureMountTargets',
+    () =>
+      aws.ensureMountTargets.executeWithOptions(
+        { startToCloseTimeout: '2 minutes', summary: `mount targets for ${fs.fileSystemId} in ${network.subnets.map((s) => s.availabilityZone).join(', ')}` },
+        [{ fileSystemId: fs.fileSystemId, subnetIds: network.subnets.map((s) => s.subnetId), securityGroupId: group.securityGroupId }],
+      ),
+    (r) => {
+      const created = r.mountTargets.filter((t) => t.created).map((t) => t.availabilityZone);
+      return created.length ? `mount targets created in ${created.join(', ')}` : undefined;
+    },
+  );
+  await board.step(row, 'awaitMountTargetsAvailable', () =>
+    polling.awaitMountTargetsAvailable.executeWithOptions({ startToCloseTimeout: '30 minutes', heartbeatTimeout: '30 seconds', summary: `wait until the mount targets of ${fs.fileSystemId} are available` }, [{ fileSystemId: fs.fileSystemId }]),
+  );
+  await board.finish(row);
+  return {
+    fileSystemId: fs.fileSystemId,
+    created: fs.created,
+    securityGroupId: group.securityGroupId,
+    mountTargets: targets.mountTargets.map(({ mountTargetId, subnetId, availabilityZone, created }) => ({ mountTargetId, subnetId, availabilityZone, created })),
+  };
+}
+
+/** `sharemount efs create`: the file system and what instances need to reach it; run twice, creates nothing. */
+export async function efsCreateWorkflow(input: EfsVolumeInput): Promise<EfsVolumeResult> {
+  const board = new ProgressBoard('efs', input.name);
+  board.add(VOLUME_ROW, 6);
+  try {
+    return await ensureVolume(board, input);
+  } catch (error) {
+    await board.finish(VOLUME_ROW, error);
+    throw error;
+  } finally {
+    board.done();
+  }
+}
+
+/** One instance: its steps in order, each an idempotent SSM command. The ID keeps mount and unmount apart. */
+export async function efsInstanceWorkflow(input: { volume: string; instanceId: string; steps: PlannedStep[] }): Promise<InstanceResult> {
+  const board = new ProgressBoard('efs', input.volume, true);
+  board.add(input.instanceId, input.steps.length);
+  try {
+    for (const step of input.steps) {
+      await board.step(
+        input.instanceId,
+        step.step,
+        () =>
+          polling.runStepOnInstance.executeWithOptions(
+            { startToCloseTimeout: '30 minutes', heartbeatTimeout: '30 seconds', summary: step.summary },
+            [{ instanceId: input.instanceId, step: step.step, script: step.script }],
+          ),
+        (r) => (r.changed.length ? r.changed.join(', ') : undefined),
+      );
+    }
+    await board.finish(input.instanceId);
+    return { instanceId: input.instanceId, ok: true, changes: board.row(input.instanceId).changes };
+  } catch (error) {
+    await board.finish(input.instanceId, error);
+    throw error;
+  } finally {
+    board.done();
+  }
+}
+
+async function fanOutInstances(board: ProgressBoard, plan: EfsPlan, concurrency: number): Promise<InstanceResult[]> {
+  const outcomes = await withConcurrency(plan.instances, concurrency, (instance) =>
+    executeChild(efsInstanceWorkflow, {
+      workflowId: efsInstanceWorkflowId(plan.volumeName, instance.instanceId),
+      args: [{ volume: plan.volumeName, instanceId: instance.instanceId, steps: instance.steps }],
+      staticSummary: `${plan.action} ${plan.fileSystemId} at ${plan.mountPoint} on ${instance.instanceId}`,
+      typedSearchAttributes: [
+        { key: VOLUME_ATTRIBUTE, value: plan.volumeName },
+        { key: BACKEND_ATTRIBUTE, value: 'efs' },
+        { key: TARGETS_ATTRIBUTE, value: [instance.instanceId] },
+      ],
+    }),
+  );
+  return Promise.all(
+    outcomes.map(async (outcome, index) => {
+      const instanceId = plan.instances[index].instanceId;
+      if (outcome.status === 'fulfilled') return outcome.value;
+      const row = board.row(instanceId);
+      if (row.state !== 'failed') await board.finish(instanceId, outcome.reason);
+      return { instanceId, ok: false, changes: row.changes, error: errorMessage(outcome.reason) };
+    }),
+  );
+}
+
+/** `sharemount efs mount`: ensure the volume, then every instance, and report each instance's result. */
+export async function efsMountWorkflow(input: EfsMountInput): Promise<EfsRunResult> {
+  const board = new ProgressBoard('efs', input.volumeName);
+  board.add(VOLUME_ROW, 6);
+  input.instanceIds.forEach((id) => board.add(id, EFS_MOUNT_STEPS.length));
+  let volume: EfsVolumeResult;
+  try {
+    volume = await ensureVolume(board, { name: input.volumeName, instanceIds: input.instanceIds });
+  } catch (error) {
+    await board.finish(VOLUME_ROW, error);
+    for (const id of input.instanceIds) await board.finish(id, `the file system is not ready: ${errorMessage(error)}`);
+    board.done();
+    throw error;
+  }
+  const plan = planEfsMount({ ...input, fileSystemId: volume.fileSystemId });
+  const instances = await fanOutInstances(board, plan, input.concurrency ?? 10);
+  board.done();
+  return { volume: input.volumeName, fileSystemId: volume.fileSystemId, ok: instances.every((i) => i.ok), instances };
+}
+
+/** `sharemount efs unmount`: unmount by mount point and remove exactly that fstab line; the data stays. */
+export async function efsUnmountWorkflow(input: EfsMountInput): Promise<EfsRunResult> {
+  const board = new ProgressBoard('efs', input.volumeName);
+  board.add(VOLUME_ROW, 1);
+  const found = await board.step(VOLUME_ROW, 'findFileSystem', () =>
+    aws.findFileSystem.executeWithOptions({ startToCloseTimeout: '2 minutes', summary: `find the file system of volume ${input.volumeName}` }, [{ name: input.volumeName }]),
+  );
+  if (!found) {
+    const error = ApplicationFailure.nonRetryable(`no EFS file system for volume ${input.volumeName}`, 'FileSystemNotFound');
+    await board.finish(VOLUME_ROW, error);
+    board.done();
+    throw error;
+  }
+  await board.finish(VOLUME_ROW);
+  const plan = planEfsUnmount({ ...input, fileSystemId: found.fileSystemId });
+  plan.instances.forEach((instance) => board.add(instance.instanceId, instance.steps.length));
+  const instances = await fanOutInstances(board, plan, input.concurrency ?? 10);
+  board.done();
+  return { volume: input.volumeName, fileSystemId: found.fileSystemId, ok: instances.every((i) => i.ok), instances };
+}

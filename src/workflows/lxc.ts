@@ -1,0 +1,202 @@
+/**
+ * The LXC runbook, per volume: resolve each container's idmap → resolve the owner → apply ownership → bind
+ * the mount point in each container. Runs on the Proxmox node's queue (`lxc:<node>`), where the files are.
+ */
+import { ApplicationFailure, executeChild, proxyActivities, workflowInfo } from '@temporalio/workflow';
+import type { Activities } from '../activities';
+import type { ApplyOwnershipResult, BindMountPointResult } from '../activities/lxc';
+import type { LxcVolume } from '../domain/lxc/config';
+import { buildLxcPlan, type ContainerPlan, type VolumePlan } from '../domain/lxc/plan';
+import { lxcVolumeWorkflowId } from '../domain/workflowIds';
+import { BACKEND_ATTRIBUTE, TARGETS_ATTRIBUTE, VOLUME_ATTRIBUTE } from './definitions';
+import { errorMessage, ProgressBoard, withConcurrency } from './progress';
+
+const NOT_RETRYABLE = ['ContainerNotFound', 'ContainerConfigInvalid', 'VolumeNotFound', 'InvalidInput', 'NoFreeMountPointSlot'];
+
+const { readContainer, readHostUsers, bindMountPoint } = proxyActivities<Activities>({
+  startToCloseTimeout: '2 minutes',
+  retry: { initialInterval: '2 seconds', maximumAttempts: 5, nonRetryableErrorTypes: NOT_RETRYABLE },
+});
+
+// The walk may take hours on a large store; its heartbeat carries the cursor it resumes from after a retry.
+const { applyOwnership } = proxyActivities<Activities>({
+  startToCloseTimeout: '12 hours',
+  heartbeatTimeout: '1 minute',
+  retry: { initialInterval: '5 seconds', maximumInterval: '1 minute', nonRetryableErrorTypes: NOT_RETRYABLE },
+});
+
+export interface LxcApplyInput {
+  node: string;
+  volumes: LxcVolume[];
+  /** Rebind slots that point the container path at another host path. */
+  fixDrift: boolean;
+  /** Walk every entry even when the root and a sample look right (what scheduled re-applies do). */
+  fullScan: boolean;
+  /** Volumes applied at once. */
+  concurrency?: number;
+}
+
+export interface LxcVolumeInput {
+  node: string;
+  volume: LxcVolume;
+  fixDrift: boolean;
+  fullScan: boolean;
+}
+
+export interface LxcVolumeResult {
+  volume: string;
+  owner: { uid: number; gid: number };
+  ownership: Omit<ApplyOwnershipResult, 'refused'> & { refused: ApplyOwnershipResult['refused'] };
+  mounts: BindMountPointResult[];
+  /** Containers whose mount waits in [pending] until they restart (never restarted by sharemount). */
+  pendingRestart: number[];
+  /** Entries changed in total: 0 on a converged host. */
+  changes: number;
+}
+
+export interface LxcApplyResult {
+  node: string;
+  ok: boolean;
+  volumes: Array<{ name: string; ok: boolean; result?: LxcVolumeResult; error?: string }>;
+}
+
+export const ownershipTarget = (volume: string) => `${volume}: ownership`;
+export const containerTarget = (volume: string, ctid: number) => `${volume}: CT ${ctid}`;
+
+function addRows(board: ProgressBoard, volume: LxcVolume): void {
+  board.add(ownershipTarget(volume.name), 2);
+  for (const mount of volume.mounts) board.add(containerTarget(volume.name, mount.ctid), 2);
+}
+
+function describeMount(result: BindMountPointResult, container: ContainerPlan): string | undefined {
+  const where = `mp${result.slot} → ${container.containerPath}`;
+  switch (result.state) {
+    case 'present':
+      return undefined;
+    case 'hotplugged':
+      return `bound ${where} (hot-plugged)`;
+    case 'configured':
+      return `bound ${where}`;
+    case 'pendingUntilRestart':
+      return `bound ${where}, pending until CT ${result.ctid} restarts`;
+    case 'driftLeft':
+      return undefined;
+  }
+}
+
+function planErrors(plan: VolumePlan): string | undefined {
+  if (plan.errors?.length) return plan.errors.map((e) => `${e.field}: ${e.problem}`).join('; ');
+  if (!plan.owner) return 'the owner could not be resolved';
+  return undefined;
+}
+
+/** One volume on one node; its deterministic ID keeps two applies of the same volume from overlapping. */
+export async function lxcVolumeWorkflow(input: LxcVolumeInput): Promise<LxcVolumeResult> {
+  const { volume } = input;
+  const board = new ProgressBoard('lxc', volume.name, true);
+  addRows(board, volume);
+  const own = ownershipTarget(volume.name);
+  const rowsOf = () => [own, ...volume.mounts.map((m) => containerTarget(volume.name, m.ctid))];
+  try {
+    const containers = await Promise.all(
+      volume.mounts.map((mount) =>
+        board.step(containerTarget(volume.name, mount.ctid), 'resolveIdmap', () =>
+          readContainer.executeWithOptions({ startToCloseTimeout: '2 minutes', summary: `read CT ${mount.ctid} config: idmap and mount points` }, [mount.ctid]),
+        ),
+      ),
+    );
+    const hostUsers = await board.step(own, 'resolveOwner', async () =>
+      volume.owner.kind === 'user'
+        ? readHostUsers.executeWithOptions({ startToCloseTimeout: '1 minute', summary: `look up host user ${volume.owner.user}` }, [[volume.owner.user]])
+        : {},
+    );
+    const plan = buildLxcPlan({ volumes: [volume] }, { node: input.node, containers, hostUsers }).volumes[0];
+    const problem = planErrors(plan);
+    if (problem) throw ApplicationFailure.nonRetryable(problem, 'PlanInvalid');
+    const owner = plan.owner!;
+
+    const ctids = volume.mounts.map((m) => m.ctid).join(', ');
+    const ownership = await board.step(
+      own,
+      'applyOwnership',
+      () =>
+        applyOwnership.executeWithOptions(
+          { startToCloseTimeout: '12 hours', heartbeatTimeout: '1 minute', summary: `chown ${volume.hostPath} → ${owner.uid}:${owner.gid} for CT ${ctids}` },
+          [{ volume: volume.name, root: volume.hostPath, uid: owner.uid, gid: owner.gid, fullScan: input.fullScan }],
+        ),
+      (r) => (r.changed ? `${r.changed} entries now ${owner.uid}:${owner.gid}` : undefined),
+    );
+    await board.finish(own, ownership.refusedCount ? `refused ${ownership.refusedCount} entries (hard links, devices, swapped): ${ownership.refused.slice(0, 3).map((r) => `${r.path} (${r.reason})`).join(', ')}` : undefined);
+
+    const mounts = await withConcurrency(plan.containers, plan.containers.length, async (container) => {
+      const target = containerTarget(volume.name, container.ctid);
+      const result = await board.step(
+        target,
+        'bindMountPoint',
+        () =>
+          bindMountPoint.executeWithOptions(
+            { startToCloseTimeout: '2 minutes', summary: `mount ${volume.hostPath} at ${container.containerPath} in CT ${container.ctid} (mp${container.slot})` },
+            [{ ctid: container.ctid, slot: container.slot, hostPath: volume.hostPath, containerPath: container.containerPath, fixDrift: input.fixDrift }],
+          ),
+        (r) => describeMount(r, container),
+      );
+      if (result.state === 'driftLeft') {
+        throw ApplicationFailure.nonRetryable(
+          `mp${result.slot} binds ${result.currentHostPath} at ${container.containerPath}, not ${volume.hostPath}: review \`lxc plan\`, then apply with --fix-drift`,
+          'DriftLeft',
+        );
+      }
+      return result;
+    });
+    for (const [index, outcome] of mounts.entries()) {
+      await board.finish(containerTarget(volume.name, plan.containers[index].ctid), outcome.status === 'rejected' ? outcome.reason : undefined);
+    }
+    const failed = mounts.find((m) => m.status === 'rejected');
+    if (failed) throw ApplicationFailure.nonRetryable(errorMessage((failed as PromiseRejectedResult).reason), 'MountFailed');
+    const results = mounts.map((m) => (m as PromiseFulfilledResult<BindMountPointResult>).value);
+    board.done();
+    return {
+      volume: volume.name,
+      owner: { uid: owner.uid, gid: owner.gid },
+      ownership,
+      mounts: results,
+      pendingRestart: results.filter((r) => r.state === 'pendingUntilRestart').map((r) => r.ctid),
+      changes: ownership.changed + results.filter((r) => r.changed).length,
+    };
+  } catch (error) {
+    for (const target of rowsOf()) if (board.row(target).state !== 'ok') await board.finish(target, error);
+    throw error;
+  }
+}
+
+/** Applies every volume of a config on one node, each as a child workflow, and reports per volume. */
+export async function lxcApplyWorkflow(input: LxcApplyInput): Promise<LxcApplyResult> {
+  const board = new ProgressBoard('lxc', input.volumes.map((v) => v.name).join(', '));
+  input.volumes.forEach((volume) => addRows(board, volume));
+  const outcomes = await withConcurrency(input.volumes, input.concurrency ?? 4, (volume) =>
+    executeChild(lxcVolumeWorkflow, {
+      workflowId: lxcVolumeWorkflowId(input.node, volume.name),
+      taskQueue: workflowInfo().taskQueue,
+      args: [{ node: input.node, volume, fixDrift: input.fixDrift, fullScan: input.fullScan }],
+      staticSummary: `apply volume ${volume.name} (${volume.hostPath}) to CT ${volume.mounts.map((m) => m.ctid).join(', ')} on ${input.node}`,
+      typedSearchAttributes: [
+        { key: VOLUME_ATTRIBUTE, value: volume.name },
+        { key: BACKEND_ATTRIBUTE, value: 'lxc' },
+        { key: TARGETS_ATTRIBUTE, value: volume.mounts.map((m) => `ct${m.ctid}`) },
+      ],
+    }),
+  );
+  const volumes = await Promise.all(
+    outcomes.map(async (outcome, index) => {
+      const name = input.volumes[index].name;
+      if (outcome.status === 'fulfilled') return { name, ok: true, result: outcome.value };
+      // A child that never started (e.g. another apply holds this volume) sent no rows: mark them here.
+      for (const row of board.progress.targets.filter((t) => t.target.startsWith(`${name}: `) && t.state !== 'failed')) {
+        await board.finish(row.target, outcome.reason);
+      }
+      return { name, ok: false, error: errorMessage(outcome.reason) };
+    }),
+  );
+  board.done();
+  return { node: input.node, ok: volumes.every((v) => v.ok), volumes };
+}

@@ -1,0 +1,107 @@
+/**
+ * Progress kept in workflow state: a board of targets that the progress query returns. A child workflow's
+ * board also forwards each change of its rows to its parent, so the parent's query shows every target's step.
+ */
+import { ApplicationFailure, defineSignal, getExternalWorkflowHandle, setHandler, workflowInfo } from '@temporalio/workflow';
+import { newTarget, RunProgress, TargetProgress } from '../domain/progress';
+import { progressQuery } from './definitions';
+
+export const targetUpdateSignal = defineSignal<[TargetProgress]>('targetUpdate');
+
+function now(): string {
+  // Workflow time is deterministic: Date is replayed from history.
+  return new Date().toISOString();
+}
+
+export function errorMessage(error: unknown): string {
+  const failure = error as { cause?: { message?: string }; message?: string };
+  return failure.cause?.message ?? failure.message ?? String(error);
+}
+
+export class ProgressBoard {
+  readonly progress: RunProgress;
+
+  constructor(backend: RunProgress['backend'], subject: string, private readonly forwardToParent = false) {
+    this.progress = { backend, subject, targets: [], done: false };
+    setHandler(progressQuery, () => this.progress);
+    // A parent learns its children's rows from their signals.
+    setHandler(targetUpdateSignal, (row) => {
+      this.upsert(row);
+    });
+  }
+
+  add(target: string, stepsTotal: number): TargetProgress {
+    return this.upsert(newTarget(target, stepsTotal));
+  }
+
+  private upsert(row: TargetProgress): TargetProgress {
+    const existing = this.progress.targets.find((t) => t.target === row.target);
+    if (existing) return Object.assign(existing, row);
+    this.progress.targets.push(row);
+    return row;
+  }
+
+  private async publish(row: TargetProgress): Promise<void> {
+    const parent = workflowInfo().parent;
+    if (!this.forwardToParent || !parent) return;
+    try {
+      await getExternalWorkflowHandle(parent.workflowId).signal(targetUpdateSignal, { ...row, changes: [...row.changes] });
+    } catch {
+      // The parent only displays these rows; a lost update must never fail the work itself.
+    }
+  }
+
+  /** Runs one named step of a target, recording it before and after so the query shows where it is. */
+  async step<T>(target: string, name: string, run: () => Promise<T>, describe?: (result: T) => string | undefined): Promise<T> {
+    const row = this.row(target);
+    row.state = 'running';
+    row.step = name;
+    row.startedAt ??= now();
+    await this.publish(row);
+    const result = await run();
+    row.stepsDone += 1;
+    const change = describe?.(result);
+    if (change) row.changes.push(change);
+    return result;
+  }
+
+  async finish(target: string, error?: unknown): Promise<void> {
+    const row = this.row(target);
+    row.state = error === undefined ? 'ok' : 'failed';
+    if (error !== undefined) row.error = errorMessage(error);
+    row.finishedAt = now();
+    await this.publish(row);
+  }
+
+  row(target: string): TargetProgress {
+    const row = this.progress.targets.find((t) => t.target === target);
+    if (!row) throw ApplicationFailure.nonRetryable(`no progress row for ${target}`);
+    return row;
+  }
+
+  done(): RunProgress {
+    this.progress.done = true;
+    return this.progress;
+  }
+}
+
+/**
+ * Runs `work` over `items` with at most `limit` at once, in a deterministic order, and keeps going when
+ * some fail: every item gets a settled result.
+ */
+export async function withConcurrency<T, R>(items: readonly T[], limit: number, work: (item: T) => Promise<R>): Promise<PromiseSettledResult<R>[]> {
+  const results: PromiseSettledResult<R>[] = new Array(items.length);
+  let next = 0;
+  const lane = async () => {
+    while (next < items.length) {
+      const index = next++;
+      try {
+        results[index] = { status: 'fulfilled', value: await work(items[index]) };
+      } catch (reason) {
+        results[index] = { status: 'rejected', reason };
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.max(1, Math.min(limit, items.length)) }, lane));
+  return results;
+}
