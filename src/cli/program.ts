@@ -2,6 +2,7 @@ import { Command, CommanderError } from 'commander';
 import { InputError, InputErrors } from '../domain/errors';
 import { devCommand } from './commands/dev';
 import { doctorCommand } from './commands/doctor';
+import { lxcCommand } from './commands/lxc';
 import { workerCommand } from './commands/worker';
 import { CliError, EXIT, EXIT_CODES_HELP } from './exitCodes';
 import { paint } from './output';
@@ -18,7 +19,7 @@ export function buildProgram(): Command {
     .version(require('../../package.json').version)
     .showHelpAfterError('(add --help for usage)')
     .addHelpText('after', `\n${ENVIRONMENT_HELP}\n\n${EXIT_CODES_HELP}`);
-  for (const command of [devCommand(), workerCommand(), doctorCommand()]) program.addCommand(command);
+  for (const command of [devCommand(), workerCommand(), doctorCommand(), lxcCommand()]) program.addCommand(command);
   return program;
 }
 
@@ -31,8 +32,11 @@ function exitCodeOf(error: unknown): number {
 /** Runs the CLI; every failure ends in a message for the operator and a documented exit code. */
 export async function main(argv: string[]): Promise<number> {
   const program = buildProgram();
-  program.exitOverride();
-  for (const sub of program.commands) sub.exitOverride();
+  const override = (command: Command): void => {
+    command.exitOverride();
+    command.commands.forEach(override);
+  };
+  override(program);
   try {
     await program.parseAsync(argv);
     return typeof process.exitCode === 'number' ? process.exitCode : EXIT.ok;

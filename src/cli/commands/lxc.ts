@@ -1,0 +1,159 @@
+import * as fs from 'node:fs';
+import { Command } from 'commander';
+import { createLxcActivities, LxcDeps } from '../../activities/lxc';
+import { gatherLxcFacts } from '../../activities/lxc/facts';
+import { InputError } from '../../domain/errors';
+import { parseLxcConfig, type LxcConfig } from '../../domain/lxc/config';
+import { buildLxcPlan, type LxcPlan } from '../../domain/lxc/plan';
+import { lxcTaskQueue } from '../../domain/taskQueues';
+import { lxcApplyWorkflowId } from '../../domain/workflowIds';
+import { lxcApplyWorkflow, type LxcApplyResult } from '../../workflows';
+import { BACKEND_ATTRIBUTE, TARGETS_ATTRIBUTE, VOLUME_ATTRIBUTE } from '../../workflows/definitions';
+import { defaultNodeName } from '../../worker';
+import { CliError, EXIT } from '../exitCodes';
+import { paint, printJson, table } from '../output';
+import { renderSummary, runWorkflow } from '../run';
+import { openSession } from '../session';
+
+/** Config files are small; a huge one is a mistake (or an attack) and is refused before it is parsed. */
+const MAX_CONFIG_BYTES = 4 * 1024 * 1024;
+
+export interface LxcOptions {
+  config: string;
+  volume?: string;
+  node: string;
+  pveDir: string;
+  pct: string;
+  json?: boolean;
+}
+
+export function readLxcConfig(file: string, volume?: string): LxcConfig {
+  let stat: fs.Stats;
+  try {
+    stat = fs.statSync(file);
+  } catch (error) {
+    throw new InputError('--config', `cannot read ${file}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
+  }
+  if (!stat.isFile()) throw new InputError('--config', `${file} is not a regular file`);
+  if (stat.size > MAX_CONFIG_BYTES) throw new InputError('--config', `${file} is ${stat.size} bytes; a config is at most ${MAX_CONFIG_BYTES} bytes`);
+  return parseLxcConfig(fs.readFileSync(file, 'utf8'), { volume });
+}
+
+function lxcDeps(options: LxcOptions): LxcDeps {
+  return { pveDir: options.pveDir, pct: options.pct };
+}
+
+/** The plan from this host's own files; changes nothing. */
+export async function planLocally(config: LxcConfig, options: LxcOptions): Promise<LxcPlan> {
+  const facts = await gatherLxcFacts(config, createLxcActivities(lxcDeps(options)), options.node);
+  return buildLxcPlan(config, facts);
+}
+
+export function renderPlan(plan: LxcPlan): string {
+  const mountText = { new: paint('yellow', 'new'), present: paint('green', 'present'), drift: paint('red', 'drift') };
+  const blocks = plan.volumes.map((volume) => {
+    const owner = volume.owner ? `${volume.owner.uid}:${volume.owner.gid} (${volume.owner.mode}${volume.owner.user ? `, ${volume.owner.user}` : ''})` : paint('red', 'unresolved');
+    const rows = volume.containers.map((c) => [
+      `CT ${c.ctid}`,
+      c.containerPath,
+      c.rootUid === null ? paint('red', 'unmapped') : `${c.rootUid}:${c.rootGid}`,
+      `mp${c.slot}`,
+      `${mountText[c.mount]}${c.currentHostPath ? ` (binds ${c.currentHostPath})` : ''}${c.pendingUntilRestart ? ' pending restart' : ''}`,
+      c.running ? 'running' : 'stopped',
+    ]);
+    const lines = [`volume ${volume.name}: ${volume.hostPath} → owner ${owner}`];
+    if (volume.note) lines.push(`  note: ${volume.note}`);
+    lines.push(table(['container', 'path', 'root uid:gid', 'slot', 'mount', 'state'], rows).replace(/^/gm, '  '));
+    for (const error of volume.errors ?? []) lines.push(paint('red', `  error: ${error.field}: ${error.problem}`));
+    return lines.join('\n');
+  });
+  return [...blocks, plan.ok ? 'plan ok: nothing has been changed' : paint('red', 'plan has errors: apply would refuse; nothing has been changed')].join('\n\n');
+}
+
+function printPlan(plan: LxcPlan, json?: boolean): void {
+  if (json) printJson(plan);
+  else process.stdout.write(`${renderPlan(plan)}\n`);
+}
+
+function sharedOptions(command: Command): Command {
+  return command
+    .requiredOption('--config <file>', 'phoenix_hypervisor_config.json (its shared_volumes)')
+    .option('--volume <name>', 'only this volume')
+    .option('--node <name>', 'Proxmox node (its worker polls lxc:<node>)', defaultNodeName())
+    .option('--pve-dir <dir>', 'where Proxmox keeps container configs (lxc/<ctid>.conf)', '/etc/pve')
+    .option('--pct <command>', 'the pct command', 'pct')
+    .option('--json', 'print JSON');
+}
+
+function renderApply(result: LxcApplyResult): string {
+  const pending = result.volumes.flatMap((v) => (v.result?.pendingRestart ?? []).map((ct) => `CT ${ct} (${v.name})`));
+  const changes = result.volumes.reduce((sum, v) => sum + (v.result?.changes ?? 0), 0);
+  return [
+    ...result.volumes.filter((v) => !v.ok).map((v) => paint('red', `volume ${v.name} failed: ${v.error}`)),
+    pending.length ? paint('yellow', `pending until restart (sharemount never restarts containers): ${pending.join(', ')}`) : '',
+    changes === 0 && result.ok ? 'converged: nothing needed changing' : '',
+  ]
+    .filter(Boolean)
+    .join('\n');
+}
+
+export function lxcCommand(): Command {
+  const lxc = new Command('lxc').description('Proxmox LXC shared volumes: owner from each container idmap, safe ownership walk, mpN bind mounts');
+
+  lxc.addCommand(
+    sharedOptions(new Command('plan'))
+      .description('print the exact actions apply would take (owners, slots, new/present/drift mounts); changes nothing')
+      .addHelpText('after', '\nExamples:\n  $ sharemount lxc plan --config /etc/phoenix/phoenix_hypervisor_config.json\n  $ sharemount lxc plan --config phoenix.json --volume vllm_models --json | jq .volumes[0].owner')
+      .action(async (options: LxcOptions) => {
+        const plan = await planLocally(readLxcConfig(options.config, options.volume), options);
+        printPlan(plan, options.json);
+        process.exitCode = plan.ok ? EXIT.ok : EXIT.badInput;
+      }),
+  );
+
+  lxc.addCommand(
+    sharedOptions(new Command('apply'))
+      .description('make every shared volume writable by the containers that mount it, as a durable workflow on lxc:<node>')
+      .option('--fix-drift', 'rebind mpN slots that point the container path at another host path')
+      .option('--full-scan', 'walk every entry even when the volume root and a sample look right')
+      .option('--dry-run', 'print the plan and stop (same as `lxc plan`)')
+      .option('--detach', 'start the workflow and return its ID without following it')
+      .addHelpText('after', '\nExamples:\n  $ sharemount lxc apply --config phoenix.json\n  $ sharemount lxc apply --config phoenix.json --volume vllm_models --fix-drift')
+      .action(async (options: LxcOptions & { fixDrift?: boolean; fullScan?: boolean; dryRun?: boolean; detach?: boolean }) => {
+        const config = readLxcConfig(options.config, options.volume);
+        // On the node itself, refuse a plan with errors before anything starts; elsewhere the workflow
+        // checks the same facts on the node before its first change.
+        if (options.dryRun || fs.existsSync(`${options.pveDir}/lxc`)) {
+          const plan = await planLocally(config, options);
+          if (options.dryRun || !plan.ok) {
+            printPlan(plan, options.json);
+            if (!plan.ok) throw new CliError('the plan has errors (above); nothing was changed', EXIT.badInput);
+            return;
+          }
+        }
+        const taskQueue = lxcTaskQueue(options.node);
+        const session = await openSession({ embedded: { worker: { node: options.node, pveDir: options.pveDir, pct: options.pct } } });
+        try {
+          process.exitCode = await runWorkflow(
+            session,
+            lxcApplyWorkflow,
+            {
+              taskQueue,
+              workflowId: lxcApplyWorkflowId(options.node, options.volume),
+              args: [{ node: options.node, volumes: config.volumes, fixDrift: Boolean(options.fixDrift), fullScan: Boolean(options.fullScan) }],
+              staticSummary: `LXC apply on ${options.node}: ${config.volumes.map((v) => v.name).join(', ')} (${config.volumes.reduce((n, v) => n + v.mounts.length, 0)} container mounts)`,
+              typedSearchAttributes: [
+                { key: VOLUME_ATTRIBUTE, value: options.volume ?? config.volumes.map((v) => v.name).join(',') },
+                { key: BACKEND_ATTRIBUTE, value: 'lxc' },
+                { key: TARGETS_ATTRIBUTE, value: [...new Set(config.volumes.flatMap((v) => v.mounts.map((m) => `ct${m.ctid}`)))] },
+              ],
+            },
+            { json: Boolean(options.json), detach: options.detach, render: (r, p) => [renderSummary(r, p), renderApply(r)].filter(Boolean).join('\n'), succeeded: (r) => r.ok },
+          );
+        } finally {
+          await session.close();
+        }
+      }),
+  );
+  return lxc;
+}
