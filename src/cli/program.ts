@@ -2,6 +2,7 @@ import { Command, CommanderError } from 'commander';
 import { InputError, InputErrors } from '../domain/errors';
 import { devCommand } from './commands/dev';
 import { doctorCommand } from './commands/doctor';
+import { efsCommand } from './commands/efs';
 import { lxcCommand } from './commands/lxc';
 import { workerCommand } from './commands/worker';
 import { CliError, EXIT, EXIT_CODES_HELP } from './exitCodes';
@@ -19,7 +20,7 @@ export function buildProgram(): Command {
     .version(require('../../package.json').version)
     .showHelpAfterError('(add --help for usage)')
     .addHelpText('after', `\n${ENVIRONMENT_HELP}\n\n${EXIT_CODES_HELP}`);
-  for (const command of [devCommand(), workerCommand(), doctorCommand(), lxcCommand()]) program.addCommand(command);
+  for (const command of [devCommand(), workerCommand(), doctorCommand(), lxcCommand(), efsCommand()]) program.addCommand(command);
   return program;
 }
 

@@ -1,0 +1,191 @@
+import { Command } from 'commander';
+import { EC2Client } from '@aws-sdk/client-ec2';
+import { EFSClient } from '@aws-sdk/client-efs';
+import { SSMClient } from '@aws-sdk/client-ssm';
+import { createEfsActivities, plainRuntime } from '../../activities/efs';
+import { InputError } from '../../domain/errors';
+import {
+  planEfsMount,
+  planEfsUnmount,
+  resolveEfsSettings,
+  validateInstanceIds,
+  validateVolumeName,
+  type EfsMountRequest,
+  type EfsPlan,
+} from '../../domain/efs';
+import { GENERAL_TASK_QUEUE } from '../../domain/taskQueues';
+import { efsRunWorkflowId } from '../../domain/workflowIds';
+import { efsCreateWorkflow, efsMountWorkflow, efsUnmountWorkflow, type EfsRunResult, type EfsVolumeResult } from '../../workflows';
+import { BACKEND_ATTRIBUTE, TARGETS_ATTRIBUTE, VOLUME_ATTRIBUTE } from '../../workflows/definitions';
+import { paint, printJson } from '../output';
+import { renderSummary, runWorkflow } from '../run';
+import { openSession } from '../session';
+
+interface MountOptions {
+  mountPoint?: string;
+  group?: string;
+  gid?: string;
+  user?: string[];
+  concurrency: string;
+  dryRun?: boolean;
+  json?: boolean;
+  detach?: boolean;
+}
+
+const collect = (value: string, previous: string[] = []) => [...previous, value];
+
+function positiveInteger(field: string, value: string, max: number): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1 || n > max) throw new InputError(field, `must be a whole number from 1 to ${max}`);
+  return n;
+}
+
+/** Validates every argument at once, before anything is sent, so the operator fixes them in one pass. */
+function mountRequest(name: string, instanceIds: string[], options: MountOptions): EfsMountRequest {
+  const request: EfsMountRequest = {
+    volumeName: validateVolumeName(name),
+    fileSystemId: 'fs-00000000',
+    instanceIds: validateInstanceIds(instanceIds),
+    mountPoint: options.mountPoint,
+    group: options.group,
+    gid: options.gid,
+    users: options.user,
+  };
+  resolveEfsSettings(request);
+  return request;
+}
+
+/** Read-only lookup for the dry run: the plan shows the real file-system ID when the volume exists. */
+async function existingFileSystemId(name: string): Promise<string | undefined> {
+  const activities = createEfsActivities({ efs: new EFSClient({}), ec2: new EC2Client({}), ssm: new SSMClient({}), runtime: plainRuntime });
+  try {
+    return (await activities.findFileSystem({ name }))?.fileSystemId;
+  } catch (error) {
+    process.stderr.write(`note: could not look up the file system (${(error as Error).message.split('\n')[0]}); the plan shows a placeholder ID\n`);
+    return undefined;
+  }
+}
+
+function renderPlan(plan: EfsPlan, exists: boolean): string {
+  const head = `${plan.action} volume ${plan.volumeName} (${exists ? plan.fileSystemId : 'file system not created yet: the ID below is a placeholder'}) at ${plan.mountPoint}, group ${plan.group} (${plan.gid}), users ${plan.users.length ? plan.users.join(', ') : 'detected on each instance'}`;
+  const instances = plan.instances.map((instance) =>
+    [`instance ${instance.instanceId}:`, ...instance.steps.map((step, i) => `  ${i + 1}. ${step.step}: ${step.summary}\n${step.script.replace(/^/gm, '     | ')}`)].join('\n'),
+  );
+  return [head, ...instances, 'dry run: nothing was sent'].join('\n\n');
+}
+
+function renderRun(result: EfsRunResult, progress?: Parameters<typeof renderSummary>[1]): string {
+  const failed = result.instances.filter((i) => !i.ok);
+  return [renderSummary(result, progress), ...failed.map((i) => paint('red', `${i.instanceId}: ${i.error}`))].filter(Boolean).join('\n');
+}
+
+function mountLike(action: 'mount' | 'unmount'): Command {
+  const command = new Command(action)
+    .argument('<name>', 'volume name')
+    .argument('<instance-id...>', 'EC2 instance IDs (reached through SSM Run Command)')
+    .option('--mount-point <path>', 'where the volume is mounted on each instance (default /mnt/<name>)')
+    .option('--group <name>', 'shared group on every instance (default prism-shared)')
+    .option('--gid <gid>', 'GID of the shared group (default 3000)')
+    .option('--user <name>', 'login user to add to the group (repeat; default: detected on each instance, never root)', collect)
+    .option('--concurrency <n>', 'instances worked on at once', '10')
+    .option('--dry-run', 'print the steps and the exact script of each, per instance; send nothing')
+    .option('--json', 'print JSON')
+    .option('--detach', 'start the workflow and return its ID without following it');
+  return command.action(async (name: string, instanceIds: string[], options: MountOptions) => {
+    const request = mountRequest(name, instanceIds, options);
+    const concurrency = positiveInteger('--concurrency', options.concurrency, 500);
+    if (options.dryRun) {
+      const id = await existingFileSystemId(request.volumeName);
+      const plan = (action === 'mount' ? planEfsMount : planEfsUnmount)({ ...request, fileSystemId: id ?? request.fileSystemId });
+      if (options.json) printJson({ ...plan, fileSystemExists: Boolean(id) });
+      else process.stdout.write(`${renderPlan(plan, Boolean(id))}\n`);
+      return;
+    }
+    const { fileSystemId: _placeholder, ...input } = request;
+    const session = await openSession({ embedded: {} });
+    try {
+      process.exitCode = await runWorkflow(
+        session,
+        action === 'mount' ? efsMountWorkflow : efsUnmountWorkflow,
+        {
+          taskQueue: GENERAL_TASK_QUEUE,
+          workflowId: efsRunWorkflowId(action, request.volumeName),
+          args: [{ ...input, instanceIds: [...request.instanceIds], users: request.users ? [...request.users] : undefined, concurrency }],
+          staticSummary: `EFS ${action} ${request.volumeName} on ${request.instanceIds.length} instance(s)`,
+          typedSearchAttributes: [
+            { key: VOLUME_ATTRIBUTE, value: request.volumeName },
+            { key: BACKEND_ATTRIBUTE, value: 'efs' },
+            { key: TARGETS_ATTRIBUTE, value: [...request.instanceIds] },
+          ],
+        },
+        { json: Boolean(options.json), detach: options.detach, render: renderRun, succeeded: (r) => r.ok },
+      );
+    } finally {
+      await session.close();
+    }
+  });
+}
+
+function renderCreate(result: EfsVolumeResult): string {
+  const targets = result.mountTargets.map((t) => `${t.mountTargetId} in ${t.availabilityZone}${t.created ? ' (new)' : ''}`).join(', ');
+  return `${result.fileSystemId}${result.created ? ' created' : ' already existed'}; security group ${result.securityGroupId}; mount targets: ${targets || 'none'}`;
+}
+
+export function efsCommand(): Command {
+  const efs = new Command('efs').description('AWS EFS shared volumes: one file system, many instances, a shared group so every user can write');
+
+  efs.addCommand(
+    new Command('create')
+      .description('create (or find) the file system, its NFS security group and a mount target per zone of the instances')
+      .argument('<name>', 'volume name (its creation token is derived from it, so a retry never makes a second file system)')
+      .requiredOption('--instance <id>', 'an instance that will mount it (repeat): its subnet decides the mount targets', collect)
+      .option('--tag <key=value>', 'extra tag (repeat)', collect)
+      .option('--json', 'print JSON')
+      .option('--detach', 'start the workflow and return its ID without following it')
+      .addHelpText('after', '\nExample:\n  $ sharemount efs create research --instance i-0123456789abcdef0 --instance i-0fedcba9876543210')
+      .action(async (name: string, options: { instance: string[]; tag?: string[]; json?: boolean; detach?: boolean }) => {
+        const volumeName = validateVolumeName(name);
+        const instanceIds = validateInstanceIds(options.instance);
+        const tags = Object.fromEntries(
+          (options.tag ?? []).map((pair) => {
+            const match = /^([A-Za-z0-9_.:/=+@ -]{1,128})=([A-Za-z0-9_.:/=+@ -]{0,256})$/.exec(pair);
+            if (!match) throw new InputError('--tag', `${JSON.stringify(pair)} is not key=value of letters, digits, spaces and _.:/=+@-`);
+            return [match[1], match[2]];
+          }),
+        );
+        const session = await openSession({ embedded: {} });
+        try {
+          process.exitCode = await runWorkflow(
+            session,
+            efsCreateWorkflow,
+            {
+              taskQueue: GENERAL_TASK_QUEUE,
+              workflowId: efsRunWorkflowId('create', volumeName),
+              args: [{ name: volumeName, instanceIds: [...instanceIds], tags }],
+              staticSummary: `EFS create ${volumeName} for ${instanceIds.length} instance(s)`,
+              typedSearchAttributes: [
+                { key: VOLUME_ATTRIBUTE, value: volumeName },
+                { key: BACKEND_ATTRIBUTE, value: 'efs' },
+                { key: TARGETS_ATTRIBUTE, value: [...instanceIds] },
+              ],
+            },
+            { json: Boolean(options.json), detach: options.detach, render: renderCreate, succeeded: () => true },
+          );
+        } finally {
+          await session.close();
+        }
+      }),
+  );
+
+  efs.addCommand(
+    mountLike('mount')
+      .description('mount the volume on every instance: efs-utils, group, users, TLS mount, layout, fstab, umask; one child workflow per instance')
+      .addHelpText('after', '\nExamples:\n  $ sharemount efs mount research i-0123456789abcdef0 i-0fedcba9876543210\n  $ sharemount efs mount research i-0123456789abcdef0 --user ubuntu --dry-run'),
+  );
+  efs.addCommand(
+    mountLike('unmount')
+      .description('unmount by mount point and remove exactly that fstab line; the data stays')
+      .addHelpText('after', '\nExample:\n  $ sharemount efs unmount research i-0123456789abcdef0'),
+  );
+  return efs;
+}
