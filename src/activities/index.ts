@@ -1,6 +1,7 @@
 import { createDoctorActivities, DoctorDeps } from './doctor';
 import { createEfsActivities, EfsActivityDeps } from './efs';
 import { createLxcActivities, LxcDeps } from './lxc';
+import { createLxcConfigActivities } from './lxc/configFile';
 
 export type ActivityDeps = DoctorDeps & LxcDeps & EfsActivityDeps;
 
@@ -9,6 +10,7 @@ export function createActivities(deps: ActivityDeps) {
   return {
     ...createDoctorActivities(deps),
     ...createLxcActivities(deps),
+    ...createLxcConfigActivities(),
     ...createEfsActivities(deps),
   };
 }

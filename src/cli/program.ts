@@ -4,6 +4,8 @@ import { devCommand } from './commands/dev';
 import { doctorCommand } from './commands/doctor';
 import { efsCommand } from './commands/efs';
 import { lxcCommand } from './commands/lxc';
+import { cancelCommand, listCommand, statusCommand, watchCommand } from './commands/runs';
+import { scheduleCommand } from './commands/schedule';
 import { workerCommand } from './commands/worker';
 import { CliError, EXIT, EXIT_CODES_HELP } from './exitCodes';
 import { paint } from './output';
@@ -20,7 +22,7 @@ export function buildProgram(): Command {
     .version(require('../../package.json').version)
     .showHelpAfterError('(add --help for usage)')
     .addHelpText('after', `\n${ENVIRONMENT_HELP}\n\n${EXIT_CODES_HELP}`);
-  for (const command of [devCommand(), workerCommand(), doctorCommand(), lxcCommand(), efsCommand()]) program.addCommand(command);
+  for (const command of [devCommand(), workerCommand(), doctorCommand(), lxcCommand(), efsCommand(), statusCommand(), watchCommand(), listCommand(), cancelCommand(), scheduleCommand()]) program.addCommand(command);
   return program;
 }
 

@@ -13,7 +13,7 @@ import { errorMessage, ProgressBoard, withConcurrency } from './progress';
 
 const NOT_RETRYABLE = ['ContainerNotFound', 'ContainerConfigInvalid', 'VolumeNotFound', 'InvalidInput', 'NoFreeMountPointSlot'];
 
-const { readContainer, readHostUsers, bindMountPoint } = proxyActivities<Activities>({
+const { readContainer, readHostUsers, bindMountPoint, loadLxcConfig } = proxyActivities<Activities>({
   startToCloseTimeout: '2 minutes',
   retry: { initialInterval: '2 seconds', maximumAttempts: 5, nonRetryableErrorTypes: NOT_RETRYABLE },
 });
@@ -27,7 +27,10 @@ const { applyOwnership } = proxyActivities<Activities>({
 
 export interface LxcApplyInput {
   node: string;
-  volumes: LxcVolume[];
+  /** The volumes to apply, validated by the CLI; or, for scheduled runs, read from `configFile` each run. */
+  volumes?: LxcVolume[];
+  configFile?: string;
+  onlyVolume?: string;
   /** Rebind slots that point the container path at another host path. */
   fixDrift: boolean;
   /** Walk every entry even when the root and a sample look right (what scheduled re-applies do). */
@@ -171,9 +174,10 @@ export async function lxcVolumeWorkflow(input: LxcVolumeInput): Promise<LxcVolum
 
 /** Applies every volume of a config on one node, each as a child workflow, and reports per volume. */
 export async function lxcApplyWorkflow(input: LxcApplyInput): Promise<LxcApplyResult> {
-  const board = new ProgressBoard('lxc', input.volumes.map((v) => v.name).join(', '));
-  input.volumes.forEach((volume) => addRows(board, volume));
-  const outcomes = await withConcurrency(input.volumes, input.concurrency ?? 4, (volume) =>
+  const board = new ProgressBoard('lxc', input.configFile ?? input.node);
+  const volumes = await configuredVolumes(board, input);
+  volumes.forEach((volume) => addRows(board, volume));
+  const outcomes = await withConcurrency(volumes, input.concurrency ?? 4, (volume) =>
     executeChild(lxcVolumeWorkflow, {
       workflowId: lxcVolumeWorkflowId(input.node, volume.name),
       taskQueue: workflowInfo().taskQueue,
@@ -186,9 +190,9 @@ export async function lxcApplyWorkflow(input: LxcApplyInput): Promise<LxcApplyRe
       ],
     }),
   );
-  const volumes = await Promise.all(
+  const results = await Promise.all(
     outcomes.map(async (outcome, index) => {
-      const name = input.volumes[index].name;
+      const name = volumes[index].name;
       if (outcome.status === 'fulfilled') return { name, ok: true, result: outcome.value };
       // A child that never started (e.g. another apply holds this volume) sent no rows: mark them here.
       for (const row of board.progress.targets.filter((t) => t.target.startsWith(`${name}: `) && t.state !== 'failed')) {
@@ -198,5 +202,23 @@ export async function lxcApplyWorkflow(input: LxcApplyInput): Promise<LxcApplyRe
     }),
   );
   board.done();
-  return { node: input.node, ok: volumes.every((v) => v.ok), volumes };
+  return { node: input.node, ok: results.every((v) => v.ok), volumes: results };
+}
+
+async function configuredVolumes(board: ProgressBoard, input: LxcApplyInput): Promise<LxcVolume[]> {
+  if (input.volumes) return input.volumes;
+  if (!input.configFile) throw ApplicationFailure.nonRetryable('lxcApplyWorkflow needs volumes or a configFile', 'InvalidInput');
+  const file = input.configFile;
+  board.add('config', 1);
+  try {
+    const config = await board.step('config', 'loadLxcConfig', () =>
+      loadLxcConfig.executeWithOptions({ startToCloseTimeout: '1 minute', summary: `read and validate ${file}` }, [{ file, volume: input.onlyVolume }]),
+    );
+    await board.finish('config');
+    return config.volumes;
+  } catch (error) {
+    await board.finish('config', error);
+    board.done();
+    throw error;
+  }
 }

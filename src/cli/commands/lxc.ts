@@ -2,8 +2,8 @@ import * as fs from 'node:fs';
 import { Command } from 'commander';
 import { createLxcActivities, LxcDeps } from '../../activities/lxc';
 import { gatherLxcFacts } from '../../activities/lxc/facts';
-import { InputError } from '../../domain/errors';
-import { parseLxcConfig, type LxcConfig } from '../../domain/lxc/config';
+import { readLxcConfigFile } from '../../activities/lxc/configFile';
+import type { LxcConfig } from '../../domain/lxc/config';
 import { buildLxcPlan, type LxcPlan } from '../../domain/lxc/plan';
 import { lxcTaskQueue } from '../../domain/taskQueues';
 import { lxcApplyWorkflowId } from '../../domain/workflowIds';
@@ -15,9 +15,6 @@ import { paint, printJson, table } from '../output';
 import { renderSummary, runWorkflow } from '../run';
 import { openSession } from '../session';
 
-/** Config files are small; a huge one is a mistake (or an attack) and is refused before it is parsed. */
-const MAX_CONFIG_BYTES = 4 * 1024 * 1024;
-
 export interface LxcOptions {
   config: string;
   volume?: string;
@@ -25,18 +22,6 @@ export interface LxcOptions {
   pveDir: string;
   pct: string;
   json?: boolean;
-}
-
-export function readLxcConfig(file: string, volume?: string): LxcConfig {
-  let stat: fs.Stats;
-  try {
-    stat = fs.statSync(file);
-  } catch (error) {
-    throw new InputError('--config', `cannot read ${file}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
-  }
-  if (!stat.isFile()) throw new InputError('--config', `${file} is not a regular file`);
-  if (stat.size > MAX_CONFIG_BYTES) throw new InputError('--config', `${file} is ${stat.size} bytes; a config is at most ${MAX_CONFIG_BYTES} bytes`);
-  return parseLxcConfig(fs.readFileSync(file, 'utf8'), { volume });
 }
 
 function lxcDeps(options: LxcOptions): LxcDeps {
@@ -105,7 +90,7 @@ export function lxcCommand(): Command {
       .description('print the exact actions apply would take (owners, slots, new/present/drift mounts); changes nothing')
       .addHelpText('after', '\nExamples:\n  $ sharemount lxc plan --config /etc/phoenix/phoenix_hypervisor_config.json\n  $ sharemount lxc plan --config phoenix.json --volume vllm_models --json | jq .volumes[0].owner')
       .action(async (options: LxcOptions) => {
-        const plan = await planLocally(readLxcConfig(options.config, options.volume), options);
+        const plan = await planLocally(readLxcConfigFile(options.config, options.volume), options);
         printPlan(plan, options.json);
         process.exitCode = plan.ok ? EXIT.ok : EXIT.badInput;
       }),
@@ -120,7 +105,7 @@ export function lxcCommand(): Command {
       .option('--detach', 'start the workflow and return its ID without following it')
       .addHelpText('after', '\nExamples:\n  $ sharemount lxc apply --config phoenix.json\n  $ sharemount lxc apply --config phoenix.json --volume vllm_models --fix-drift')
       .action(async (options: LxcOptions & { fixDrift?: boolean; fullScan?: boolean; dryRun?: boolean; detach?: boolean }) => {
-        const config = readLxcConfig(options.config, options.volume);
+        const config = readLxcConfigFile(options.config, options.volume);
         // On the node itself, refuse a plan with errors before anything starts; elsewhere the workflow
         // checks the same facts on the node before its first change.
         if (options.dryRun || fs.existsSync(`${options.pveDir}/lxc`)) {
