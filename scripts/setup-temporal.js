@@ -115,7 +115,9 @@ function fromGo() {
   const gobin = fs.mkdtempSync(path.join(os.tmpdir(), 'sharemount-gobin-'));
   try {
     log(`building github.com/temporalio/cli/cmd/temporal@v${VERSION} with go install (takes a few minutes)`);
-    const build = spawnSync(go, ['install', `github.com/temporalio/cli/cmd/temporal@v${VERSION}`], {
+    // The release build stamps its version the same way; without it the binary says 0.0.0-DEV.
+    const ldflags = `-X github.com/temporalio/cli/temporalcli.Version=${VERSION}`;
+    const build = spawnSync(go, ['install', '-ldflags', ldflags, `github.com/temporalio/cli/cmd/temporal@v${VERSION}`], {
       stdio: ['ignore', 'inherit', 'inherit'],
       env: { ...process.env, GOBIN: gobin, CGO_ENABLED: '0' },
     });
