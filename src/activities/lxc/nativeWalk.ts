@@ -180,18 +180,18 @@ export function* nativeWalkSteps(helper: string, root: string, owner: Owner, opt
     args.push(`n:${[c.entries, c.changed, c.alreadyRight, c.refusedCount, c.skippedSymlinks, c.skippedMounts].join(',')}`);
   }
 
-  const process = new HelperProcess(helper, args);
+  const helperProcess = new HelperProcess(helper, args);
   const refused: RefusedEntry[] = [];
   try {
     for (;;) {
-      const line = process.readLine();
+      const line = helperProcess.readLine();
       if (line === undefined) throw new Error(`${NATIVE_HELPER_NAME} stopped without a result (killed, or could not start: ${helper})`);
       const fields = line.split(' ');
       switch (fields[0]) {
         case 'P': {
           const progress: WalkProgress = { cursor: fields.slice(7).map(fromHex), counts: parseCounts(fields.slice(1, 7)) };
           options.onProgress?.(progress);
-          process.proceed();
+          helperProcess.proceed();
           yield;
           break;
         }
@@ -201,10 +201,10 @@ export function* nativeWalkSteps(helper: string, root: string, owner: Owner, opt
           break;
         }
         case 'D':
-          process.finished = true;
+          helperProcess.finished = true;
           return { ...parseCounts(fields.slice(1, 7)), refused, skippedByRootCheck: fields[7] === '1' };
         case 'E': {
-          process.finished = true;
+          helperProcess.finished = true;
           const message = Buffer.from(fields[2] ?? '', 'hex').toString('utf8');
           throw Object.assign(new Error(`${fields[1]}: ${message}`), { code: fields[1] });
         }
@@ -213,6 +213,6 @@ export function* nativeWalkSteps(helper: string, root: string, owner: Owner, opt
       }
     }
   } finally {
-    process.close();
+    helperProcess.close();
   }
 }

@@ -1,4 +1,5 @@
 import * as fs from 'node:fs';
+import { chooseEngine, nativeWalkSteps } from './nativeWalk';
 
 /**
  * The host-side ownership walk over a shared volume. Container root can write into the volume, so everything
@@ -21,6 +22,10 @@ import * as fs from 'node:fs';
  * - Names are read as bytes (latin1 strings, lossless) and sorted per directory: the order is deterministic,
  *   and a cursor (the names from the root to the last finished entry) lets a retried walk resume.
  * - Memory is one sorted listing per open directory level: O(depth x width), never O(files).
+ *
+ * Two engines keep these rules: the native helper (nativeWalk.ts, native/sharemount-walk.c: openat, fstatat,
+ * fchownat(AT_EMPTY_PATH) on an O_PATH descriptor, a fraction of the system calls) when it is built, else
+ * this file's Node walk. Same order, counts, cursor and reports; a cursor from one resumes in the other.
  */
 
 export interface Owner {
@@ -72,6 +77,8 @@ export interface WalkOptions {
   /** Directory depth at which the walk refuses to go deeper (each level holds a descriptor). */
   maxDepth?: number;
   mountInfoFile?: string;
+  /** `native` (the C helper), `node`, or `auto` (default: native when built; $SHAREMOUNT_WALK_ENGINE overrides). */
+  engine?: 'auto' | 'native' | 'node';
 }
 
 const { O_RDONLY, O_DIRECTORY, O_NOFOLLOW, O_NONBLOCK, O_NOCTTY } = fs.constants;
@@ -95,6 +102,14 @@ interface Frame {
 
 /** Walks `root` and gives everything in it (the root last) the owner `owner`. Synchronous. */
 export function walkOwnership(root: string, owner: Owner, options: WalkOptions = {}): WalkResult {
+  const chosen = chooseEngine(options);
+  if (chosen.engine === 'native') {
+    const steps = nativeWalkSteps(chosen.helper, root, owner, options);
+    for (;;) {
+      const next = steps.next();
+      if (next.done) return next.value;
+    }
+  }
   const walk = new OwnershipWalk(root, owner, options);
   try {
     while (!walk.step(Number.MAX_SAFE_INTEGER));
@@ -118,10 +133,24 @@ export async function walkOwnershipAsync(
     if (signal?.aborted) throw signal.reason ?? new Error('ownership walk cancelled');
   };
   // Cancellation reaches an activity with a heartbeat's answer, so look right after each report too.
-  const walk = new OwnershipWalk(root, owner, {
-    ...options,
-    onProgress: onProgress && ((progress) => (onProgress(progress), stopIfCancelled())),
-  });
+  const withCancellation: WalkOptions = { ...options, onProgress: onProgress && ((progress) => (onProgress(progress), stopIfCancelled())) };
+  const chosen = chooseEngine(options);
+  if (chosen.engine === 'native') {
+    // The helper pauses after each progress report: yield to the event loop there (heartbeats, cancellation).
+    // Progress is asked for even without a listener, so the walk pauses (and yields) every progressEvery entries.
+    const steps = nativeWalkSteps(chosen.helper, root, owner, { ...withCancellation, onProgress: withCancellation.onProgress ?? stopIfCancelled });
+    try {
+      for (;;) {
+        const next = steps.next();
+        if (next.done) return next.value;
+        await new Promise((resolve) => setImmediate(resolve));
+        stopIfCancelled();
+      }
+    } finally {
+      steps.return(undefined as never);
+    }
+  }
+  const walk = new OwnershipWalk(root, owner, withCancellation);
   try {
     while (!walk.step(options.chunk ?? 2000)) {
       await new Promise((resolve) => setImmediate(resolve));
