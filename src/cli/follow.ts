@@ -114,12 +114,18 @@ function elapsed(target: TargetProgress): string {
 
 /** The closing table: target, result, what changed, time. */
 export function summaryTable(progress: RunProgress): string {
-  const rows = progress.targets.map((t) => [
-    t.target,
-    t.state === 'failed' ? paint('red', `failed: ${t.error ?? ''}`) : t.state === 'ok' ? paint('green', 'ok') : t.state,
-    t.changes.length ? t.changes.join('; ') : t.state === 'ok' ? 'nothing to change' : '',
-    elapsed(t),
-  ]);
+  // One change per line keeps the table readable when a first run changes many things on a target.
+  const rows = progress.targets.flatMap((t) => {
+    const changes = t.changes.flatMap((c) => c.split(/, (?=[a-z])/));
+    const first = [
+      t.target,
+      t.state === 'failed' ? paint('red', 'failed') : t.state === 'ok' ? paint('green', 'ok') : t.state,
+      t.state === 'failed' ? (t.error ?? '') : (changes[0] ?? (t.state === 'ok' ? 'nothing to change' : '')),
+      elapsed(t),
+    ];
+    const rest = (t.state === 'failed' ? changes : changes.slice(1)).map((c) => ['', '', c, '']);
+    return [first, ...rest];
+  });
   const counts = summarize(progress);
   return `${table(['target', 'result', 'changed', 'time'], rows)}\n${counts.ok} ok, ${counts.failed} failed`;
 }

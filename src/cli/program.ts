@@ -1,5 +1,6 @@
 import { Command, CommanderError } from 'commander';
 import { InputError, InputErrors } from '../domain/errors';
+import { demoCommand } from './commands/demo';
 import { devCommand } from './commands/dev';
 import { doctorCommand } from './commands/doctor';
 import { efsCommand } from './commands/efs';
@@ -22,7 +23,7 @@ export function buildProgram(): Command {
     .version(require('../../package.json').version)
     .showHelpAfterError('(add --help for usage)')
     .addHelpText('after', `\n${ENVIRONMENT_HELP}\n\n${EXIT_CODES_HELP}`);
-  for (const command of [devCommand(), workerCommand(), doctorCommand(), lxcCommand(), efsCommand(), statusCommand(), watchCommand(), listCommand(), cancelCommand(), scheduleCommand()]) program.addCommand(command);
+  for (const command of [devCommand(), workerCommand(), doctorCommand(), demoCommand(), lxcCommand(), efsCommand(), statusCommand(), watchCommand(), listCommand(), cancelCommand(), scheduleCommand()]) program.addCommand(command);
   return program;
 }
 

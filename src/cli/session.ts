@@ -96,7 +96,13 @@ export async function openSession(options: { embedded?: EmbeddedOptions | false 
       EXIT.temporalUnreachable,
     );
   }
-  const embedded = await startEmbedded(options.embedded);
+  return openEmbeddedSession(options.embedded);
+}
+
+/** The embedded default for the lifetime of one command: a dev server and a worker in this process. */
+export async function openEmbeddedSession(options: EmbeddedOptions): Promise<Session> {
+  const settings = settingsFromEnv();
+  const embedded = await startEmbedded(options);
   const client = await connectClient({ ...settings, address: embedded.server.address });
   return {
     client,

@@ -84,7 +84,7 @@ async function ensureVolume(board: ProgressBoard, input: EfsVolumeInput): Promis
         { startToCloseTimeout: '2 minutes', summary: `security group admitting NFS (TCP 2049) in ${network.vpcId}` },
         [{ name: `sharemount-${input.name}-nfs`, vpcId: network.vpcId, sourceGroupIds: nfsSourceGroups(instances), tags: input.tags }],
       ),
-    (r) => (r.created ? `created security group ${r.securityGroupId}` : r.rulesAdded ? `opened NFS in ${r.securityGroupId}` : undefined),
+    (r) => (r.created ? `created security group ${r.securityGroupId}` : r.rulesAdded.length ? `opened NFS in ${r.securityGroupId} to ${r.rulesAdded.join(', ')}` : undefined),
   );
   const targets = await board.step(
     row,
