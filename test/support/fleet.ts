@@ -179,7 +179,7 @@ const LOGIN_USERS = ['ubuntu', 'ec2-user', 'rocky', 'admin1', 'centos', 'fedora'
  * `count` instances in moto, each backed by a sandbox with its own login user (UIDs differ), and the file
  * system already created by creation token (as `efs create` would), so its fake directory exists.
  */
-export async function makeEfsFleet(volumeName: string, count: number, options: { invisiblePolls?: number; proxy?: (motoEndpoint: string) => Promise<{ endpoint: string; stop(): Promise<void> }> } = {}): Promise<EfsFleet> {
+export async function makeEfsFleet(volumeName: string, count: number, options: { invisiblePolls?: number } = {}): Promise<EfsFleet> {
   const moto = await startMoto();
   const stops: Array<() => Promise<void> | void> = [() => moto.stop()];
   try {
