@@ -7,7 +7,8 @@ import { SSMClient } from '@aws-sdk/client-ssm';
 import { NativeConnection, Runtime, Worker, WorkerOptions, makeTelemetryFilterString } from '@temporalio/worker';
 import { createActivities, ActivityDeps } from './activities';
 import { resolveAwsIdentity } from './activities/aws';
-import { GENERAL_TASK_QUEUE, lxcTaskQueue } from './domain/taskQueues';
+import { lxcTaskQueue } from './domain/taskQueues';
+import { generalTaskQueue } from './temporal/connection';
 import type { TemporalSettings } from './temporal/connection';
 
 export interface WorkerConfig {
@@ -58,7 +59,7 @@ function workflowSource(): Pick<WorkerOptions, 'workflowBundle' | 'workflowsPath
 }
 
 export function taskQueuesFor(config: WorkerConfig): string[] {
-  return [...(config.general ? [GENERAL_TASK_QUEUE] : []), ...(config.node ? [lxcTaskQueue(config.node)] : [])];
+  return [...(config.general ? [generalTaskQueue()] : []), ...(config.node ? [lxcTaskQueue(config.node)] : [])];
 }
 
 /**

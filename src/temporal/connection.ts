@@ -1,5 +1,6 @@
 import * as fs from 'node:fs';
 import type { ConnectionOptions } from '@temporalio/client';
+import { GENERAL_TASK_QUEUE } from '../domain/taskQueues';
 
 /**
  * Where sharemount finds Temporal, in the usual Temporal environment conventions. With no TEMPORAL_ADDRESS
@@ -30,4 +31,17 @@ export function settingsFromEnv(env: NodeJS.ProcessEnv = process.env): TemporalS
         }
       : undefined,
   };
+}
+
+const QUEUE_NAME = /^[A-Za-z0-9][A-Za-z0-9_.:-]{0,99}$/;
+
+/**
+ * The general task queue (EFS, doctor): `sharemount` unless SHAREMOUNT_TASK_QUEUE names another, which keeps
+ * environments (or parallel test runs) sharing one cluster from taking each other's work.
+ */
+export function generalTaskQueue(env: NodeJS.ProcessEnv = process.env): string {
+  const named = env.SHAREMOUNT_TASK_QUEUE;
+  if (!named) return GENERAL_TASK_QUEUE;
+  if (!QUEUE_NAME.test(named)) throw new Error(`SHAREMOUNT_TASK_QUEUE=${JSON.stringify(named)} is not a task queue name: letters, digits and _.:-`);
+  return named;
 }

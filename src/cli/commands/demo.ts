@@ -2,7 +2,8 @@ import * as fs from 'node:fs';
 import { Command } from 'commander';
 import { createActivities } from '../../activities';
 import { readLxcConfigFile } from '../../activities/lxc/configFile';
-import { lxcTaskQueue, GENERAL_TASK_QUEUE } from '../../domain/taskQueues';
+import { lxcTaskQueue } from '../../domain/taskQueues';
+import { generalTaskQueue } from '../../temporal/connection';
 import { efsRunWorkflowId, lxcApplyWorkflowId } from '../../domain/workflowIds';
 import { buildDemoCloud, buildDemoNode, demoPrerequisites, DemoCloud, DemoNode, STAND_IN_PCT } from '../../sandbox/demo';
 import { freePort } from '../../temporal/devServer';
@@ -64,7 +65,7 @@ async function lxcAct(session: Session, node: DemoNode, json: boolean): Promise<
 async function efsAct(session: Session, cloud: DemoCloud, json: boolean): Promise<boolean> {
   say(paint('bold', '\n2. AWS EFS: one file system, two instances whose login users differ (ubuntu 1000, rocky 1001)'));
   const common = (action: 'create' | 'mount') => ({
-    taskQueue: GENERAL_TASK_QUEUE,
+    taskQueue: generalTaskQueue(),
     workflowId: efsRunWorkflowId(action, 'research'),
     typedSearchAttributes: [
       { key: VOLUME_ATTRIBUTE, value: 'research' },

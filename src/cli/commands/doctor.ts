@@ -1,6 +1,7 @@
 import { Command, Option } from 'commander';
 import { Backend, BACKENDS, DoctorReport } from '../../domain/doctor';
-import { GENERAL_TASK_QUEUE, lxcTaskQueue } from '../../domain/taskQueues';
+import { lxcTaskQueue } from '../../domain/taskQueues';
+import { generalTaskQueue } from '../../temporal/connection';
 import { doctorWorkflow } from '../../workflows';
 import { defaultNodeName } from '../../worker';
 import { paint, table } from '../output';
@@ -29,7 +30,7 @@ export function doctorCommand(): Command {
     .addHelpText('after', '\nExamples:\n  $ sharemount doctor --backend lxc\n  $ sharemount doctor --json | jq .ok')
     .action(async (options: { backend: Backend | 'all'; node: string; json?: boolean }) => {
       const backends: Backend[] = options.backend === 'all' ? [...BACKENDS] : [options.backend];
-      const taskQueue = backends.includes('lxc') ? lxcTaskQueue(options.node) : GENERAL_TASK_QUEUE;
+      const taskQueue = backends.includes('lxc') ? lxcTaskQueue(options.node) : generalTaskQueue();
       const session = await openSession({ embedded: { worker: { node: options.node } } });
       try {
         process.exitCode = await runWorkflow(

@@ -13,7 +13,7 @@ import {
   type EfsMountRequest,
   type EfsPlan,
 } from '../../domain/efs';
-import { GENERAL_TASK_QUEUE } from '../../domain/taskQueues';
+import { generalTaskQueue } from '../../temporal/connection';
 import { efsRunWorkflowId } from '../../domain/workflowIds';
 import { efsCreateWorkflow, efsMountWorkflow, efsUnmountWorkflow, type EfsRunResult, type EfsVolumeResult } from '../../workflows';
 import { BACKEND_ATTRIBUTE, TARGETS_ATTRIBUTE, VOLUME_ATTRIBUTE } from '../../workflows/definitions';
@@ -108,7 +108,7 @@ function mountLike(action: 'mount' | 'unmount'): Command {
         session,
         action === 'mount' ? efsMountWorkflow : efsUnmountWorkflow,
         {
-          taskQueue: GENERAL_TASK_QUEUE,
+          taskQueue: generalTaskQueue(),
           workflowId: efsRunWorkflowId(action, request.volumeName),
           args: [{ ...input, instanceIds: [...request.instanceIds], users: request.users ? [...request.users] : undefined, concurrency }],
           staticSummary: `EFS ${action} ${request.volumeName} on ${request.instanceIds.length} instance(s)`,
@@ -159,7 +159,7 @@ export function efsCommand(): Command {
             session,
             efsCreateWorkflow,
             {
-              taskQueue: GENERAL_TASK_QUEUE,
+              taskQueue: generalTaskQueue(),
               workflowId: efsRunWorkflowId('create', volumeName),
               args: [{ name: volumeName, instanceIds: [...instanceIds], tags }],
               staticSummary: `EFS create ${volumeName} for ${instanceIds.length} instance(s)`,

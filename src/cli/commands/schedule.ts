@@ -6,7 +6,8 @@ import { readLxcConfigFile } from '../../activities/lxc/configFile';
 import { driftReport } from '../../domain/drift';
 import { validateInstanceIds, validateVolumeName } from '../../domain/efs';
 import { InputError } from '../../domain/errors';
-import { GENERAL_TASK_QUEUE, lxcTaskQueue } from '../../domain/taskQueues';
+import { lxcTaskQueue } from '../../domain/taskQueues';
+import { generalTaskQueue } from '../../temporal/connection';
 import { efsRunWorkflowId, lxcApplyWorkflowId } from '../../domain/workflowIds';
 import { efsMountWorkflow, lxcApplyWorkflow } from '../../workflows';
 import { BACKEND_ATTRIBUTE, TARGETS_ATTRIBUTE, VOLUME_ATTRIBUTE } from '../../workflows/definitions';
@@ -116,7 +117,7 @@ async function createEfsSchedule(name: string, rest: string[], options: CreateOp
   const action: ScheduleOptionsAction = {
     type: 'startWorkflow',
     workflowType: efsMountWorkflow,
-    taskQueue: GENERAL_TASK_QUEUE,
+    taskQueue: generalTaskQueue(),
     workflowId: efsRunWorkflowId('mount', volumeName),
     args: [{ volumeName, instanceIds: ids, mountPoint: options.mountPoint, group: options.group, gid: options.gid }],
     staticSummary: `scheduled EFS re-apply of ${volumeName} on ${ids.length} instance(s)`,
