@@ -24,8 +24,16 @@ function ensureDist(force = false) {
   execFileSync(process.execPath, [path.join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', path.join(ROOT, 'tsconfig.json'), '--outDir', DIST], { stdio: 'inherit', cwd: ROOT });
   const script = `require('@temporalio/worker').bundleWorkflowCode({ workflowsPath: ${JSON.stringify(path.join(DIST, 'workflows', 'index.js'))}, logger: { trace() {}, debug() {}, info() {}, warn() {}, error: console.error, log() {} } }).then(({ code }) => require('fs').writeFileSync(${JSON.stringify(marker)}, code))`;
   execFileSync(process.execPath, ['-e', script], { stdio: 'inherit', cwd: ROOT });
+  // Files the compiled code finds by a path relative to its own place in the repo.
+  fs.copyFileSync(path.join(ROOT, 'temporal-version.json'), path.join(DIST, '..', 'temporal-version.json'));
   console.log(`bench: compiled src/ and bundled the workflows into ${DIST} in ${seconds(start).toFixed(1)} s`);
   return DIST;
+}
+
+// The pinned Temporal CLI, found from the repo (the private build lives elsewhere).
+if (!process.env.SHAREMOUNT_TEMPORAL_BIN) {
+  const { cli } = require(path.join(ROOT, 'temporal-version.json'));
+  process.env.SHAREMOUNT_TEMPORAL_BIN = path.join(ROOT, '.tools', 'temporal', cli, 'temporal');
 }
 
 function requireDist(rel) {
