@@ -2,7 +2,7 @@
 /**
  * bench/resume: SIGKILL the worker (a real child process) halfway through an ownership walk, start a new one,
  * and count the entries walked again by the retry. The walk heartbeats a cursor every 1,000 entries; what the
- * server has kept of it depends on the worker's heartbeat throttle, so both the SDK default and 1 s are run.
+ * server has kept of it depends on the worker's heartbeat throttle, so the SDK default, 1 s and 100 ms are run.
  * Usage: node bench/resume.js [--full] [--size=N]
  */
 const { spawn } = require('node:child_process');
@@ -62,7 +62,7 @@ async function runResume({ full = false, size } = {}) {
   try {
     const connection = await Connection.connect({ address: server.address });
     const client = new Client({ connection });
-    const throttles = ['default', '1000'];
+    const throttles = ['default', '1000', '100'];
     const trees = throttles.map((t) => {
       const base = scratch(`resume-${t}`);
       bases.push(base);
