@@ -41,6 +41,8 @@ async function oneRun(address, client, root, total, throttle) {
   const killedAt = first.entries;
   const killedTime = process.hrtime.bigint();
   await new Promise((r) => first.child.once('exit', r));
+  // a SIGKILLed worker cannot remove its private copy of the workflow bundle (bench/lib.js)
+  fs.rmSync(path.join(require('node:os').tmpdir(), `sharemount-bench-bundle-${first.child.pid}.js`), { force: true });
   const second = startWorker(address, taskQueue, throttle);
   try {
     const result = await handle.result();
@@ -49,6 +51,8 @@ async function oneRun(address, client, root, total, throttle) {
     return { throttle, total, killedAt, reWalked: own.alreadyRight, entries: own.entries, changed: own.changed, afterKill: seconds(killedTime) };
   } finally {
     second.child.kill('SIGKILL');
+    await new Promise((r) => (second.child.exitCode !== null ? r() : second.child.once('exit', r)));
+    fs.rmSync(path.join(require('node:os').tmpdir(), `sharemount-bench-bundle-${second.child.pid}.js`), { force: true });
   }
 }
 
