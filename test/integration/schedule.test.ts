@@ -16,7 +16,7 @@ import type { Client } from '@temporalio/client';
 import { createActivities } from '../../src/activities';
 import { STAND_IN_PCT } from '../../src/sandbox/demo';
 import type { LxcApplyResult } from '../../src/workflows';
-import { demoNodeWithVolume, ownerOf, pctSetCalls, requireBuiltCli, sharemount, sharemountJson } from '../support/sharemountBin';
+import { cleanupSharemountBin, demoNodeWithVolume, ownerOf, pctSetCalls, sharemount, sharemountJson } from '../support/sharemountBin';
 import { testClient, withWorker } from '../support/temporal';
 
 interface DescribeJson {
@@ -52,7 +52,6 @@ describe('sharemount schedule: scheduled LXC re-apply through a real schedule, w
   let created = false;
 
   beforeAll(async () => {
-    requireBuiltCli();
     ({ client, close: closeClient } = await testClient());
     const activities = createActivities({
       pveDir: node.pveDir,
@@ -82,6 +81,7 @@ describe('sharemount schedule: scheduled LXC re-apply through a real schedule, w
     await worker;
     await closeClient?.();
     fs.rmSync(node.dir, { recursive: true, force: true });
+    cleanupSharemountBin();
   });
 
   const scheduleHandle = () => client.schedule.getHandle(`sharemount-schedule-${scheduleName}`);
