@@ -1,5 +1,4 @@
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { EC2Client } from '@aws-sdk/client-ec2';
 import { EFSClient } from '@aws-sdk/client-efs';
@@ -8,7 +7,9 @@ import { NativeConnection, Runtime, Worker, WorkerOptions, makeTelemetryFilterSt
 import { createActivities, ActivityDeps } from './activities';
 import { resolveAwsIdentity } from './activities/aws';
 import { lxcTaskQueue } from './domain/taskQueues';
-import { generalTaskQueue } from './temporal/connection';
+import { defaultNodeName, generalTaskQueue } from './temporal/connection';
+
+export { defaultNodeName };
 import type { TemporalSettings } from './temporal/connection';
 
 export interface WorkerConfig {
@@ -23,10 +24,6 @@ export interface WorkerConfig {
   maxConcurrentActivities?: number;
 }
 
-/** The default Proxmox node name: the short host name, as Proxmox names its nodes. */
-export function defaultNodeName(): string {
-  return os.hostname().split('.')[0];
-}
 
 /** Real clients: region, credentials and endpoints (AWS_ENDPOINT_URL) come from the standard AWS chain. */
 export function defaultActivityDeps(config: Pick<WorkerConfig, 'pveDir' | 'pct'>): ActivityDeps {
@@ -79,7 +76,12 @@ export async function createWorkers(connection: NativeConnection, namespace: str
         taskQueue,
         activities,
         ...source,
-        maxConcurrentActivityTaskExecutions: config.maxConcurrentActivities ?? 20,
+        // Most activities wait on SSM or AWS; a high cap lets a wide fan-out run at once.
+        maxConcurrentActivityTaskExecutions: config.maxConcurrentActivities ?? 200,
+        // The walk heartbeats its resume cursor every thousand entries; the SDK's default throttle would
+        // send one per ~48 s, so a killed walk would repeat up to that much work.
+        maxHeartbeatThrottleInterval: '200 milliseconds',
+        defaultHeartbeatThrottleInterval: '200 milliseconds',
       }),
     ),
   );

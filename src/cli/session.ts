@@ -3,8 +3,8 @@ import * as path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import type { Worker } from '@temporalio/worker';
 import { isTemporalReachable, startDevServer, DevServer } from '../temporal/devServer';
-import { settingsFromEnv, TemporalSettings } from '../temporal/connection';
-import { connectWorker, createWorkers, defaultNodeName, runWorkers, WorkerConfig } from '../worker';
+import { defaultNodeName, settingsFromEnv, TemporalSettings } from '../temporal/connection';
+import type { WorkerConfig } from '../worker';
 import { CliError, EXIT } from './exitCodes';
 
 /** The embedded default listens where Temporal's own tools look first. */
@@ -45,6 +45,8 @@ export async function startEmbedded(options: EmbeddedOptions = {}): Promise<{ se
   }).catch((error: Error) => {
     throw new CliError(`cannot start the embedded Temporal dev server: ${error.message}`, EXIT.temporalUnreachable);
   });
+  // The worker SDK takes a second to load: only commands that run work pay for it.
+  const { connectWorker, createWorkers, runWorkers } = await import('../worker');
   let workers: Worker[];
   let connection: Awaited<ReturnType<typeof connectWorker>> | undefined;
   try {

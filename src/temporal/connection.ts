@@ -1,4 +1,5 @@
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 import type { ConnectionOptions } from '@temporalio/client';
 import { GENERAL_TASK_QUEUE } from '../domain/taskQueues';
 
@@ -44,4 +45,9 @@ export function generalTaskQueue(env: NodeJS.ProcessEnv = process.env): string {
   if (!named) return GENERAL_TASK_QUEUE;
   if (!QUEUE_NAME.test(named)) throw new Error(`SHAREMOUNT_TASK_QUEUE=${JSON.stringify(named)} is not a task queue name: letters, digits and _.:-`);
   return named;
+}
+
+/** The default Proxmox node name: the short host name, as Proxmox names its nodes. */
+export function defaultNodeName(): string {
+  return os.hostname().split('.')[0];
 }

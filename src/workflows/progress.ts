@@ -6,6 +6,8 @@ import { ApplicationFailure, defineSignal, getExternalWorkflowHandle, setHandler
 import { newTarget, RunProgress, TargetProgress } from '../domain/progress';
 import { progressQuery } from './definitions';
 
+const PUBLISH_INTERVAL_MS = 3000;
+
 export const targetUpdateSignal = defineSignal<[TargetProgress]>('targetUpdate');
 
 function now(): string {
@@ -41,9 +43,19 @@ export class ProgressBoard {
     return row;
   }
 
+  private lastPublished = 0;
+
+  /**
+   * Forwards a row to the parent: always when it starts or ends, otherwise at most every few seconds, so a
+   * wide fan-out does not bury its parent in signals (each one is a workflow task and a history event).
+   */
   private async publish(row: TargetProgress): Promise<void> {
     const parent = workflowInfo().parent;
     if (!this.forwardToParent || !parent) return;
+    const now = Date.now();
+    const boundary = row.stepsDone === 0 || row.state === 'ok' || row.state === 'failed';
+    if (!boundary && now - this.lastPublished < PUBLISH_INTERVAL_MS) return;
+    this.lastPublished = now;
     try {
       await getExternalWorkflowHandle(parent.workflowId).signal(targetUpdateSignal, { ...row, changes: [...row.changes] });
     } catch {

@@ -1,11 +1,10 @@
 import * as fs from 'node:fs';
 import { Command } from 'commander';
-import { createActivities } from '../../activities';
 import { readLxcConfigFile } from '../../activities/lxc/configFile';
 import { lxcTaskQueue } from '../../domain/taskQueues';
 import { generalTaskQueue } from '../../temporal/connection';
 import { efsRunWorkflowId, lxcApplyWorkflowId } from '../../domain/workflowIds';
-import { buildDemoCloud, buildDemoNode, demoPrerequisites, DemoCloud, DemoNode, STAND_IN_PCT } from '../../sandbox/demo';
+import type { DemoCloud, DemoNode } from '../../sandbox/demo';
 import { freePort } from '../../temporal/devServer';
 import { efsCreateWorkflow, efsMountWorkflow, lxcApplyWorkflow } from '../../workflows';
 import { BACKEND_ATTRIBUTE, TARGETS_ATTRIBUTE, VOLUME_ATTRIBUTE } from '../../workflows/definitions';
@@ -13,7 +12,6 @@ import { CliError, EXIT } from '../exitCodes';
 import { paint } from '../output';
 import { renderSummary, runWorkflow } from '../run';
 import { openEmbeddedSession, Session } from '../session';
-import { resolveAwsIdentity } from '../../activities/aws';
 
 const NODE = 'demo';
 const say = (text: string) => process.stdout.write(`${text}\n`);
@@ -123,6 +121,11 @@ export function demoCommand(): Command {
     .option('--json', 'print each workflow result as JSON')
     .addHelpText('after', '\nNeeds root on Linux (user and mount namespaces) and moto; scripts/install-system-deps.sh installs the rest.\n\nExample:\n  $ sudo sharemount demo')
     .action(async (options: { wait: boolean; json?: boolean }) => {
+      const [{ createActivities }, { resolveAwsIdentity }, { buildDemoCloud, buildDemoNode, demoPrerequisites, STAND_IN_PCT }] = await Promise.all([
+        import('../../activities'),
+        import('../../activities/aws'),
+        import('../../sandbox/demo'),
+      ]);
       const missing = demoPrerequisites();
       if (missing.length) throw new CliError(`the demo cannot run here:\n  ${missing.join('\n  ')}`, EXIT.targetsFailed);
       const node = buildDemoNode();

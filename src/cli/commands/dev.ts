@@ -1,6 +1,6 @@
 import { Command } from 'commander';
 import { dataDir, startEmbedded } from '../session';
-import { defaultNodeName } from '../../worker';
+import { defaultNodeName } from '../../temporal/connection';
 
 export function devCommand(): Command {
   return new Command('dev')

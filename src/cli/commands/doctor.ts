@@ -3,7 +3,7 @@ import { Backend, BACKENDS, DoctorReport } from '../../domain/doctor';
 import { lxcTaskQueue } from '../../domain/taskQueues';
 import { generalTaskQueue } from '../../temporal/connection';
 import { doctorWorkflow } from '../../workflows';
-import { defaultNodeName } from '../../worker';
+import { defaultNodeName } from '../../temporal/connection';
 import { paint, table } from '../output';
 import { runWorkflow } from '../run';
 import { openSession } from '../session';

@@ -1,8 +1,4 @@
 import { Command } from 'commander';
-import { EC2Client } from '@aws-sdk/client-ec2';
-import { EFSClient } from '@aws-sdk/client-efs';
-import { SSMClient } from '@aws-sdk/client-ssm';
-import { createEfsActivities, plainRuntime } from '../../activities/efs';
 import { InputError } from '../../domain/errors';
 import {
   planEfsMount,
@@ -57,6 +53,12 @@ function mountRequest(name: string, instanceIds: string[], options: MountOptions
 
 /** Read-only lookup for the dry run: the plan shows the real file-system ID when the volume exists. */
 async function existingFileSystemId(name: string): Promise<string | undefined> {
+  const [{ EC2Client }, { EFSClient }, { SSMClient }, { createEfsActivities, plainRuntime }] = await Promise.all([
+    import('@aws-sdk/client-ec2'),
+    import('@aws-sdk/client-efs'),
+    import('@aws-sdk/client-ssm'),
+    import('../../activities/efs'),
+  ]);
   const activities = createEfsActivities({ efs: new EFSClient({}), ec2: new EC2Client({}), ssm: new SSMClient({}), runtime: plainRuntime });
   try {
     return (await activities.findFileSystem({ name }))?.fileSystemId;

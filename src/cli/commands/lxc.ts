@@ -9,7 +9,7 @@ import { lxcTaskQueue } from '../../domain/taskQueues';
 import { lxcApplyWorkflowId } from '../../domain/workflowIds';
 import { lxcApplyWorkflow, type LxcApplyResult } from '../../workflows';
 import { BACKEND_ATTRIBUTE, TARGETS_ATTRIBUTE, VOLUME_ATTRIBUTE } from '../../workflows/definitions';
-import { defaultNodeName } from '../../worker';
+import { defaultNodeName } from '../../temporal/connection';
 import { CliError, EXIT } from '../exitCodes';
 import { paint, printJson, table } from '../output';
 import { renderSummary, runWorkflow } from '../run';

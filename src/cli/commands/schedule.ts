@@ -11,7 +11,7 @@ import { generalTaskQueue } from '../../temporal/connection';
 import { efsRunWorkflowId, lxcApplyWorkflowId } from '../../domain/workflowIds';
 import { efsMountWorkflow, lxcApplyWorkflow } from '../../workflows';
 import { BACKEND_ATTRIBUTE, TARGETS_ATTRIBUTE, VOLUME_ATTRIBUTE } from '../../workflows/definitions';
-import { defaultNodeName } from '../../worker';
+import { defaultNodeName } from '../../temporal/connection';
 import { CliError, EXIT } from '../exitCodes';
 import { printJson, table } from '../output';
 import { openSession, Session } from '../session';
@@ -178,6 +178,7 @@ export function scheduleCommand(): Command {
     new Command('list')
       .description("list sharemount's schedules")
       .option('--json', 'print JSON')
+      .addHelpText('after', '\nExample:\n  $ sharemount schedule list --json')
       .action(async (options: { json?: boolean }) =>
         withSession(async (session) => {
           const rows: Array<{ name: string; note?: string; paused: boolean; next?: string }> = [];
@@ -196,6 +197,7 @@ export function scheduleCommand(): Command {
       .description('show a schedule, its next runs, and what its recent runs found and fixed')
       .argument('<name>')
       .option('--json', 'print JSON')
+      .addHelpText('after', '\nExample:\n  $ sharemount schedule describe models-hourly')
       .action(async (name: string, options: { json?: boolean }) =>
         withSession(async (session) => {
           const description = await handleOf(session.client, name).describe().catch((error) => missing(error, name));
@@ -219,6 +221,7 @@ export function scheduleCommand(): Command {
       .description(description)
       .argument('<name>')
       .option('--json', 'print JSON')
+      .addHelpText('after', `\nExample:\n  $ sharemount schedule ${verb} models-hourly`)
       .action(async (name: string, options: { json?: boolean }) =>
         withSession(async (session) => {
           const handle = handleOf(session.client, name);

@@ -1,6 +1,5 @@
 import { Command } from 'commander';
-import { settingsFromEnv } from '../../temporal/connection';
-import { connectWorker, createWorkers, defaultNodeName, runWorkers } from '../../worker';
+import { defaultNodeName, settingsFromEnv } from '../../temporal/connection';
 import { LOCAL_ADDRESS } from '../session';
 
 export function workerCommand(): Command {
@@ -11,9 +10,10 @@ export function workerCommand(): Command {
     .option('--no-general', 'do not serve the general queue (EFS, doctor)')
     .option('--pve-dir <dir>', 'where Proxmox keeps container configs', '/etc/pve')
     .option('--pct <command>', 'the pct command', 'pct')
-    .option('--max-concurrent-activities <n>', 'activities run at once', '20')
+    .option('--max-concurrent-activities <n>', 'activities run at once', '200')
     .addHelpText('after', '\nExamples:\n  $ sharemount worker                 # EFS and doctor work\n  $ sharemount worker --lxc           # on a Proxmox node: also its LXC work')
     .action(async (options: { node?: string; lxc?: boolean; general: boolean; pveDir: string; pct: string; maxConcurrentActivities: string }) => {
+      const { connectWorker, createWorkers, runWorkers } = await import('../../worker');
       const settings = settingsFromEnv();
       const address = settings.address ?? LOCAL_ADDRESS;
       const connection = await connectWorker({ ...settings, address });
