@@ -1,5 +1,5 @@
 import type { Workflow, WorkflowStartOptions } from '@temporalio/client';
-import { RunProgress } from '../domain/progress';
+import { errorMessage, RunProgress } from '../domain/progress';
 import { CliError, EXIT } from './exitCodes';
 import { follow, summaryTable } from './follow';
 import { printJson } from './output';
@@ -44,9 +44,9 @@ export async function runWorkflow<W extends Workflow>(
     return EXIT.detached;
   }
   if (outcome.kind === 'failed') {
-    const cause = (outcome.error as { cause?: Error }).cause;
-    if (options.json) printJson({ workflowId: handle.workflowId, error: outcome.error.message, cause: cause?.message, progress: outcome.progress });
-    throw new CliError(`workflow ${handle.workflowId} failed: ${cause?.message ?? outcome.error.message}`, EXIT.targetsFailed);
+    const cause = errorMessage(outcome.error);
+    if (options.json) printJson({ workflowId: handle.workflowId, error: outcome.error.message, cause, progress: outcome.progress });
+    throw new CliError(`workflow ${handle.workflowId} failed: ${cause}`, EXIT.targetsFailed);
   }
   const result = outcome.result as Awaited<ReturnType<W>>;
   if (options.json) printJson({ workflowId: handle.workflowId, result, progress: outcome.progress });

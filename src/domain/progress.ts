@@ -35,3 +35,13 @@ export function summarize(progress: RunProgress): { ok: number; failed: number; 
   const count = (state: TargetState) => progress.targets.filter((t) => t.state === state).length;
   return { ok: count('ok'), failed: count('failed'), pending: count('pending'), running: count('running') };
 }
+
+/**
+ * The message an operator needs: the innermost cause of a failure chain (child workflow failed ← activity
+ * failed ← the AWS or script error), not "Activity task failed".
+ */
+export function errorMessage(error: unknown): string {
+  let current = error as { cause?: unknown; message?: string } | undefined;
+  while (current && typeof current === 'object' && current.cause) current = current.cause as typeof current;
+  return current?.message ?? String(error);
+}

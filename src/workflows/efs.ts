@@ -34,6 +34,8 @@ export interface EfsVolumeInput {
 export interface EfsVolumeResult {
   fileSystemId: string;
   created: boolean;
+  /** Instances EC2 does not know: they fail alone, the others go on. */
+  unknownInstances: Array<{ instanceId: string; reason: string }>;
   securityGroupId: string;
   mountTargets: Array<{ mountTargetId: string; subnetId: string; availabilityZone: string; created: boolean }>;
 }
@@ -72,9 +74,13 @@ async function ensureVolume(board: ProgressBoard, input: EfsVolumeInput): Promis
   await board.step(row, 'awaitFileSystemAvailable', () =>
     polling.awaitFileSystemAvailable.executeWithOptions({ startToCloseTimeout: '30 minutes', heartbeatTimeout: '30 seconds', summary: `wait until ${fs.fileSystemId} is available` }, [{ fileSystemId: fs.fileSystemId }]),
   );
-  const instances = await board.step(row, 'describeInstanceSubnets', () =>
-    aws.describeInstanceSubnets.executeWithOptions({ startToCloseTimeout: '2 minutes', summary: `find the subnets of ${input.instanceIds.length} instance(s)` }, [{ instanceIds: input.instanceIds }]),
+  const located = await board.step(row, 'locateInstances', () =>
+    aws.locateInstances.executeWithOptions({ startToCloseTimeout: '2 minutes', summary: `find the subnets of ${input.instanceIds.length} instance(s)` }, [{ instanceIds: input.instanceIds }]),
   );
+  const instances = located.found;
+  if (instances.length === 0) {
+    throw ApplicationFailure.nonRetryable(`none of the instances exists: ${located.unknown.map((u) => u.reason).join('; ')}`, 'UnknownInstances');
+  }
   const network = chooseMountTargetSubnets(instances);
   const group = await board.step(
     row,
@@ -106,6 +112,7 @@ async function ensureVolume(board: ProgressBoard, input: EfsVolumeInput): Promis
   return {
     fileSystemId: fs.fileSystemId,
     created: fs.created,
+    unknownInstances: located.unknown,
     securityGroupId: group.securityGroupId,
     mountTargets: targets.mountTargets.map(({ mountTargetId, subnetId, availabilityZone, created }) => ({ mountTargetId, subnetId, availabilityZone, created })),
   };
@@ -190,8 +197,14 @@ export async function efsMountWorkflow(input: EfsMountInput): Promise<EfsRunResu
     board.done();
     throw error;
   }
-  const plan = planEfsMount({ ...input, fileSystemId: volume.fileSystemId });
-  const instances = await fanOutInstances(board, plan, input.concurrency ?? 10);
+  const unknown: InstanceResult[] = [];
+  for (const { instanceId, reason } of volume.unknownInstances) {
+    await board.finish(instanceId, reason);
+    unknown.push({ instanceId, ok: false, changes: [], error: reason });
+  }
+  const reachable = input.instanceIds.filter((id) => !volume.unknownInstances.some((u) => u.instanceId === id));
+  const plan = planEfsMount({ ...input, instanceIds: reachable, fileSystemId: volume.fileSystemId });
+  const instances = [...(await fanOutInstances(board, plan, input.concurrency ?? 10)), ...unknown];
   board.done();
   return { volume: input.volumeName, fileSystemId: volume.fileSystemId, ok: instances.every((i) => i.ok), instances };
 }

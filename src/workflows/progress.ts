@@ -3,7 +3,9 @@
  * board also forwards each change of its rows to its parent, so the parent's query shows every target's step.
  */
 import { ApplicationFailure, defineSignal, getExternalWorkflowHandle, setHandler, workflowInfo } from '@temporalio/workflow';
-import { newTarget, RunProgress, TargetProgress } from '../domain/progress';
+import { errorMessage, newTarget, RunProgress, TargetProgress } from '../domain/progress';
+
+export { errorMessage };
 import { progressQuery } from './definitions';
 
 const PUBLISH_INTERVAL_MS = 3000;
@@ -15,10 +17,6 @@ function now(): string {
   return new Date().toISOString();
 }
 
-export function errorMessage(error: unknown): string {
-  const failure = error as { cause?: { message?: string }; message?: string };
-  return failure.cause?.message ?? failure.message ?? String(error);
-}
 
 export class ProgressBoard {
   readonly progress: RunProgress;

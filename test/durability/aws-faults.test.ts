@@ -149,18 +149,15 @@ function failureChain(error: unknown): string {
     }
   }, 180_000);
 
-  // BUG in src/workflows/progress.ts: errorMessage() reads only error.cause.message, so for a failed child
-  // workflow (ChildWorkflowFailure <- ActivityFailure "Activity task failed" <- ApplicationFailure with AWS's
-  // message) the per-instance result and the progress row say "Activity task failed". Passes once
-  // errorMessage walks to the innermost cause; then drop `.failing`.
-  test.failing("BUG: the run's per-instance result names AWS's error (today: 'Activity task failed')", () => {
+  // A failed child is a chain (ChildWorkflowFailure <- ActivityFailure "Activity task failed" <- the
+  // ApplicationFailure with AWS's message); the per-instance result must carry the innermost message.
+  test("the run's per-instance result names AWS's error, not 'Activity task failed'", () => {
     expect(failedResults).toBeDefined();
     for (const [id, error] of Object.entries(failedResults!)) for (const text of expectedMessages[id]) expect(error).toContain(text);
   });
 
-  // An instance id that EC2 does not know (a typo, a terminated instance). The run fails within seconds with
-  // EC2's message naming it, but today it fails as a whole: efsMountWorkflow describes every instance's
-  // subnet in ensureVolume before any child starts, so the instances that exist are not mounted either.
+  // An instance id that EC2 does not know (a typo, a terminated instance) fails within seconds with EC2's
+  // message naming it, and alone: the instances that exist are still mounted.
   describe('an instance EC2 does not know', () => {
     const ghost = 'i-0123456789abcdef0';
     let outcome: { result?: EfsRunResult; error?: unknown; ms: number } | undefined;
@@ -189,10 +186,7 @@ function failureChain(error: unknown): string {
       console.log(`SUMMARY ${JSON.stringify({ scenario: 'aws-faults-unknown-instance', failedWholeRun: Boolean(outcome.error), ms: outcome.ms })}`);
     }, 60_000);
 
-    // BUG (design) in src/workflows/efs.ts: ensureVolume's describeInstanceSubnets over all instances fails the
-    // run before any child starts; the issue asks that the unknown instance fail alone. Passes once the run
-    // describes instances one by one (or drops the unknown ones into failed results) and mounts the rest.
-    test.failing('BUG: the instance that exists is still mounted and only the unknown one fails', () => {
+    test('the instance that exists is still mounted and only the unknown one fails', () => {
       expect(outcome?.result).toBeDefined();
       const byId = Object.fromEntries(outcome!.result!.instances.map((i) => [i.instanceId, i.ok]));
       expect(byId).toEqual({ [fleet!.instanceIds[0]]: true, [ghost]: false });

@@ -139,7 +139,7 @@ const INSTANCES = 5;
       retriedSteps.push(...records.flatMap((r, i) => (r.attempts > 1 ? [`${id}:step${i}#${r.attempts}`] : [])));
     }
     const parentRecords = await activityRecords(efsHandle);
-    expect(parentRecords.map((r) => r.type)).toEqual(['ensureFileSystem', 'awaitFileSystemAvailable', 'describeInstanceSubnets', 'ensureNfsSecurityGroup', 'ensureMountTargets', 'awaitMountTargetsAvailable']);
+    expect(parentRecords.map((r) => r.type)).toEqual(['ensureFileSystem', 'awaitFileSystemAvailable', 'locateInstances', 'ensureNfsSecurityGroup', 'ensureMountTargets', 'awaitMountTargetsAvailable']);
     retried += parentRecords.filter((r) => r.attempts > 1).length;
 
     // SSM: each step's script ran on each instance; a second run only for a step that Temporal retried (its

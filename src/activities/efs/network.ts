@@ -79,6 +79,12 @@ function nfsRule(source: { cidr?: string; groupId?: string }): IpPermission {
   };
 }
 
+
+export interface UnknownInstance {
+  instanceId: string;
+  reason: string;
+}
+
 export function networkActivities(deps: { ec2: EC2Client; efs: EFSClient; runtime: ActivityRuntime; pollIntervalMs: number }) {
   const { ec2, efs, runtime, pollIntervalMs } = deps;
 
@@ -118,35 +124,66 @@ export function networkActivities(deps: { ec2: EC2Client; efs: EFSClient; runtim
     }
   }
 
+  async function describeNetworks(instanceIds: readonly string[]): Promise<Map<string, InstanceNetwork>> {
+    const found = new Map<string, InstanceNetwork>();
+    let nextToken: string | undefined;
+    do {
+      const page = await ec2.send(new DescribeInstancesCommand({ InstanceIds: [...instanceIds], NextToken: nextToken }));
+      for (const instance of (page.Reservations ?? []).flatMap((r) => r.Instances ?? [])) {
+        if (!instance.SubnetId || !instance.VpcId) {
+          throw nonRetryable(`instance ${instance.InstanceId} is not in a VPC subnet; EFS mount targets live in subnets`, 'instance-without-subnet');
+        }
+        found.set(instance.InstanceId!, {
+          instanceId: instance.InstanceId!,
+          subnetId: instance.SubnetId,
+          availabilityZone: instance.Placement?.AvailabilityZone ?? '',
+          vpcId: instance.VpcId,
+          securityGroupIds: (instance.SecurityGroups ?? []).map((g) => g.GroupId!).filter(Boolean),
+        });
+      }
+      nextToken = page.NextToken;
+    } while (nextToken);
+    return found;
+  }
+
+  /** One call for all; when EC2 refuses the batch over an unknown ID, one call per instance finds which. */
+  async function locate(instanceIds: readonly string[]): Promise<{ found: InstanceNetwork[]; unknown: UnknownInstance[] }> {
+    let networks: Map<string, InstanceNetwork>;
+    const unknown: UnknownInstance[] = [];
+    try {
+      networks = await describeNetworks(instanceIds);
+    } catch (error) {
+      if (!isAwsError(error, 'InvalidInstanceID.NotFound') && !isAwsError(error, 'InvalidInstanceID.Malformed')) throw awsFailure(`describe instances ${instanceIds.join(', ')}`, error);
+      networks = new Map();
+      for (const id of instanceIds) {
+        try {
+          for (const [key, value] of await describeNetworks([id])) networks.set(key, value);
+        } catch (single) {
+          if (!isAwsError(single, 'InvalidInstanceID.NotFound') && !isAwsError(single, 'InvalidInstanceID.Malformed')) throw awsFailure(`describe instance ${id}`, single);
+          unknown.push({ instanceId: id, reason: `${(single as Error).name}: ${(single as Error).message}` });
+        }
+      }
+    }
+    for (const id of instanceIds) {
+      if (!networks.has(id) && !unknown.some((u) => u.instanceId === id)) unknown.push({ instanceId: id, reason: `no such instance: ${id}` });
+    }
+    return { found: instanceIds.filter((id) => networks.has(id)).map((id) => networks.get(id)!), unknown };
+  }
+
   return {
     /** Where each instance lives: subnet, zone, VPC and its security groups. An unknown instance fails at once. */
     async describeInstanceSubnets(input: { instanceIds: string[] }): Promise<InstanceNetwork[]> {
-      const instanceIds = validateInstanceIds(input.instanceIds);
-      const found = new Map<string, InstanceNetwork>();
-      try {
-        let nextToken: string | undefined;
-        do {
-          const page = await ec2.send(new DescribeInstancesCommand({ InstanceIds: instanceIds, NextToken: nextToken }));
-          for (const instance of (page.Reservations ?? []).flatMap((r) => r.Instances ?? [])) {
-            if (!instance.SubnetId || !instance.VpcId) {
-              throw nonRetryable(`instance ${instance.InstanceId} is not in a VPC subnet; EFS mount targets live in subnets`, 'instance-without-subnet');
-            }
-            found.set(instance.InstanceId!, {
-              instanceId: instance.InstanceId!,
-              subnetId: instance.SubnetId,
-              availabilityZone: instance.Placement?.AvailabilityZone ?? '',
-              vpcId: instance.VpcId,
-              securityGroupIds: (instance.SecurityGroups ?? []).map((g) => g.GroupId!).filter(Boolean),
-            });
-          }
-          nextToken = page.NextToken;
-        } while (nextToken);
-      } catch (error) {
-        throw awsFailure(`describe instances ${instanceIds.join(', ')}`, error);
-      }
-      const missing = instanceIds.filter((id) => !found.has(id));
-      if (missing.length > 0) throw nonRetryable(`no such instance: ${missing.join(', ')}`, 'unknown-instance');
-      return instanceIds.map((id) => found.get(id)!);
+      const { found, unknown } = await locate(validateInstanceIds(input.instanceIds));
+      if (unknown.length > 0) throw nonRetryable(unknown.map((u) => u.reason).join('; '), 'unknown-instance');
+      return found;
+    },
+
+    /**
+     * Like describeInstanceSubnets, but an instance EC2 does not know is reported instead of failing the
+     * lookup, so a typo in one instance ID fails that target alone and the others are still mounted.
+     */
+    async locateInstances(input: { instanceIds: string[] }): Promise<{ found: InstanceNetwork[]; unknown: UnknownInstance[] }> {
+      return locate(validateInstanceIds(input.instanceIds));
     },
 
     /** Finds the group by name in the VPC, or creates it; then admits every missing source on TCP 2049. */
