@@ -16,6 +16,7 @@ import type { Client } from '@temporalio/client';
 import { createActivities } from '../../src/activities';
 import { STAND_IN_PCT } from '../../src/sandbox/demo';
 import type { LxcApplyResult } from '../../src/workflows';
+import { BACKEND_ATTRIBUTE, VOLUME_ATTRIBUTE } from '../../src/workflows/definitions';
 import { cleanupSharemountBin, demoNodeWithVolume, ownerOf, pctSetCalls, sharemount, sharemountJson } from '../support/sharemountBin';
 import { testClient, withWorker } from '../support/temporal';
 
@@ -50,6 +51,7 @@ describe('sharemount schedule: scheduled LXC re-apply through a real schedule, w
   let worker: Promise<void> | undefined;
   let workerError: unknown;
   let created = false;
+  const efsSchedules: string[] = [];
 
   beforeAll(async () => {
     ({ client, close: closeClient } = await testClient());
@@ -77,6 +79,12 @@ describe('sharemount schedule: scheduled LXC re-apply through a real schedule, w
       .getHandle(`sharemount-schedule-${scheduleName}`)
       .delete()
       .catch(() => undefined);
+    for (const name of efsSchedules) {
+      await client?.schedule
+        .getHandle(`sharemount-schedule-${name}`)
+        .delete()
+        .catch(() => undefined);
+    }
     stopWorker?.();
     await worker;
     await closeClient?.();
@@ -166,6 +174,12 @@ describe('sharemount schedule: scheduled LXC re-apply through a real schedule, w
     expect(ownerOf(node.volumePath)).toBe(CONTAINER_ROOT);
     expect(pctSetCalls(node.pctLog)).toHaveLength(2); // mp1 in CT 950 (mp0 taken), mp0 in CT 951
 
+    // Scheduled runs tell the same story in the UI: a static summary, and the volume and backend to filter by.
+    const described = await client.workflow.getHandle(workflowId).describe();
+    await expect(described.staticSummary()).resolves.toBe(`scheduled LXC re-apply of ${node.volumeName} on ${nodeName}`);
+    expect(described.typedSearchAttributes.get(VOLUME_ATTRIBUTE)).toBe(node.volumeName);
+    expect(described.typedSearchAttributes.get(BACKEND_ATTRIBUTE)).toBe('lxc');
+
     const run = await describedRun(workflowId);
     expect(run).toMatchObject({ status: 'COMPLETED', drift: { drifted: true } });
     expect(run!.drift!.lines).toContain(`${node.volumeName}: fixed owner of 204 entries → ${CONTAINER_ROOT}`);
@@ -207,6 +221,32 @@ describe('sharemount schedule: scheduled LXC re-apply through a real schedule, w
     const text = await sharemount(['schedule', 'describe', scheduleName]);
     expect(text.code).toBe(0);
     expect(text.stdout).toContain(`${workflowId} COMPLETED\n  ${node.volumeName}: fixed owner of 1 entries → ${CONTAINER_ROOT}`);
+  });
+
+  test('the EFS equivalent: a paused schedule on the general queue (SHAREMOUNT_TASK_QUEUE) with pause-on-failure and a catch-up window', async () => {
+    const efsName = `efs-${suffix}`;
+    const queue = `sharemount-test-${suffix}`;
+    efsSchedules.push(efsName);
+    const created = await sharemountJson<{ scheduleId: string; every: string; catchupWindow: string; pauseOnFailure: boolean }>(
+      ['schedule', 'create', efsName, 'efs', `research${suffix}`, 'i-0123456789abcdef0', '--every', '1d', '--catchup-window', '2h', '--pause-on-failure', '--paused', '--json'],
+      { env: { SHAREMOUNT_TASK_QUEUE: queue } },
+    );
+    expect(created).toEqual({ scheduleId: `sharemount-schedule-${efsName}`, every: '1d', catchupWindow: '2h', pauseOnFailure: true });
+    const description = await client.schedule.getHandle(created.scheduleId).describe();
+    expect(description.action).toMatchObject({
+      type: 'startWorkflow',
+      workflowType: 'efsMountWorkflow',
+      taskQueue: queue,
+      workflowId: `sharemount-efs-research${suffix}-mount`,
+      args: [{ volumeName: `research${suffix}`, instanceIds: ['i-0123456789abcdef0'] }],
+    });
+    expect(description.policies).toMatchObject({ overlap: 'SKIP', pauseOnFailure: true, catchupWindow: 2 * 3600 * 1000 });
+    expect(description.state.paused).toBe(true);
+    expect(await describeJson()).toMatchObject({ name: scheduleName }); // the LXC one is unaffected
+    const efsDescribed = await sharemountJson<DescribeJson>(['schedule', 'describe', efsName, '--json']);
+    expect(efsDescribed).toMatchObject({ name: efsName, paused: true, note: `EFS research${suffix} on i-0123456789abcdef0`, runs: [] });
+    // Intervals under a minute would hammer hosts: refused as bad input.
+    expect((await sharemount(['schedule', 'create', `${efsName}-x`, 'efs', 'research', 'i-0123456789abcdef0', '--every', '30s'])).code).toBe(2);
   });
 
   test('pause and resume show in describe and list; delete removes the schedule', async () => {
