@@ -61,8 +61,10 @@ if (!hasChromium) console.warn(`test/ui skipped: ${CHROMIUM} is missing (apt-get
         env: { SHAREMOUNT_PVE_DIR: node.pveDir },
       }),
     );
-    expect(applied.stderr).not.toMatch(/error/i);
-    expect(applied.code).toBe(0);
+    // The whole result object on failure shows what the CLI said.
+    expect(applied).toMatchObject({ code: 0 });
+    const printed = JSON.parse(applied.stdout) as { workflowId: string; result: LxcApplyResult };
+    expect(printed).toMatchObject({ workflowId: parentId, result: { ok: true } });
     const { client, close } = await testClient();
     const query = `ShareMountVolume="${volume}"`;
     let result: LxcApplyResult;
