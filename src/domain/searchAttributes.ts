@@ -3,7 +3,8 @@
  * volume, backend and target. Registered on the dev server at start and by `sharemount setup` elsewhere.
  */
 export const SEARCH_ATTRIBUTES = {
-  ShareMountVolume: 'Keyword',
+  /** A list: an apply of several volumes is found by any one of them. */
+  ShareMountVolume: 'KeywordList',
   ShareMountBackend: 'Keyword',
   ShareMountTargets: 'KeywordList',
 } as const;

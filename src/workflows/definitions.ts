@@ -7,6 +7,6 @@ import type { RunProgress } from '../domain/progress';
 
 export const progressQuery = defineQuery<RunProgress>('progress');
 
-export const VOLUME_ATTRIBUTE = defineSearchAttributeKey('ShareMountVolume', 'KEYWORD');
+export const VOLUME_ATTRIBUTE = defineSearchAttributeKey('ShareMountVolume', 'KEYWORD_LIST');
 export const BACKEND_ATTRIBUTE = defineSearchAttributeKey('ShareMountBackend', 'KEYWORD');
 export const TARGETS_ATTRIBUTE = defineSearchAttributeKey('ShareMountTargets', 'KEYWORD_LIST');

@@ -166,7 +166,7 @@ async function fanOutInstances(board: ProgressBoard, plan: EfsPlan, concurrency:
       args: [{ volume: plan.volumeName, instanceId: instance.instanceId, steps: instance.steps }],
       staticSummary: `${plan.action} ${plan.fileSystemId} at ${plan.mountPoint} on ${instance.instanceId}`,
       typedSearchAttributes: [
-        { key: VOLUME_ATTRIBUTE, value: plan.volumeName },
+        { key: VOLUME_ATTRIBUTE, value: [plan.volumeName] },
         { key: BACKEND_ATTRIBUTE, value: 'efs' },
         { key: TARGETS_ATTRIBUTE, value: [instance.instanceId] },
       ],

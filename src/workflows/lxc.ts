@@ -184,7 +184,7 @@ export async function lxcApplyWorkflow(input: LxcApplyInput): Promise<LxcApplyRe
       args: [{ node: input.node, volume, fixDrift: input.fixDrift, fullScan: input.fullScan }],
       staticSummary: `apply volume ${volume.name} (${volume.hostPath}) to CT ${volume.mounts.map((m) => m.ctid).join(', ')} on ${input.node}`,
       typedSearchAttributes: [
-        { key: VOLUME_ATTRIBUTE, value: volume.name },
+        { key: VOLUME_ATTRIBUTE, value: [volume.name] },
         { key: BACKEND_ATTRIBUTE, value: 'lxc' },
         { key: TARGETS_ATTRIBUTE, value: volume.mounts.map((m) => `ct${m.ctid}`) },
       ],

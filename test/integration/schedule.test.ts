@@ -176,8 +176,8 @@ describe('sharemount schedule: scheduled LXC re-apply through a real schedule, w
 
     // Scheduled runs tell the same story in the UI: a static summary, and the volume and backend to filter by.
     const described = await client.workflow.getHandle(workflowId).describe();
-    await expect(described.staticSummary()).resolves.toBe(`scheduled LXC re-apply of ${node.volumeName} on ${nodeName}`);
-    expect(described.typedSearchAttributes.get(VOLUME_ATTRIBUTE)).toBe(node.volumeName);
+    await expect(described.staticSummary()).resolves.toBe(`scheduled LXC re-apply of ${node.configFile} on ${nodeName}`);
+    expect(described.typedSearchAttributes.get(VOLUME_ATTRIBUTE)).toEqual([node.volumeName]);
     expect(described.typedSearchAttributes.get(BACKEND_ATTRIBUTE)).toBe('lxc');
 
     const run = await describedRun(workflowId);

@@ -44,7 +44,7 @@ async function lxcAct(session: Session, node: DemoNode, json: boolean): Promise<
       args: [{ node: NODE, volumes: config.volumes, fixDrift: false, fullScan: false }],
       staticSummary: `demo: LXC apply of vllm_models to CT 950, 951 on node ${NODE}`,
       typedSearchAttributes: [
-        { key: VOLUME_ATTRIBUTE, value: 'vllm_models' },
+        { key: VOLUME_ATTRIBUTE, value: ['vllm_models'] },
         { key: BACKEND_ATTRIBUTE, value: 'lxc' },
         { key: TARGETS_ATTRIBUTE, value: ['ct950', 'ct951'] },
       ],
@@ -66,7 +66,7 @@ async function efsAct(session: Session, cloud: DemoCloud, json: boolean): Promis
     taskQueue: generalTaskQueue(),
     workflowId: efsRunWorkflowId(action, 'research'),
     typedSearchAttributes: [
-      { key: VOLUME_ATTRIBUTE, value: 'research' },
+      { key: VOLUME_ATTRIBUTE, value: ['research'] },
       { key: BACKEND_ATTRIBUTE, value: 'efs' },
       { key: TARGETS_ATTRIBUTE, value: cloud.instanceIds },
     ],

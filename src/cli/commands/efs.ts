@@ -103,7 +103,7 @@ function mountLike(action: 'mount' | 'unmount'): Command {
       else process.stdout.write(`${renderPlan(plan, Boolean(id))}\n`);
       return;
     }
-    const { fileSystemId: _placeholder, ...input } = request;
+    const { fileSystemId: _placeholder, ...input } = request; // the real ID is found by the workflow
     const session = await openSession({ embedded: {} });
     try {
       process.exitCode = await runWorkflow(
@@ -115,7 +115,7 @@ function mountLike(action: 'mount' | 'unmount'): Command {
           args: [{ ...input, instanceIds: [...request.instanceIds], users: request.users ? [...request.users] : undefined, concurrency }],
           staticSummary: `EFS ${action} ${request.volumeName} on ${request.instanceIds.length} instance(s)`,
           typedSearchAttributes: [
-            { key: VOLUME_ATTRIBUTE, value: request.volumeName },
+            { key: VOLUME_ATTRIBUTE, value: [request.volumeName] },
             { key: BACKEND_ATTRIBUTE, value: 'efs' },
             { key: TARGETS_ATTRIBUTE, value: [...request.instanceIds] },
           ],
@@ -166,7 +166,7 @@ export function efsCommand(): Command {
               args: [{ name: volumeName, instanceIds: [...instanceIds], tags }],
               staticSummary: `EFS create ${volumeName} for ${instanceIds.length} instance(s)`,
               typedSearchAttributes: [
-                { key: VOLUME_ATTRIBUTE, value: volumeName },
+                { key: VOLUME_ATTRIBUTE, value: [volumeName] },
                 { key: BACKEND_ATTRIBUTE, value: 'efs' },
                 { key: TARGETS_ATTRIBUTE, value: [...instanceIds] },
               ],

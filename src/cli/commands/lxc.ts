@@ -128,7 +128,7 @@ export function lxcCommand(): Command {
               args: [{ node: options.node, volumes: config.volumes, fixDrift: Boolean(options.fixDrift), fullScan: Boolean(options.fullScan) }],
               staticSummary: `LXC apply on ${options.node}: ${config.volumes.map((v) => v.name).join(', ')} (${config.volumes.reduce((n, v) => n + v.mounts.length, 0)} container mounts)`,
               typedSearchAttributes: [
-                { key: VOLUME_ATTRIBUTE, value: options.volume ?? config.volumes.map((v) => v.name).join(',') },
+                { key: VOLUME_ATTRIBUTE, value: config.volumes.map((v) => v.name) },
                 { key: BACKEND_ATTRIBUTE, value: 'lxc' },
                 { key: TARGETS_ATTRIBUTE, value: [...new Set(config.volumes.flatMap((v) => v.mounts.map((m) => `ct${m.ctid}`)))] },
               ],

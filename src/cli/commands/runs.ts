@@ -97,7 +97,7 @@ export function listCommand(): Command {
             type: execution.type,
             status: execution.status.name,
             start: execution.startTime.toISOString(),
-            volume: execution.searchAttributes?.ShareMountVolume?.[0],
+            volume: (execution.searchAttributes?.ShareMountVolume as string[] | undefined)?.join(','),
           });
           if (rows.length >= limit) break;
         }

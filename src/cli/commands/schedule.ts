@@ -100,9 +100,9 @@ async function createLxcSchedule(name: string, rest: string[], options: CreateOp
     taskQueue: lxcTaskQueue(options.node),
     workflowId: lxcApplyWorkflowId(options.node, options.volume ?? 'scheduled'),
     args: [{ node: options.node, configFile, onlyVolume: options.volume, fixDrift: Boolean(options.fixDrift), fullScan: true }],
-    staticSummary: `scheduled LXC re-apply of ${volumes.join(', ')} on ${options.node}`,
+    staticSummary: `scheduled LXC re-apply of ${configFile}${options.volume ? ` (volume ${options.volume})` : ''} on ${options.node}`,
     typedSearchAttributes: [
-      { key: VOLUME_ATTRIBUTE, value: options.volume ?? volumes.join(',') },
+      { key: VOLUME_ATTRIBUTE, value: volumes },
       { key: BACKEND_ATTRIBUTE, value: 'lxc' },
     ],
   };
@@ -122,7 +122,7 @@ async function createEfsSchedule(name: string, rest: string[], options: CreateOp
     args: [{ volumeName, instanceIds: ids, mountPoint: options.mountPoint, group: options.group, gid: options.gid }],
     staticSummary: `scheduled EFS re-apply of ${volumeName} on ${ids.length} instance(s)`,
     typedSearchAttributes: [
-      { key: VOLUME_ATTRIBUTE, value: volumeName },
+      { key: VOLUME_ATTRIBUTE, value: [volumeName] },
       { key: BACKEND_ATTRIBUTE, value: 'efs' },
       { key: TARGETS_ATTRIBUTE, value: ids },
     ],

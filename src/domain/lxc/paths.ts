@@ -15,7 +15,6 @@ export function pathProblem(value: unknown, what = 'path'): string | undefined {
   if (typeof value !== 'string') return `must be a string (an absolute ${what}), found ${describe(value)}`;
   if (value.length === 0) return `must be an absolute ${what}, found an empty string`;
   if (value.length > MAX_PATH_LENGTH) return `is longer than ${MAX_PATH_LENGTH} characters`;
-  // eslint-disable-next-line no-control-regex
   const control = /[\x00-\x1f\x7f]/.exec(value);
   if (control) {
     const code = control[0].charCodeAt(0).toString(16).padStart(2, '0');

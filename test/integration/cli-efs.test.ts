@@ -1,0 +1,122 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { createActivities } from '../../src/activities';
+import { createFakeEfs, createInstanceSandbox, destroyAllSandboxes, FakeEfs, InstanceSandbox, sandboxUnavailableReason } from '../../src/sandbox/instanceSandbox';
+import { launchInstances, motoClients, MotoServer, startMoto } from '../../src/sandbox/moto';
+import { SsmAgentEmulator, startSsmAgentEmulator } from '../../src/sandbox/ssmAgentEmulator';
+import { runCli } from '../support/cliProcess';
+import { uniqueTaskQueue, withWorker } from '../support/temporal';
+
+/**
+ * End to end as an operator runs it: the CLI starts the workflow on the suite's Temporal server, the worker's
+ * SSM executor sends each step to moto over HTTP, the SSM agent emulator runs the script in the instance's
+ * mount namespace, and the script's real exit status comes back through GetCommandInvocation.
+ */
+const unavailable = sandboxUnavailableReason();
+const describeIfSandbox = unavailable ? describe.skip : describe;
+
+describeIfSandbox('sharemount efs, CLI → Temporal → SSM → instance', () => {
+  let moto: MotoServer;
+  let emulator: SsmAgentEmulator;
+  let efs: FakeEfs;
+  let clients: ReturnType<typeof motoClients>;
+  let instanceIds: string[];
+  let sandboxes: InstanceSandbox[];
+  const taskQueue = uniqueTaskQueue('cli-efs');
+  const volume = `cli${process.pid}`;
+  const env = { SHAREMOUNT_TASK_QUEUE: taskQueue };
+
+  beforeAll(async () => {
+    moto = await startMoto();
+    emulator = await startSsmAgentEmulator({ motoEndpoint: moto.endpoint });
+    clients = motoClients(moto.endpoint, emulator.endpoint);
+    instanceIds = await launchInstances(clients.ec2, ['us-east-1a', 'us-east-1b']);
+    efs = createFakeEfs();
+    sandboxes = [
+      await createInstanceSandbox({ name: 'cli-ubuntu', efsRoot: efs.root, users: [{ name: 'ubuntu', uid: 1000, shell: '/bin/bash' }] }),
+      await createInstanceSandbox({ name: 'cli-rocky', efsRoot: efs.root, users: [{ name: 'rocky', uid: 1001, shell: '/bin/bash' }] }),
+    ];
+    instanceIds.forEach((id, i) => emulator.register(id, sandboxes[i]));
+  }, 120_000);
+
+  afterAll(async () => {
+    await emulator?.stop();
+    await destroyAllSandboxes();
+    efs?.destroy();
+    await moto?.stop();
+  });
+
+  const activities = () => createActivities({ awsIdentity: async () => ({}), ...clients, pollIntervalMs: 200 });
+  const cli = (args: string[]) => withWorker({ taskQueue, activities: activities() }, () => runCli(args, env));
+
+  it('create makes one file system and mount targets; run twice, it creates nothing', async () => {
+    const first = await cli(['efs', 'create', volume, '--instance', instanceIds[0], '--instance', instanceIds[1], '--json']);
+    expect(first.code).toBe(0);
+    const created = JSON.parse(first.stdout).result;
+    expect(created.created).toBe(true);
+    expect(created.mountTargets.map((t: { availabilityZone: string }) => t.availabilityZone).sort()).toEqual(['us-east-1a', 'us-east-1b']);
+    const second = JSON.parse((await cli(['efs', 'create', volume, '--instance', instanceIds[0], '--instance', instanceIds[1], '--json'])).stdout).result;
+    expect(second.fileSystemId).toBe(created.fileSystemId);
+    expect(second.created).toBe(false);
+    expect(second.mountTargets.every((t: { created: boolean }) => !t.created)).toBe(true);
+    efs.fileSystem(created.fileSystemId);
+  });
+
+  it('mount runs every step on both instances for real; files are shared across UIDs', async () => {
+    const sentBefore = emulator.sent.length;
+    const result = await cli(['efs', 'mount', volume, ...instanceIds, '--json']);
+    expect(result.code).toBe(0);
+    const run = JSON.parse(result.stdout).result;
+    expect(run.instances.map((i: { ok: boolean }) => i.ok)).toEqual([true, true]);
+    expect(emulator.sent.length - sentBefore).toBe(14); // 7 steps on each instance, each sent once
+    const mountPoint = `/mnt/${volume}`;
+    expect((await sandboxes[0].runAs('ubuntu', `echo one > ${mountPoint}/shared/a.txt`)).code).toBe(0);
+    const appended = await sandboxes[1].runAs('rocky', `echo two >> ${mountPoint}/shared/a.txt && cat ${mountPoint}/shared/a.txt`);
+    expect(appended.stdout).toBe('one\ntwo\n');
+    for (const sandbox of sandboxes) {
+      const fstab = fs.readFileSync(path.join(sandbox.etcDir, 'fstab'), 'utf8');
+      expect(fstab.split('\n').filter((line) => line.split(/\s+/)[1] === mountPoint)).toEqual([`${run.fileSystemId}:/ ${mountPoint} efs _netdev,tls 0 0`]);
+    }
+  });
+
+  it('a second mount changes nothing and says so', async () => {
+    const result = await cli(['efs', 'mount', volume, ...instanceIds, '--json']);
+    expect(result.code).toBe(0);
+    const run = JSON.parse(result.stdout).result;
+    expect(run.instances.every((i: { changes: string[] }) => i.changes.length === 0)).toBe(true);
+    const groups = fs.readFileSync(path.join(sandboxes[0].etcDir, 'group'), 'utf8').split('\n').filter((l) => l.startsWith('prism-shared:'));
+    expect(groups).toEqual(['prism-shared:x:3000:ubuntu']);
+  });
+
+  it('an unknown instance fails alone (exit 1) with EC2\'s message; the other is still served', async () => {
+    const ghost = 'i-0123456789abcdef0';
+    const result = await cli(['efs', 'mount', volume, instanceIds[0], ghost, '--json']);
+    expect(result.code).toBe(1);
+    const byId = Object.fromEntries(JSON.parse(result.stdout).result.instances.map((i: { instanceId: string; ok: boolean; error?: string }) => [i.instanceId, i]));
+    expect(byId[instanceIds[0]].ok).toBe(true);
+    expect(byId[ghost].ok).toBe(false);
+    expect(byId[ghost].error).toMatch(/InvalidInstanceID\.NotFound/);
+  });
+
+  it('dry run prints the exact scripts and sends nothing', async () => {
+    const sentBefore = emulator.sent.length;
+    const result = await runCli(['efs', 'mount', volume, instanceIds[0], '--user', 'ubuntu', '--dry-run', '--json'], { ...env, AWS_ENDPOINT_URL: moto.endpoint, AWS_REGION: 'us-east-1', AWS_ACCESS_KEY_ID: 'testing', AWS_SECRET_ACCESS_KEY: 'testing' });
+    expect(result.code).toBe(0);
+    const plan = JSON.parse(result.stdout);
+    expect(plan.fileSystemExists).toBe(true);
+    expect(plan.instances[0].steps.map((s: { step: string }) => s.step)).toEqual(['installEfsUtils', 'ensureGroup', 'addUsers', 'mountVolume', 'prepareLayout', 'persistFstab', 'setUmask']);
+    expect(plan.instances[0].steps[3].script).toContain(plan.fileSystemId);
+    expect(emulator.sent.length).toBe(sentBefore);
+  });
+
+  it('unmount removes exactly that fstab line and leaves the data', async () => {
+    const result = await cli(['efs', 'unmount', volume, ...instanceIds, '--json']);
+    expect(result.code).toBe(0);
+    for (const sandbox of sandboxes) {
+      expect(fs.readFileSync(path.join(sandbox.etcDir, 'fstab'), 'utf8')).not.toContain(`/mnt/${volume}`);
+      expect((await sandbox.run(`grep -c " /mnt/${volume} " /proc/self/mounts || true`)).stdout.trim()).toBe('0');
+    }
+    const data = fs.readdirSync(efs.root).map((fsId) => path.join(efs.root, fsId, 'shared', 'a.txt'));
+    expect(fs.readFileSync(data[0], 'utf8')).toBe('one\ntwo\n');
+  });
+});

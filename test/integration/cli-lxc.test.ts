@@ -1,0 +1,117 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { createActivities } from '../../src/activities';
+import { lxcTaskQueue } from '../../src/domain/taskQueues';
+import type { LxcPlan } from '../../src/domain/lxc/plan';
+import { runCli } from '../support/cliProcess';
+import { withWorker } from '../support/temporal';
+import { allPaths, makePveDir, makeTree, owner, pctCalls, scratchDir, STAND_IN_PCT } from './lxc-support';
+
+/**
+ * `sharemount lxc plan|apply` as an operator runs them: the CLI validates and plans on this host, starts the
+ * workflow on the suite's Temporal server, and a worker serving `lxc:<node>` (the real activities, the
+ * stand-in pct) changes real files and container configs.
+ */
+describe('sharemount lxc, CLI → Temporal → worker on the node', () => {
+  const node = `cli${process.pid}`;
+  const pveDir = makePveDir({
+    950: { conf: 'arch: amd64\nunprivileged: 1\nmp0: /srv/other,mp=/data\n', running: true },
+    951: { conf: 'arch: amd64\nunprivileged: 1\nlxc.idmap: u 0 100000 65536\nlxc.idmap: g 0 100000 65536\n' },
+  });
+  const pctLog = path.join(pveDir, 'pct.log');
+  const base = scratchDir('cli-lxc');
+  const volume = path.join(base, 'models');
+  const config = path.join(base, 'phoenix_hypervisor_config.json');
+  const flags = ['--config', config, '--node', node, '--pve-dir', pveDir, '--pct', STAND_IN_PCT];
+  const env = { SHAREMOUNT_PVE_DIR: pveDir, SHAREMOUNT_PCT_LOG: pctLog };
+
+  const writeConfig = (volumes: object) => fs.writeFileSync(config, JSON.stringify({ version: '1', firewall_rules: [], shared_volumes: volumes }));
+  const activities = () =>
+    createActivities({ pveDir, pct: STAND_IN_PCT, pctEnv: env, runningDir: path.join(pveDir, 'running'), awsIdentity: async () => ({}), efs: {} as never, ec2: {} as never, ssm: {} as never });
+  const cli = (args: string[]) => withWorker({ taskQueue: lxcTaskQueue(node), activities: activities() }, () => runCli(args, env));
+  const pctSets = () => pctCalls(pctLog).filter((call) => call[0] === 'set');
+
+  beforeAll(() => {
+    makeTree(volume, ['a.bin', 'llama/', 'llama/shard-1', 'llama/shard-2', 'deep/er/file']);
+    for (const p of allPaths(volume)) fs.lchownSync(p, 65534, 65534);
+    writeConfig({ models: { host_path: volume, owner: 'container_root', mounts: { '950': '/models', '951': '/models' } } });
+  });
+  afterAll(() => [pveDir, base].forEach((d) => fs.rmSync(d, { recursive: true, force: true })));
+
+  it('plan --json prints the documented shape and changes nothing', async () => {
+    const result = await runCli(['lxc', 'plan', ...flags, '--json'], env);
+    expect(result.code).toBe(0);
+    const plan: LxcPlan = JSON.parse(result.stdout);
+    expect(plan).toEqual({
+      node,
+      ok: true,
+      volumes: [
+        {
+          name: 'models',
+          hostPath: volume,
+          owner: { mode: 'container_root', uid: 100000, gid: 100000 },
+          containers: [
+            { ctid: 950, containerPath: '/models', rootUid: 100000, rootGid: 100000, idmap: 'proxmox-default', slot: 1, mount: 'new', running: true },
+            { ctid: 951, containerPath: '/models', rootUid: 100000, rootGid: 100000, idmap: 'lxc.idmap', slot: 0, mount: 'new', running: false },
+          ],
+        },
+      ],
+    });
+    expect(owner(volume)).toBe('65534:65534');
+    expect(pctSets()).toEqual([]);
+  });
+
+  it('apply converges: every entry owned by container root, one new mpN per container, exit 0', async () => {
+    const result = await cli(['lxc', 'apply', ...flags, '--json']);
+    expect(result.code).toBe(0);
+    const run = JSON.parse(result.stdout).result;
+    expect(run.ok).toBe(true);
+    expect(run.volumes[0].result.ownership.changed).toBe(allPaths(volume).length);
+    expect(allPaths(volume).map(owner)).toEqual(allPaths(volume).map(() => '100000:100000'));
+    expect(fs.readFileSync(path.join(pveDir, 'lxc', '950.conf'), 'utf8')).toMatch(new RegExp(`^mp0: /srv/other,mp=/data\nmp1: ${volume},mp=/models$`, 'm'));
+    expect(fs.readFileSync(path.join(pveDir, 'lxc', '951.conf'), 'utf8')).toMatch(new RegExp(`^mp0: ${volume},mp=/models$`, 'm'));
+    expect(pctSets()).toHaveLength(2);
+  });
+
+  it('a second apply on the converged host changes 0 files and calls pct set 0 times', async () => {
+    const confs = ['950', '951'].map((ct) => fs.readFileSync(path.join(pveDir, 'lxc', `${ct}.conf`), 'utf8'));
+    const result = await cli(['lxc', 'apply', ...flags, '--json']);
+    expect(result.code).toBe(0);
+    const run = JSON.parse(result.stdout).result;
+    expect(run.volumes[0].result.changes).toBe(0);
+    expect(pctSets()).toHaveLength(2);
+    expect(['950', '951'].map((ct) => fs.readFileSync(path.join(pveDir, 'lxc', `${ct}.conf`), 'utf8'))).toEqual(confs);
+  });
+
+  it('drift is shown by plan, left by apply (exit 1, with the fix named), fixed by --fix-drift', async () => {
+    const moved = path.join(base, 'models_old');
+    fs.mkdirSync(moved);
+    const conf951 = path.join(pveDir, 'lxc', '951.conf');
+    fs.writeFileSync(conf951, fs.readFileSync(conf951, 'utf8').replace(`mp0: ${volume},mp=/models`, `mp0: ${moved},mp=/models`));
+    const plan: LxcPlan = JSON.parse((await runCli(['lxc', 'plan', ...flags, '--json'], env)).stdout);
+    expect(plan.volumes[0].containers[1]).toMatchObject({ ctid: 951, mount: 'drift', slot: 0, currentHostPath: moved });
+
+    const left = await cli(['lxc', 'apply', ...flags]);
+    expect(left.code).toBe(1);
+    expect(left.stdout + left.stderr).toMatch(/--fix-drift/);
+    expect(fs.readFileSync(conf951, 'utf8')).toContain(`mp0: ${moved},mp=/models`);
+
+    const fixed = await cli(['lxc', 'apply', ...flags, '--fix-drift']);
+    expect(fixed.code).toBe(0);
+    expect(fs.readFileSync(conf951, 'utf8')).toMatch(new RegExp(`^mp0: ${volume},mp=/models$`, 'm'));
+  });
+
+  it('containers whose roots map differently are refused before anything changes (exit 2), naming both', async () => {
+    fs.writeFileSync(path.join(pveDir, 'lxc', '952.conf'), 'arch: amd64\nunprivileged: 1\nlxc.idmap: u 0 200000 65536\nlxc.idmap: g 0 200000 65536\n');
+    const other = path.join(base, 'other');
+    makeTree(other, ['x']);
+    writeConfig({ other: { host_path: other, owner: 'container_root', mounts: { '950': '/other', '952': '/other' } } });
+    const before = allPaths(other).map(owner);
+    const sets = pctSets().length;
+    const result = await cli(['lxc', 'apply', ...flags]);
+    expect(result.code).toBe(2);
+    expect(result.stdout + result.stderr).toMatch(/CT 950 root is 100000:100000.*CT 952 root is 200000:200000/s);
+    expect(allPaths(other).map(owner)).toEqual(before);
+    expect(pctSets()).toHaveLength(sets);
+  });
+});

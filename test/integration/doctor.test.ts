@@ -1,0 +1,87 @@
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { createDoctorActivities } from '../../src/activities/doctor';
+import { resolveAwsIdentity } from '../../src/activities/aws';
+import type { DoctorReport } from '../../src/domain/doctor';
+import { lxcTaskQueue } from '../../src/domain/taskQueues';
+import { runCli } from '../support/cliProcess';
+import { testClient, withWorker } from '../support/temporal';
+
+/**
+ * doctor is a real workflow: the worker on the inspected host gathers facts, the workflow judges them. The
+ * host here is this machine, with a PATH the test controls so `pct` is present or not.
+ */
+function binDir(tools: string[]): string {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sharemount-doctor-'));
+  for (const tool of tools) fs.writeFileSync(path.join(dir, tool), '#!/bin/sh\nexit 0\n', { mode: 0o755 });
+  return dir;
+}
+
+describe('doctor', () => {
+  const node = `doctor-${process.pid}`;
+  const withPct = binDir(['pct']);
+  const without = binDir([]);
+  afterAll(() => [withPct, without].forEach((d) => fs.rmSync(d, { recursive: true, force: true })));
+
+  async function report(searchPath: string, args: string[], env: Record<string, string> = {}) {
+    const activities = createDoctorActivities({ searchPath, awsIdentity: resolveAwsIdentity });
+    return withWorker({ taskQueue: lxcTaskQueue(node), activities }, () => runCli(['doctor', '--node', node, '--json', ...args], env));
+  }
+
+  it('is ready for lxc where pct is found, and says so in JSON with exit 0', async () => {
+    const result = await report(withPct, ['--backend', 'lxc']);
+    expect(result.code).toBe(0);
+    const report_: DoctorReport = JSON.parse(result.stdout).result;
+    expect(report_.ok).toBe(true);
+    expect(report_.checks.find((c) => c.name === 'pct')).toMatchObject({ ok: true, detail: path.join(withPct, 'pct') });
+    expect(report_.checks.find((c) => c.name === 'kernel')?.detail).toBe(os.release());
+  });
+
+  it('names the missing pct with its fix and exits 1', async () => {
+    const result = await report(without, ['--backend', 'lxc']);
+    expect(result.code).toBe(1);
+    const pct = JSON.parse(result.stdout).result.checks.find((c: { name: string }) => c.name === 'pct');
+    expect(pct.ok).toBe(false);
+    expect(pct.fix).toMatch(/Proxmox VE node/);
+  });
+
+  it('for efs, a host without AWS region and credentials is not ready (exit 1), with the fixes', async () => {
+    const activities = createDoctorActivities({ searchPath: withPct, awsIdentity: async () => ({ problem: 'Could not load credentials from any providers' }) });
+    const result = await withWorker({ taskQueue: lxcTaskQueue(node), activities }, () => runCli(['doctor', '--node', node, '--json', '--backend', 'efs']));
+    expect(result.code).toBe(1);
+    const checks = JSON.parse(result.stdout).result.checks as Array<{ name: string; ok: boolean; detail: string; fix?: string }>;
+    expect(checks.find((c) => c.name === 'AWS region')).toMatchObject({ ok: false, fix: expect.stringMatching(/AWS_REGION/) });
+    expect(checks.find((c) => c.name === 'AWS credentials')).toMatchObject({ ok: false, detail: 'Could not load credentials from any providers' });
+  });
+
+  it('reads the region and credential source from the standard AWS chain', async () => {
+    const saved = { ...process.env };
+    try {
+      Object.assign(process.env, { AWS_REGION: 'eu-west-1', AWS_ACCESS_KEY_ID: 'AKIDEXAMPLE', AWS_SECRET_ACCESS_KEY: 'secret' });
+      expect(await resolveAwsIdentity()).toEqual({ region: 'eu-west-1', credentialsSource: 'environment' });
+      for (const name of ['AWS_REGION', 'AWS_DEFAULT_REGION', 'AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY', 'AWS_PROFILE']) delete process.env[name];
+      Object.assign(process.env, { AWS_CONFIG_FILE: '/nonexistent', AWS_SHARED_CREDENTIALS_FILE: '/nonexistent', AWS_EC2_METADATA_DISABLED: 'true' });
+      const none = await resolveAwsIdentity();
+      expect(none.region).toBeUndefined();
+      expect(none.credentialsSource).toBeUndefined();
+      expect(none.problem).toMatch(/credentials/i);
+    } finally {
+      process.env = saved;
+    }
+  });
+
+  it('the same workflow, started from a client, inspects the host its worker runs on', async () => {
+    const { client, close } = await testClient();
+    try {
+      const activities = createDoctorActivities({ searchPath: withPct, awsIdentity: async () => ({ region: 'eu-west-1', credentialsSource: 'environment' }) });
+      const result = await withWorker({ taskQueue: lxcTaskQueue(node), activities }, () =>
+        client.workflow.execute('doctorWorkflow', { taskQueue: lxcTaskQueue(node), workflowId: `doctor-test-${Date.now()}`, args: [{ backends: ['lxc', 'efs'] }] }),
+      );
+      expect((result as DoctorReport).ok).toBe(true);
+      expect((result as DoctorReport).hostname).toBe(os.hostname());
+    } finally {
+      await close();
+    }
+  });
+});
