@@ -9,6 +9,7 @@
  * Re-run with the same kill moments: SHAREMOUNT_CRASH_SEED=<seed from the summary line>.
  */
 import type { WorkflowHandle } from '@temporalio/client';
+import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { efsInstanceWorkflowId, efsRunWorkflowId, lxcApplyWorkflowId, lxcVolumeWorkflowId } from '../../src/domain/workflowIds';
 import type { EfsRunResult, LxcApplyResult } from '../../src/workflows';
@@ -33,6 +34,7 @@ const INSTANCES = 5;
     await closeClient?.();
     await efs?.cleanup();
     lxc?.cleanup();
+    fs.rmSync(logDir, { recursive: true, force: true });
   });
 
   test('every workflow completes, every target converges, completed steps never run again', async () => {

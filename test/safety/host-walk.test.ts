@@ -22,11 +22,13 @@ const rootOnLinux = process.platform === 'linux' && process.getuid?.() === 0;
   const vol = path.join(base, 'vol');
   const mounted: string[] = [];
   let stopSwapping = false;
+  let pveDir: string | undefined;
 
   afterAll(() => {
     stopSwapping = true;
     for (const target of mounted.reverse()) unmount(target);
     fs.rmSync(base, { recursive: true, force: true });
+    if (pveDir) fs.rmSync(pveDir, { recursive: true, force: true });
   });
 
   test('no host file outside the volume changes owner or mode', async () => {
@@ -48,7 +50,7 @@ const rootOnLinux = process.platform === 'linux' && process.getuid?.() === 0;
     mounted.push(path.join(vol, 'mnt'));
     const hostBefore = snapshot(outside);
 
-    const pveDir = makePveDir({ 101: { conf: 'arch: amd64\nunprivileged: 1\n', running: true } });
+    pveDir = makePveDir({ 101: { conf: 'arch: amd64\nunprivileged: 1\n', running: true } });
     const activities = createLxcActivities({ pveDir, pct: STAND_IN_PCT, pctEnv: { SHAREMOUNT_PVE_DIR: pveDir }, runningDir: path.join(pveDir, 'running') });
     const volume: LxcVolume = { name: 'attacked', hostPath: vol, owner: { kind: 'container_root' }, mounts: [{ ctid: 101, containerPath: '/mnt/attacked' }] };
     const taskQueue = uniqueTaskQueue('hostwalk');
@@ -113,6 +115,5 @@ const rootOnLinux = process.platform === 'linux' && process.getuid?.() === 0;
         hostFilesChanged: changed.length,
       })}`,
     );
-    fs.rmSync(pveDir, { recursive: true, force: true });
   }, 120_000);
 });

@@ -39,8 +39,10 @@ function rejected(fn: () => unknown): string[] {
   return [];
 }
 
+const pveDirs: string[] = [];
 afterAll(() => {
   cleanupSharemountBin();
+  for (const dir of pveDirs) fs.rmSync(dir, { recursive: true, force: true });
   fs.rmSync(base, { recursive: true, force: true });
 });
 
@@ -93,6 +95,7 @@ describe('injection corpus', () => {
 
   test('the CLI refuses them before anything runs (exit 2, field named)', async () => {
     const pveDir = makePveDir({ 101: { conf: 'unprivileged: 1\n' } });
+    pveDirs.push(pveDir);
     const pctLog = path.join(pveDir, 'pct.log');
     const volume = path.join(base, 'vol');
     makeTree(volume, ['a']);
@@ -128,6 +131,7 @@ describe('injection corpus', () => {
 
   test('input that skipped the CLI: the real LXC workflow and activities refuse every payload, pct never runs', async () => {
     const pveDir = makePveDir({ 101: { conf: 'unprivileged: 1\n' }, 102: { conf: 'unprivileged: 1\n' } });
+    pveDirs.push(pveDir);
     const pctLog = path.join(pveDir, 'pct.log');
     const store = path.join(base, 'store');
     makeTree(store, ['ok/file']);
