@@ -215,13 +215,26 @@ export async function makeEfsFleet(volumeName: string, count: number, options: {
       fileSystemId,
       mountPoint: `/mnt/${volumeName}`,
       async cleanup() {
-        for (const stop of stops) await stop();
+        await runAll(stops);
       },
     };
   } catch (error) {
-    for (const stop of stops) await stop();
+    await runAll(stops);
     throw error;
   }
+}
+
+/** Runs every cleanup step even when one throws (a stuck sandbox must not leave moto running), then rethrows. */
+async function runAll(stops: Array<() => Promise<void> | void>): Promise<void> {
+  const errors: unknown[] = [];
+  for (const stop of stops) {
+    try {
+      await stop();
+    } catch (error) {
+      errors.push(error);
+    }
+  }
+  if (errors.length) throw errors[0];
 }
 
 export interface EfsConvergence {
