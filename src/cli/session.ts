@@ -119,3 +119,13 @@ export async function openEmbeddedSession(options: EmbeddedOptions): Promise<Ses
     },
   };
 }
+
+/** For commands that only talk to Temporal (status, list, schedules): connect, run, close. */
+export async function withSession<T>(fn: (session: Session) => Promise<T>): Promise<T> {
+  const session = await openSession();
+  try {
+    return await fn(session);
+  } finally {
+    await session.close();
+  }
+}

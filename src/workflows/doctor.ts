@@ -16,8 +16,7 @@ export async function doctorWorkflow(input: { backends: Backend[] }): Promise<Do
   const host = progress.targets[0];
   host.state = 'running';
   host.step = 'inspectHost';
-  const facts = await inspectHost.executeWithOptions(
-    { startToCloseTimeout: '30 seconds', summary: `inspect host for ${input.backends.join(', ')}` },
+  const facts = await inspectHost.executeWithOptions({ summary: `inspect host for ${input.backends.join(', ')}` },
     [],
   );
   const report = buildReport(facts, input.backends);

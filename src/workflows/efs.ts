@@ -68,14 +68,14 @@ async function ensureVolume(board: ProgressBoard, input: EfsVolumeInput): Promis
   const fs = await board.step(
     row,
     'ensureFileSystem',
-    () => aws.ensureFileSystem.executeWithOptions({ startToCloseTimeout: '2 minutes', summary: `create or find EFS file system for volume ${input.name}` }, [{ name: input.name, tags: input.tags }]),
+    () => aws.ensureFileSystem.executeWithOptions({ summary: `create or find EFS file system for volume ${input.name}` }, [{ name: input.name, tags: input.tags }]),
     (r) => (r.created ? `created ${r.fileSystemId}` : undefined),
   );
   await board.step(row, 'awaitFileSystemAvailable', () =>
-    polling.awaitFileSystemAvailable.executeWithOptions({ startToCloseTimeout: '30 minutes', heartbeatTimeout: '30 seconds', summary: `wait until ${fs.fileSystemId} is available` }, [{ fileSystemId: fs.fileSystemId }]),
+    polling.awaitFileSystemAvailable.executeWithOptions({ summary: `wait until ${fs.fileSystemId} is available` }, [{ fileSystemId: fs.fileSystemId }]),
   );
   const located = await board.step(row, 'locateInstances', () =>
-    aws.locateInstances.executeWithOptions({ startToCloseTimeout: '2 minutes', summary: `find the subnets of ${input.instanceIds.length} instance(s)` }, [{ instanceIds: input.instanceIds }]),
+    aws.locateInstances.executeWithOptions({ summary: `find the subnets of ${input.instanceIds.length} instance(s)` }, [{ instanceIds: input.instanceIds }]),
   );
   const instances = located.found;
   if (instances.length === 0) {
@@ -86,8 +86,7 @@ async function ensureVolume(board: ProgressBoard, input: EfsVolumeInput): Promis
     row,
     'ensureNfsSecurityGroup',
     () =>
-      aws.ensureNfsSecurityGroup.executeWithOptions(
-        { startToCloseTimeout: '2 minutes', summary: `security group admitting NFS (TCP 2049) in ${network.vpcId}` },
+      aws.ensureNfsSecurityGroup.executeWithOptions({ summary: `security group admitting NFS (TCP 2049) in ${network.vpcId}` },
         [{ name: `sharemount-${input.name}-nfs`, vpcId: network.vpcId, sourceGroupIds: nfsSourceGroups(instances), tags: input.tags }],
       ),
     (r) => (r.created ? `created security group ${r.securityGroupId}` : r.rulesAdded.length ? `opened NFS in ${r.securityGroupId} to ${r.rulesAdded.join(', ')}` : undefined),
@@ -96,8 +95,7 @@ async function ensureVolume(board: ProgressBoard, input: EfsVolumeInput): Promis
     row,
     'ensureMountTargets',
     () =>
-      aws.ensureMountTargets.executeWithOptions(
-        { startToCloseTimeout: '2 minutes', summary: `mount targets for ${fs.fileSystemId} in ${network.subnets.map((s) => s.availabilityZone).join(', ')}` },
+      aws.ensureMountTargets.executeWithOptions({ summary: `mount targets for ${fs.fileSystemId} in ${network.subnets.map((s) => s.availabilityZone).join(', ')}` },
         [{ fileSystemId: fs.fileSystemId, subnetIds: network.subnets.map((s) => s.subnetId), securityGroupId: group.securityGroupId }],
       ),
     (r) => {
@@ -106,7 +104,7 @@ async function ensureVolume(board: ProgressBoard, input: EfsVolumeInput): Promis
     },
   );
   await board.step(row, 'awaitMountTargetsAvailable', () =>
-    polling.awaitMountTargetsAvailable.executeWithOptions({ startToCloseTimeout: '30 minutes', heartbeatTimeout: '30 seconds', summary: `wait until the mount targets of ${fs.fileSystemId} are available` }, [{ fileSystemId: fs.fileSystemId }]),
+    polling.awaitMountTargetsAvailable.executeWithOptions({ summary: `wait until the mount targets of ${fs.fileSystemId} are available` }, [{ fileSystemId: fs.fileSystemId }]),
   );
   await board.finish(row);
   return {
@@ -142,8 +140,7 @@ export async function efsInstanceWorkflow(input: { volume: string; instanceId: s
         input.instanceId,
         step.step,
         () =>
-          polling.runStepOnInstance.executeWithOptions(
-            { startToCloseTimeout: '30 minutes', heartbeatTimeout: '30 seconds', summary: step.summary },
+          polling.runStepOnInstance.executeWithOptions({ summary: step.summary },
             [{ instanceId: input.instanceId, step: step.step, script: step.script }],
           ),
         (r) => (r.changed.length ? r.changed.join(', ') : undefined),
@@ -214,7 +211,7 @@ export async function efsUnmountWorkflow(input: EfsMountInput): Promise<EfsRunRe
   const board = new ProgressBoard('efs', input.volumeName);
   board.add(VOLUME_ROW, 1);
   const found = await board.step(VOLUME_ROW, 'findFileSystem', () =>
-    aws.findFileSystem.executeWithOptions({ startToCloseTimeout: '2 minutes', summary: `find the file system of volume ${input.volumeName}` }, [{ name: input.volumeName }]),
+    aws.findFileSystem.executeWithOptions({ summary: `find the file system of volume ${input.volumeName}` }, [{ name: input.volumeName }]),
   );
   if (!found) {
     const error = ApplicationFailure.nonRetryable(`no EFS file system for volume ${input.volumeName}`, 'FileSystemNotFound');

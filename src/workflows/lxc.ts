@@ -5,7 +5,7 @@
 import { ApplicationFailure, executeChild, proxyActivities, workflowInfo } from '@temporalio/workflow';
 import type { Activities } from '../activities';
 import type { ApplyOwnershipResult, BindMountPointResult } from '../activities/lxc';
-import type { LxcVolume } from '../domain/lxc/config';
+import { volumeProblems, type LxcVolume } from '../domain/lxc/config';
 import { buildLxcPlan, type ContainerPlan, type VolumePlan } from '../domain/lxc/plan';
 import { lxcVolumeWorkflowId } from '../domain/workflowIds';
 import { BACKEND_ATTRIBUTE, TARGETS_ATTRIBUTE, VOLUME_ATTRIBUTE } from './definitions';
@@ -13,8 +13,9 @@ import { errorMessage, ProgressBoard, withConcurrency } from './progress';
 
 const NOT_RETRYABLE = ['ContainerNotFound', 'ContainerConfigInvalid', 'VolumeNotFound', 'InvalidInput', 'NoFreeMountPointSlot'];
 
+// Each reads or writes one small file (or runs one `pct set`): seconds at most, so a lost worker is noticed fast.
 const { readContainer, readHostUsers, bindMountPoint, loadLxcConfig } = proxyActivities<Activities>({
-  startToCloseTimeout: '2 minutes',
+  startToCloseTimeout: '30 seconds',
   retry: { initialInterval: '2 seconds', maximumAttempts: 5, nonRetryableErrorTypes: NOT_RETRYABLE },
 });
 
@@ -101,16 +102,18 @@ export async function lxcVolumeWorkflow(input: LxcVolumeInput): Promise<LxcVolum
   const own = ownershipTarget(volume.name);
   const rowsOf = () => [own, ...volume.mounts.map((m) => containerTarget(volume.name, m.ctid))];
   try {
+    const problems = volumeProblems(volume);
+    if (problems.length) throw ApplicationFailure.nonRetryable(problems.map((p) => p.message).join('; '), 'InvalidInput');
     const containers = await Promise.all(
       volume.mounts.map((mount) =>
         board.step(containerTarget(volume.name, mount.ctid), 'resolveIdmap', () =>
-          readContainer.executeWithOptions({ startToCloseTimeout: '2 minutes', summary: `read CT ${mount.ctid} config: idmap and mount points` }, [mount.ctid]),
+          readContainer.executeWithOptions({ summary: `read CT ${mount.ctid} config: idmap and mount points` }, [mount.ctid]),
         ),
       ),
     );
     const hostUsers = await board.step(own, 'resolveOwner', async () =>
       volume.owner.kind === 'user'
-        ? readHostUsers.executeWithOptions({ startToCloseTimeout: '1 minute', summary: `look up host user ${volume.owner.user}` }, [[volume.owner.user]])
+        ? readHostUsers.executeWithOptions({ summary: `look up host user ${volume.owner.user}` }, [[volume.owner.user]])
         : {},
     );
     const plan = buildLxcPlan({ volumes: [volume] }, { node: input.node, containers, hostUsers }).volumes[0];
@@ -123,8 +126,7 @@ export async function lxcVolumeWorkflow(input: LxcVolumeInput): Promise<LxcVolum
       own,
       'applyOwnership',
       () =>
-        applyOwnership.executeWithOptions(
-          { startToCloseTimeout: '12 hours', heartbeatTimeout: '1 minute', summary: `chown ${volume.hostPath} → ${owner.uid}:${owner.gid} for CT ${ctids}` },
+        applyOwnership.executeWithOptions({ summary: `chown ${volume.hostPath} → ${owner.uid}:${owner.gid} for CT ${ctids}` },
           [{ volume: volume.name, root: volume.hostPath, uid: owner.uid, gid: owner.gid, fullScan: input.fullScan }],
         ),
       (r) => (r.changed ? `${r.changed} entries now ${owner.uid}:${owner.gid}` : undefined),
@@ -137,8 +139,7 @@ export async function lxcVolumeWorkflow(input: LxcVolumeInput): Promise<LxcVolum
         target,
         'bindMountPoint',
         () =>
-          bindMountPoint.executeWithOptions(
-            { startToCloseTimeout: '2 minutes', summary: `mount ${volume.hostPath} at ${container.containerPath} in CT ${container.ctid} (mp${container.slot})` },
+          bindMountPoint.executeWithOptions({ summary: `mount ${volume.hostPath} at ${container.containerPath} in CT ${container.ctid} (mp${container.slot})` },
             [{ ctid: container.ctid, slot: container.slot, hostPath: volume.hostPath, containerPath: container.containerPath, fixDrift: input.fixDrift }],
           ),
         (r) => describeMount(r, container),
@@ -212,7 +213,7 @@ async function configuredVolumes(board: ProgressBoard, input: LxcApplyInput): Pr
   board.add('config', 1);
   try {
     const config = await board.step('config', 'loadLxcConfig', () =>
-      loadLxcConfig.executeWithOptions({ startToCloseTimeout: '1 minute', summary: `read and validate ${file}` }, [{ file, volume: input.onlyVolume }]),
+      loadLxcConfig.executeWithOptions({ summary: `read and validate ${file}` }, [{ file, volume: input.onlyVolume }]),
     );
     await board.finish('config');
     return config.volumes;

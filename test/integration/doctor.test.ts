@@ -6,7 +6,7 @@ import { resolveAwsIdentity } from '../../src/activities/aws';
 import type { DoctorReport } from '../../src/domain/doctor';
 import { lxcTaskQueue } from '../../src/domain/taskQueues';
 import { runCli } from '../support/cliProcess';
-import { testClient, withWorker } from '../support/temporal';
+import { testClient, uniqueTaskQueue, withWorker } from '../support/temporal';
 
 /**
  * doctor is a real workflow: the worker on the inspected host gathers facts, the workflow judges them. The
@@ -47,8 +47,10 @@ describe('doctor', () => {
   });
 
   it('for efs, a host without AWS region and credentials is not ready (exit 1), with the fixes', async () => {
+    // EFS prerequisites are checked on the general queue (any worker): here a queue of this test's own.
+    const queue = uniqueTaskQueue('doctor');
     const activities = createDoctorActivities({ searchPath: withPct, awsIdentity: async () => ({ problem: 'Could not load credentials from any providers' }) });
-    const result = await withWorker({ taskQueue: lxcTaskQueue(node), activities }, () => runCli(['doctor', '--node', node, '--json', '--backend', 'efs']));
+    const result = await withWorker({ taskQueue: queue, activities }, () => runCli(['doctor', '--json', '--backend', 'efs'], { SHAREMOUNT_TASK_QUEUE: queue }));
     expect(result.code).toBe(1);
     const checks = JSON.parse(result.stdout).result.checks as Array<{ name: string; ok: boolean; detail: string; fix?: string }>;
     expect(checks.find((c) => c.name === 'AWS region')).toMatchObject({ ok: false, fix: expect.stringMatching(/AWS_REGION/) });
@@ -75,8 +77,9 @@ describe('doctor', () => {
     const { client, close } = await testClient();
     try {
       const activities = createDoctorActivities({ searchPath: withPct, awsIdentity: async () => ({ region: 'eu-west-1', credentialsSource: 'environment' }) });
-      const result = await withWorker({ taskQueue: lxcTaskQueue(node), activities }, () =>
-        client.workflow.execute('doctorWorkflow', { taskQueue: lxcTaskQueue(node), workflowId: `doctor-test-${Date.now()}`, args: [{ backends: ['lxc', 'efs'] }] }),
+      const queue = uniqueTaskQueue('doctor');
+      const result = await withWorker({ taskQueue: queue, activities }, () =>
+        client.workflow.execute('doctorWorkflow', { taskQueue: queue, workflowId: `doctor-test-${Date.now()}`, args: [{ backends: ['lxc', 'efs'] }] }),
       );
       expect((result as DoctorReport).ok).toBe(true);
       expect((result as DoctorReport).hostname).toBe(os.hostname());

@@ -1,6 +1,6 @@
 /**
  * The bad-input corpus (test/fixtures/bad-input/): malformed configs for `lxc plan` / `lxc apply` and malformed
- * arguments for `efs mount`, each run through the real CLI as a child process. Each must exit 2 with a message
+ * arguments for `efs mount`, each run through the real CLI (see runCase). Each must exit 2 with a message
  * naming the field, and nothing may change: a before/after snapshot of the sandbox (volume files, owners,
  * modes, container confs, the pct log) is identical, and no request reaches the AWS endpoint.
  *
@@ -16,7 +16,18 @@ import { lxcTaskQueue } from '../../src/domain/taskQueues';
 import { makePveDir, makeTree, pctCalls, scratchDir, STAND_IN_PCT } from '../integration/lxc-support';
 import { BinResult as CliResult, cleanupSharemountBin, sharemount } from '../support/sharemountBin';
 import { diffSnapshots, snapshot } from '../support/snapshot';
+import { runCliInProcess } from '../support/cliInProcess';
 import { testServerAddress, withWorker } from '../support/temporal';
+
+/**
+ * The corpus runs through the CLI's own main() in this process (hundreds of inputs, no Node start each);
+ * the first cases of each kind also run through bin/sharemount as a child process, so exit codes and
+ * stderr are proven at the process boundary too.
+ */
+const THROUGH_THE_BINARY = 2;
+async function runCase(index: number, args: string[], env: Record<string, string>): Promise<CliResult> {
+  return index < THROUGH_THE_BINARY ? sharemount(args, { env, timeoutMs: 60_000 }) : runCliInProcess(args, env);
+}
 
 const FIXTURES = path.resolve(__dirname, '../fixtures/bad-input');
 
@@ -127,14 +138,14 @@ describe('bad input corpus through the CLI: rejected, field named, nothing chang
     const counts = { cases: 0, runs: 0, refused: 0, fieldNamed: 0 };
     // A real worker serves the node's queue: anything the CLI wrongly started would really run.
     await withWorker({ taskQueue: lxcTaskQueue(node), activities }, () =>
-      pool(lxcCases, 8, async (c) => {
+      pool(lxcCases, 1, async (c) => {
         counts.cases++;
         const index = lxcCases.indexOf(c);
         const configArgs = c.args?.includes('--config') ? c.args.map(fill) : ['--config', files[index]!, ...(c.args ?? [])];
         const shared = [...configArgs, '--node', node, '--pve-dir', pve, '--pct', STAND_IN_PCT];
         for (const command of [['lxc', 'plan', ...shared, '--json'], ['lxc', 'apply', ...shared, '--detach']]) {
           counts.runs++;
-          const result = await sharemount(command, { env, timeoutMs: 20_000 });
+          const result = await runCase(index, command, env);
           const label = `${c.file ?? c.args?.join(' ')} (${c.why}) via ${command.slice(0, 2).join(' ')}`;
           if (result.code === 2) counts.refused++;
           else failures.push(`${label}: exit ${result.code}, stderr ${result.stderr.slice(0, 300)}`);
@@ -156,11 +167,12 @@ describe('bad input corpus through the CLI: rejected, field named, nothing chang
     const env = { TEMPORAL_ADDRESS: testServerAddress(), AWS_REGION: 'us-east-1', AWS_ENDPOINT_URL: awsEndpoint, AWS_ACCESS_KEY_ID: 'testing', AWS_SECRET_ACCESS_KEY: 'testing' };
     const failures: string[] = [];
     const counts = { cases: 0, runs: 0, refused: 0, fieldNamed: 0 };
-    await pool(efsCases, 8, async (c) => {
+    await pool(efsCases, 1, async (c) => {
       counts.cases++;
+      const index = efsCases.indexOf(c);
       for (const extra of [['--dry-run'], ['--detach']]) {
         counts.runs++;
-        const result = await sharemount(['efs', 'mount', ...c.args, ...extra], { env, timeoutMs: 20_000 });
+        const result = await runCase(index, ['efs', 'mount', ...c.args, ...extra], env);
         const label = `${c.id} (${c.why}) ${extra[0]}`;
         if (result.code === 2) counts.refused++;
         else failures.push(`${label}: exit ${result.code}, stderr ${result.stderr.slice(0, 300)}`);

@@ -173,11 +173,9 @@ describe('injection corpus', () => {
     fs.rmSync(pveDir, { recursive: true, force: true });
   }, 180_000);
 
-  // BUG (defence in depth) in src/workflows/lxc.ts: lxcVolumeWorkflow checks the container paths only in
-  // bindMountPoint, after applyOwnership has already chowned the volume; a hand-made input whose container path
-  // carries a payload (the CLI would refuse it) gets a valid host_path chowned, then fails. Passes once the
-  // workflow refuses the volume (pathProblem on every mount, or buildLxcPlan errors) before its first change.
-  test.failing('BUG: a volume refused for a bad container path changed nothing on the host first', () => {
+  // Defence in depth: a hand-made input whose container path carries a payload (the CLI would refuse it) is
+  // refused by the workflow before its first change, so the valid host path next to it is not chowned either.
+  test('a volume refused for a bad container path changed nothing on the host first', () => {
     expect(okOwnerAfter).toBe(0);
   });
 });

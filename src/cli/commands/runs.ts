@@ -5,16 +5,7 @@ import { progressQuery } from '../../workflows/definitions';
 import { CliError, EXIT } from '../exitCodes';
 import { follow, summaryTable } from '../follow';
 import { paint, printJson, table } from '../output';
-import { openSession, Session } from '../session';
-
-async function withSession<T>(fn: (session: Session) => Promise<T>): Promise<T> {
-  const session = await openSession();
-  try {
-    return await fn(session);
-  } finally {
-    await session.close();
-  }
-}
+import { withSession } from '../session';
 
 function notFound(error: unknown, workflowId: string): never {
   if (error instanceof WorkflowNotFoundError) throw new CliError(`no workflow ${workflowId}: list them with \`sharemount list\``, EXIT.badInput);

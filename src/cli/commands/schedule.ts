@@ -14,7 +14,7 @@ import { BACKEND_ATTRIBUTE, TARGETS_ATTRIBUTE, VOLUME_ATTRIBUTE } from '../../wo
 import { defaultNodeName } from '../../temporal/connection';
 import { CliError, EXIT } from '../exitCodes';
 import { printJson, table } from '../output';
-import { openSession, Session } from '../session';
+import { Session, withSession } from '../session';
 
 const SCHEDULE_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/;
 const INTERVAL = /^(\d+)(s|m|h|d)$/;
@@ -34,15 +34,6 @@ export function parseInterval(field: string, value: string): Duration {
     throw new InputError(field, `${JSON.stringify(value)} is not an interval of at least a minute, such as 30m, 1h or 1d`);
   }
   return value as Duration;
-}
-
-async function withSession<T>(fn: (session: Session) => Promise<T>): Promise<T> {
-  const session = await openSession();
-  try {
-    return await fn(session);
-  } finally {
-    await session.close();
-  }
 }
 
 function handleOf(client: Client, name: string) {

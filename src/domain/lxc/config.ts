@@ -193,3 +193,26 @@ function checkContainerPathsUnique(volumes: LxcVolume[], errors: InputError[]): 
     }
   }
 }
+
+/**
+ * The same rules for a volume that arrives already parsed (workflow input, a schedule's stored arguments):
+ * a workflow checks every value before its first change, whoever built its input.
+ */
+export function volumeProblems(volume: LxcVolume): InputError[] {
+  const at = `shared_volumes.${String(volume?.name)}`;
+  const problems: InputError[] = [];
+  if (typeof volume?.name !== 'string' || !VOLUME_NAME.test(volume.name)) problems.push(new InputError(at, 'is not a valid volume name'));
+  const hostProblem = pathProblem(volume?.hostPath, 'host path');
+  if (hostProblem) problems.push(new InputError(`${at}.host_path`, hostProblem));
+  const owner = volume?.owner;
+  const ownerOk = owner?.kind === 'default' || owner?.kind === 'container_root' || (owner?.kind === 'user' && typeof owner.user === 'string' && USER_NAME.test(owner.user));
+  if (!ownerOk) problems.push(new InputError(`${at}.owner`, `must be absent, a host user name or ${CONTAINER_ROOT}`));
+  if (!Array.isArray(volume?.mounts) || volume.mounts.length === 0) problems.push(new InputError(`${at}.mounts`, 'must list at least one container'));
+  for (const mount of Array.isArray(volume?.mounts) ? volume.mounts : []) {
+    const field = `${at}.mounts.${String(mount?.ctid)}`;
+    if (!Number.isInteger(mount?.ctid) || mount.ctid < MIN_CTID || mount.ctid > MAX_CTID) problems.push(new InputError(field, `is not a container ID (${MIN_CTID}..${MAX_CTID})`));
+    const containerProblem = pathProblem(mount?.containerPath, 'container path');
+    if (containerProblem) problems.push(new InputError(field, containerProblem));
+  }
+  return problems;
+}
