@@ -11,11 +11,14 @@ export type FollowOutcome =
 
 const POLL_MS = 400;
 
-async function queryProgress(handle: WorkflowHandle): Promise<RunProgress | undefined> {
+/**
+ * The workflow's own progress, or undefined when it cannot answer yet (no worker has run it, or none polls
+ * its queue now): a query waits for a worker, so it gets a short deadline instead of the server's 30 s.
+ */
+export async function queryProgress(handle: WorkflowHandle, timeoutMs = 3000): Promise<RunProgress | undefined> {
   try {
-    return await handle.query(progressQuery);
+    return await handle.client.connection.withDeadline(Date.now() + timeoutMs, () => handle.query(progressQuery));
   } catch {
-    // Before the first workflow task runs there is no handler yet; the next poll will see it.
     return undefined;
   }
 }

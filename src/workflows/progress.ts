@@ -2,7 +2,7 @@
  * Progress kept in workflow state: a board of targets that the progress query returns. A child workflow's
  * board also forwards each change of its rows to its parent, so the parent's query shows every target's step.
  */
-import { ApplicationFailure, defineSignal, getExternalWorkflowHandle, setHandler, workflowInfo } from '@temporalio/workflow';
+import { ApplicationFailure, CancellationScope, defineSignal, getExternalWorkflowHandle, isCancellation, setHandler, workflowInfo } from '@temporalio/workflow';
 import { errorMessage, newTarget, RunProgress, TargetProgress } from '../domain/progress';
 
 export { errorMessage };
@@ -113,5 +113,8 @@ export async function withConcurrency<T, R>(items: readonly T[], limit: number, 
     }
   };
   await Promise.all(Array.from({ length: Math.max(1, Math.min(limit, items.length)) }, lane));
+  // A cancelled workflow is not "some items failed": the cancellation must end the workflow as cancelled.
+  const cancelled = results.find((r) => r.status === 'rejected' && isCancellation(r.reason));
+  if (cancelled && CancellationScope.current().consideredCancelled) throw (cancelled as PromiseRejectedResult).reason;
   return results;
 }

@@ -1,9 +1,8 @@
 import { Command, Option } from 'commander';
 import { WorkflowNotFoundError } from '@temporalio/client';
 import { summarize } from '../../domain/progress';
-import { progressQuery } from '../../workflows/definitions';
 import { CliError, EXIT } from '../exitCodes';
-import { follow, summaryTable } from '../follow';
+import { follow, queryProgress, summaryTable } from '../follow';
 import { paint, printJson, table } from '../output';
 import { withSession } from '../session';
 
@@ -22,7 +21,7 @@ export function statusCommand(): Command {
       withSession(async (session) => {
         const handle = session.client.workflow.getHandle(workflowId);
         const description = await handle.describe().catch((error) => notFound(error, workflowId));
-        const progress = await handle.query(progressQuery).catch(() => undefined);
+        const progress = await queryProgress(handle);
         if (options.json) {
           printJson({ workflowId, runId: description.runId, type: description.type, status: description.status.name, startTime: description.startTime, closeTime: description.closeTime, progress });
         } else {
