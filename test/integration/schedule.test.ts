@@ -17,7 +17,7 @@ import { createActivities } from '../../src/activities';
 import { STAND_IN_PCT } from '../../src/sandbox/demo';
 import type { LxcApplyResult } from '../../src/workflows';
 import { BACKEND_ATTRIBUTE, VOLUME_ATTRIBUTE } from '../../src/workflows/definitions';
-import { cleanupSharemountBin, demoNodeWithVolume, ownerOf, pctSetCalls, sharemount, sharemountJson } from '../support/sharemountBin';
+import { demoNodeWithVolume, ownerOf, pctSetCalls, sharemount, sharemountJson } from '../support/sharemountBin';
 import { testClient, withWorker } from '../support/temporal';
 
 interface DescribeJson {
@@ -89,7 +89,6 @@ describe('sharemount schedule: scheduled LXC re-apply through a real schedule, w
     await worker;
     await closeClient?.();
     fs.rmSync(node.dir, { recursive: true, force: true });
-    cleanupSharemountBin();
   });
 
   const scheduleHandle = () => client.schedule.getHandle(`sharemount-schedule-${scheduleName}`);

@@ -14,7 +14,7 @@ import * as path from 'node:path';
 import { createLxcActivities } from '../../src/activities/lxc';
 import { lxcTaskQueue } from '../../src/domain/taskQueues';
 import { makePveDir, makeTree, pctCalls, scratchDir, STAND_IN_PCT } from '../integration/lxc-support';
-import { BinResult as CliResult, cleanupSharemountBin, sharemount } from '../support/sharemountBin';
+import { BinResult as CliResult, sharemount } from '../support/sharemountBin';
 import { diffSnapshots, snapshot } from '../support/snapshot';
 import { runCliInProcess } from '../support/cliInProcess';
 import { testServerAddress, withWorker } from '../support/temporal';
@@ -106,7 +106,6 @@ describe('bad input corpus through the CLI: rejected, field named, nothing chang
   });
 
   afterAll(async () => {
-    cleanupSharemountBin();
     await new Promise((resolve) => aws?.close(resolve));
     fs.rmSync(base, { recursive: true, force: true });
   });

@@ -15,7 +15,7 @@ import { parseLxcConfig, type LxcVolume } from '../../src/domain/lxc/config';
 import type { LxcApplyResult } from '../../src/workflows';
 import { makePveDir, makeTree, pctCalls, scratchDir, STAND_IN_PCT } from '../integration/lxc-support';
 import { motoClients } from '../support/moto';
-import { cleanupSharemountBin, sharemount } from '../support/sharemountBin';
+import { sharemount } from '../support/sharemountBin';
 import { testClient, uniqueTaskQueue, withWorker } from '../support/temporal';
 
 const base = scratchDir('injection');
@@ -41,7 +41,6 @@ function rejected(fn: () => unknown): string[] {
 
 const pveDirs: string[] = [];
 afterAll(() => {
-  cleanupSharemountBin();
   for (const dir of pveDirs) fs.rmSync(dir, { recursive: true, force: true });
   fs.rmSync(base, { recursive: true, force: true });
 });

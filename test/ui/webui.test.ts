@@ -16,7 +16,7 @@ import { chromium, type Browser } from 'playwright-core';
 import { createActivities } from '../../src/activities';
 import { STAND_IN_PCT } from '../../src/sandbox/demo';
 import type { LxcApplyResult } from '../../src/workflows';
-import { cleanupSharemountBin, demoNodeWithVolume, sharemount } from '../support/sharemountBin';
+import { demoNodeWithVolume, sharemount } from '../support/sharemountBin';
 import { testClient, withWorker } from '../support/temporal';
 
 const CHROMIUM = '/usr/bin/chromium';
@@ -38,7 +38,6 @@ if (!hasChromium) console.warn(`test/ui skipped: ${CHROMIUM} is missing (apt-get
   afterAll(async () => {
     await browser?.close();
     fs.rmSync(node.dir, { recursive: true, force: true });
-    cleanupSharemountBin();
   });
 
   test('run a real apply, then see it in the UI list filtered by ShareMountVolume, and its step summaries on its pages', async () => {
