@@ -56,8 +56,13 @@ describe('status, watch (Ctrl-C detaches), list, cancel', () => {
   it('watch detaches on Ctrl-C with exit 130, says how to re-attach, and the run goes on', async () => {
     const child = spawn(process.execPath, [SHAREMOUNT_BIN, 'watch', workflowId], { env: { ...process.env, TEMPORAL_ADDRESS: testServerAddress(), NO_COLOR: '1' } });
     let stderr = '';
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    await new Promise((r) => setTimeout(r, 3000));
+    // Ctrl-C once watch is following (it says so), not while node is still starting.
+    await new Promise<void>((resolve) =>
+      child.stderr.on('data', (d: Buffer) => {
+        stderr += d.toString();
+        if (stderr.includes('Ctrl-C detaches')) resolve();
+      }),
+    );
     child.kill('SIGINT');
     const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
     expect(code).toBe(130);

@@ -44,6 +44,7 @@ export function watchCommand(): Command {
       withSession(async (session) => {
         const handle = session.client.workflow.getHandle(workflowId);
         await handle.describe().catch((error) => notFound(error, workflowId));
+        if (!options.json) process.stderr.write(`watching ${workflowId}; Ctrl-C detaches (the workflow goes on)\n`);
         const outcome = await follow(handle, { quiet: Boolean(options.json) });
         if (outcome.kind === 'detached') {
           process.stderr.write(`\ndetached; the workflow goes on. Re-attach with \`sharemount watch ${workflowId}\`\n`);
