@@ -9,7 +9,7 @@ import * as path from 'node:path';
 import { efsRunWorkflowId, lxcApplyWorkflowId } from '../../src/domain/workflowIds';
 import { freePort, startDevServer, type DevServer } from '../../src/temporal/devServer';
 import type { EfsRunResult, LxcApplyResult } from '../../src/workflows';
-import { checkEfsFleet, checkLxcFleet, EfsFleet, LxcFleet, makeEfsFleet, makeLxcFleet, pctSetCounts, seededRandom, sentCounts, sleep, STAND_IN_PCT, tmpLogDir } from '../support/fleet';
+import { checkEfsFleet, checkLxcFleet, EfsFleet, fleetWorkerConfig, LxcFleet, makeEfsFleet, makeLxcFleet, pctSetCounts, seededRandom, sentCounts, sleep, tmpLogDir } from '../support/fleet';
 import { sandboxUnavailableReason } from '../support/instanceSandbox';
 import { killAllWorkerProcesses, startWorkerProcess, WorkerProcess } from '../support/workerProcess';
 
@@ -58,18 +58,7 @@ async function resultAcrossOutages<T>(handle: () => WorkflowHandle, deadline: nu
     efs = await makeEfsFleet('srvcrash', 3, { invisiblePolls: 1 });
     const lxcQueue = 'lxc:srvcrash';
     const generalQueue = 'sharemount';
-    const config = {
-      address,
-      bundle: process.env.SHAREMOUNT_TEST_WORKFLOW_BUNDLE!,
-      taskQueues: [lxcQueue, generalQueue],
-      pveDir: lxc.pveDir,
-      pct: STAND_IN_PCT,
-      pctLog: lxc.pctLog,
-      runningDir: lxc.runningDir,
-      awsEndpoint: efs.moto.endpoint,
-      ssmEndpoint: efs.emulator.endpoint,
-      pollIntervalMs: 250,
-    };
+    const config = fleetWorkerConfig(address, lxcQueue, generalQueue, lxc, efs);
     let generation = 0;
     let worker: WorkerProcess = await startWorkerProcess(config, path.join(dir, `worker-${generation++}.log`));
     let workerRestarts = 0;

@@ -14,7 +14,7 @@ import * as path from 'node:path';
 import { efsInstanceWorkflowId, efsRunWorkflowId, lxcApplyWorkflowId, lxcVolumeWorkflowId } from '../../src/domain/workflowIds';
 import type { EfsRunResult, LxcApplyResult } from '../../src/workflows';
 import { sandboxUnavailableReason } from '../support/instanceSandbox';
-import { checkEfsFleet, checkLxcFleet, EfsFleet, LxcFleet, makeEfsFleet, makeLxcFleet, pctSetCounts, seededRandom, sentCounts, sleep, STAND_IN_PCT, tmpLogDir } from '../support/fleet';
+import { checkEfsFleet, checkLxcFleet, EfsFleet, fleetWorkerConfig, LxcFleet, makeEfsFleet, makeLxcFleet, pctSetCounts, seededRandom, sentCounts, sleep, tmpLogDir } from '../support/fleet';
 import { activityRecords } from '../support/history';
 import { testClient, testServerAddress, uniqueTaskQueue } from '../support/temporal';
 import { killAllWorkerProcesses, startWorkerProcess, WorkerProcess } from '../support/workerProcess';
@@ -47,18 +47,7 @@ const INSTANCES = 5;
     efs = await makeEfsFleet(volumeName, INSTANCES, { invisiblePolls: 1 });
     const lxcQueue = uniqueTaskQueue('crash-lxc');
     const generalQueue = uniqueTaskQueue('crash-general');
-    const config = {
-      address: testServerAddress(),
-      bundle: process.env.SHAREMOUNT_TEST_WORKFLOW_BUNDLE!,
-      taskQueues: [lxcQueue, generalQueue],
-      pveDir: lxc.pveDir,
-      pct: STAND_IN_PCT,
-      pctLog: lxc.pctLog,
-      runningDir: lxc.runningDir,
-      awsEndpoint: efs.moto.endpoint,
-      ssmEndpoint: efs.emulator.endpoint,
-      pollIntervalMs: 250,
-    };
+    const config = fleetWorkerConfig(testServerAddress(), lxcQueue, generalQueue, lxc, efs);
     let generation = 0;
     const start = () => startWorkerProcess(config, path.join(logDir, `worker-${generation++}.log`));
 

@@ -10,6 +10,7 @@ import { createEfsActivities, plainRuntime } from '../../src/activities/efs';
 import { planEfsMount, UMASK_PROFILE_PATH, type EfsMountRequest } from '../../src/domain/efs';
 import type { LxcVolume } from '../../src/domain/lxc/config';
 import { makePveDir, makeTree, pctCalls, scratchDir, STAND_IN_PCT } from '../integration/lxc-support';
+import type { WorkerProcessConfig } from './workerProcess';
 import { createFakeEfs, createInstanceSandbox, FakeEfs, InstanceSandbox } from './instanceSandbox';
 import { launchInstances, motoClients, MotoServer, startMoto } from './moto';
 import { SsmAgentEmulator, startSsmAgentEmulator } from './ssmAgentEmulator';
@@ -297,4 +298,20 @@ export function sentCounts(fleet: EfsFleet, request: Partial<EfsMountRequest> = 
 
 export function tmpLogDir(prefix: string): string {
   return fs.mkdtempSync(path.join(os.tmpdir(), `sharemount-${prefix}-`));
+}
+
+/** The worker-process settings both crash tests use: the fleets' node queue and general queue, their endpoints. */
+export function fleetWorkerConfig(address: string, lxcQueue: string, generalQueue: string, lxc: LxcFleet, efs: EfsFleet): WorkerProcessConfig {
+  return {
+    address,
+    bundle: process.env.SHAREMOUNT_TEST_WORKFLOW_BUNDLE!,
+    taskQueues: [lxcQueue, generalQueue],
+    pveDir: lxc.pveDir,
+    pct: STAND_IN_PCT,
+    pctLog: lxc.pctLog,
+    runningDir: lxc.runningDir,
+    awsEndpoint: efs.moto.endpoint,
+    ssmEndpoint: efs.emulator.endpoint,
+    pollIntervalMs: 250,
+  };
 }

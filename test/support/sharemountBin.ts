@@ -6,6 +6,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { buildDemoNode, type DemoNode } from '../../src/sandbox/demo';
+import { pctCalls } from '../integration/lxc-support';
 import { CliResult, runCli } from './cliProcess';
 
 const ROOT = path.resolve(__dirname, '../..');
@@ -44,13 +45,7 @@ export function demoNodeWithVolume(volumeName: string): DemoNode & { volumeName:
 
 /** Lines of the stand-in pct's log whose command is `set` (the only one that changes a container). */
 export function pctSetCalls(pctLog: string): string[][] {
-  if (!fs.existsSync(pctLog)) return [];
-  return fs
-    .readFileSync(pctLog, 'utf8')
-    .split('\n')
-    .filter(Boolean)
-    .map((line) => JSON.parse(line) as string[])
-    .filter((argv) => argv[0] === 'set');
+  return pctCalls(pctLog).filter((argv) => argv[0] === 'set');
 }
 
 export function ownerOf(file: string): string {
