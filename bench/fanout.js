@@ -3,7 +3,10 @@
  * bench/fanout: the real efsMountWorkflow (child workflow per instance, bounded fan-out) on a dev server over
  * N targets whose every remote step (runStepOnInstance) takes a fixed L. Prints wall time in units of one
  * instance's remote time next to a sequential loop over the same instances.
- * Usage: node bench/fanout.js [--full]
+ * Each N prints its row as soon as it ends (a partial run still records figures). A fan-out that has not ended
+ * after BENCH_FANOUT_TIMEOUT_S (default 10 × L + 60 s) is terminated and reported as such instead of hanging
+ * (e.g. a workflow task the server refuses, which the SDK retries for ever).
+ * Usage: node bench/fanout.js [--full]   BENCH_FANOUT_N=1,10,100,500   BENCH_FANOUT_CONCURRENCY=N (default: N)
  */
 const { devServer, fmt, table, seconds } = require('./lib');
 const { withBenchWorker, fakeAwsActivities, stepResult, instanceIds } = require('./worker');
@@ -15,6 +18,7 @@ async function runFanout({ full = false } = {}) {
   const { EFS_MOUNT_STEPS } = requireDist('domain/efs');
   const steps = EFS_MOUNT_STEPS.length;
   const instanceMs = steps * stepMs;
+  const timeoutS = Number(process.env.BENCH_FANOUT_TIMEOUT_S) || (10 * instanceMs) / 1000 + 60;
   const server = await devServer();
   const figures = [];
   try {
@@ -26,26 +30,45 @@ async function runFanout({ full = false } = {}) {
       },
     };
     await withBenchWorker(server.address, activities, async (client, taskQueue) => {
+      console.log(`\nfanout: efsMountWorkflow, ${steps} steps per instance, each step ${stepMs} ms (L = one instance = ${instanceMs} ms)`);
       for (const [index, n] of counts.entries()) {
+        const concurrency = Number(process.env.BENCH_FANOUT_CONCURRENCY) || n;
         const start = process.hrtime.bigint();
-        const result = await client.workflow.execute('efsMountWorkflow', {
+        const handle = await client.workflow.start('efsMountWorkflow', {
           taskQueue,
           workflowId: `bench-fanout-${n}-${Date.now()}`,
-          args: [{ volumeName: `bench${index}x${n}`, instanceIds: instanceIds(n, index + 1), concurrency: n }],
+          args: [{ volumeName: `bench${index}x${n}`, instanceIds: instanceIds(n, index + 1), concurrency }],
         });
+        let timer;
+        const timedOut = new Promise((resolve) => (timer = setTimeout(() => resolve('timeout'), timeoutS * 1000)));
+        const pending = handle.result();
+        const result = await Promise.race([pending, timedOut]).finally(() => clearTimeout(timer));
         const wall = seconds(start);
+        if (result === 'timeout') {
+          await handle.terminate('bench timeout');
+          await pending.catch(() => undefined); // settle the long poll before the connection closes
+          console.log(`  N = ${n} (concurrency ${concurrency}): not done after ${timeoutS} s, terminated`);
+          figures.push({ n, concurrency, timedOut: true, wall });
+          continue;
+        }
         if (!result.ok) throw new Error(`fan-out over ${n} failed: ${JSON.stringify(result.instances.find((i) => !i.ok))}`);
-        figures.push({ n, wall, perInstance: wall / (instanceMs / 1000), sequential: (n * instanceMs) / 1000 });
+        const f = { n, concurrency, wall, perInstance: wall / (instanceMs / 1000), sequential: (n * instanceMs) / 1000 };
+        figures.push(f);
+        console.log(`  N = ${n} (concurrency ${concurrency}): ${fmt.s(wall)} = ${fmt.x(f.perInstance)} L (sequential loop ${fmt.s(f.sequential)})`);
       }
     });
   } finally {
     await server.stop();
   }
   const one = figures[0].wall;
-  console.log(`\nfanout: efsMountWorkflow, ${steps} steps per instance, each step ${stepMs} ms (L = one instance = ${instanceMs} ms), concurrency = N`);
+  console.log(`\nfanout: efsMountWorkflow, ${steps} steps per instance, each step ${stepMs} ms (L = one instance = ${instanceMs} ms)`);
   table([
-    ['N', 'wall', 'wall / L', 'vs N = 1', 'sequential loop (N × L)', 'speed-up'],
-    ...figures.map((f) => [f.n, fmt.s(f.wall), fmt.x(f.perInstance), fmt.x(f.wall / one), fmt.s(f.sequential), fmt.x(f.sequential / f.wall)]),
+    ['N', 'concurrency', 'wall', 'wall / L', 'vs N = 1', 'sequential loop (N × L)', 'speed-up'],
+    ...figures.map((f) =>
+      f.timedOut
+        ? [f.n, f.concurrency, `> ${timeoutS} s (terminated)`, '', '', fmt.s((f.n * instanceMs) / 1000), '']
+        : [f.n, f.concurrency, fmt.s(f.wall), fmt.x(f.perInstance), fmt.x(f.wall / one), fmt.s(f.sequential), fmt.x(f.sequential / f.wall)],
+    ),
   ]);
   return { stepMs, instanceMs, figures };
 }

@@ -1,7 +1,9 @@
 'use strict';
 // The worker that bench/resume.js kills: the real applyOwnership activity (native walk when built) and the
 // real lxcVolumeWorkflow; the pct-facing activities are stand-ins. Prints "progress <entries>" on each heartbeat.
-// Usage: node bench/resume-worker.js <address> <taskQueue> <maxHeartbeatThrottleMs | default>
+// Usage: node bench/resume-worker.js <address> <taskQueue> <maxHeartbeatThrottleMs | default | worker>
+// "worker": the worker options sharemount ships (createWorkers in src/worker.ts, node = the part of the task
+// queue after "lxc:"), so the figure follows whatever throttle src/worker.ts sets.
 const path = require('node:path');
 const { quietTemporal, workflowBundle, requireDist } = require('./lib');
 
@@ -34,6 +36,13 @@ async function main() {
     },
   };
   const connection = await NativeConnection.connect({ address });
+  if (throttle === 'worker') {
+    const { createWorkers } = requireDist('worker');
+    const workers = await createWorkers(connection, 'default', { general: false, node: taskQueue.replace(/^lxc:/, ''), activities });
+    process.stdout.write('ready\n');
+    await Promise.all(workers.map((w) => w.run()));
+    return;
+  }
   const worker = await Worker.create({
     connection,
     taskQueue,

@@ -2,7 +2,9 @@
 /**
  * bench/resume: SIGKILL the worker (a real child process) halfway through an ownership walk, start a new one,
  * and count the entries walked again by the retry. The walk heartbeats a cursor every 1,000 entries; what the
- * server has kept of it depends on the worker's heartbeat throttle, so the SDK default, 1 s and 100 ms are run.
+ * server has kept of it depends on the worker's heartbeat throttle, so two workers are run: the options
+ * sharemount ships (createWorkers, src/worker.ts) and, for comparison, the SDK's default throttle.
+ * BENCH_RESUME_THROTTLES=worker,default,1000 picks others (a number: maxHeartbeatThrottleInterval in ms).
  * Usage: node bench/resume.js [--full] [--size=N]
  */
 const { spawn } = require('node:child_process');
@@ -28,7 +30,8 @@ function startWorker(address, taskQueue, throttle) {
 
 async function oneRun(address, client, root, total, throttle) {
   const { randomUUID } = require('node:crypto');
-  const taskQueue = `bench-resume-${randomUUID()}`;
+  // the shipped worker polls lxc:<node>; the workflow runs its activities on its own queue
+  const taskQueue = throttle === 'worker' ? `lxc:bench-${randomUUID().slice(0, 8)}` : `bench-resume-${randomUUID()}`;
   const first = startWorker(address, taskQueue, throttle);
   await first.ready;
   const volume = { name: `bench-${randomUUID().slice(0, 8)}`, hostPath: root, owner: { kind: 'container_root' }, mounts: [{ ctid: 100, containerPath: '/mnt/bench' }] };
@@ -56,6 +59,12 @@ async function oneRun(address, client, root, total, throttle) {
   }
 }
 
+function label(throttle) {
+  if (throttle === 'default') return 'SDK default (0.8 × 1 min)';
+  if (throttle === 'worker') return 'shipped worker (src/worker.ts)';
+  return `${throttle} ms`;
+}
+
 async function runResume({ full = false, size } = {}) {
   size ??= full ? 1_000_000 : 200_000;
   ensureDist();
@@ -66,20 +75,20 @@ async function runResume({ full = false, size } = {}) {
   try {
     const connection = await Connection.connect({ address: server.address });
     const client = new Client({ connection });
-    const throttles = ['default', '1000', '100'];
+    const throttles = process.env.BENCH_RESUME_THROTTLES ? process.env.BENCH_RESUME_THROTTLES.split(',') : ['worker', 'default'];
     const trees = throttles.map((t) => {
       const base = scratch(`resume-${t}`);
       bases.push(base);
       const root = path.join(base, 'vol');
       return { root, total: Number(timed(mktree, [root, String(size)]).stdout.trim()) };
     });
-    // both at once: each waits out the activity's 1-minute heartbeat timeout before its retry starts
+    // all at once: each waits out the activity's 1-minute heartbeat timeout before its retry starts
     const figures = await Promise.all(throttles.map((t, i) => oneRun(server.address, client, trees[i].root, trees[i].total, t)));
     await connection.close();
     console.log(`\nresume: SIGKILL of the worker halfway through a ${fmt.n(size)}-entry walk, then a new worker`);
     table([
       ['worker heartbeat throttle', 'killed at', 're-walked', 're-walked %', 'entries in result', 'kill → done'],
-      ...figures.map((f) => [f.throttle === 'default' ? 'SDK default (0.8 × 1 min)' : `${f.throttle} ms`, fmt.n(f.killedAt), fmt.n(f.reWalked), `${((100 * f.reWalked) / f.total).toFixed(2)}%`, fmt.n(f.entries), fmt.s(f.afterKill)]),
+      ...figures.map((f) => [label(f.throttle), fmt.n(f.killedAt), fmt.n(f.reWalked), `${((100 * f.reWalked) / f.total).toFixed(2)}%`, fmt.n(f.entries), fmt.s(f.afterKill)]),
     ]);
     console.log('  (kill → done includes the 1-minute heartbeat timeout after which the server retries the activity)');
     return figures;

@@ -27,6 +27,10 @@ async function withBenchWorker(address, activities, fn, workerOptions = {}) {
   }
 }
 
+function subnets(instanceIds) {
+  return instanceIds.map((instanceId) => ({ instanceId, vpcId: 'vpc-1', subnetId: 'subnet-1', availabilityZone: 'us-east-1a', securityGroupIds: ['sg-1'] }));
+}
+
 /** Instant stand-ins for the AWS calls that come before the instances (they are not what is measured). */
 function fakeAwsActivities() {
   return {
@@ -37,7 +41,11 @@ function fakeAwsActivities() {
       return {};
     },
     async describeInstanceSubnets({ instanceIds }) {
-      return instanceIds.map((instanceId) => ({ instanceId, vpcId: 'vpc-1', subnetId: 'subnet-1', availabilityZone: 'us-east-1a', securityGroupIds: ['sg-1'] }));
+      return subnets(instanceIds);
+    },
+    // what efsMountWorkflow calls since c9a317b (unknown instances are reported, not fatal)
+    async locateInstances({ instanceIds }) {
+      return { found: subnets(instanceIds), unknown: [] };
     },
     async ensureNfsSecurityGroup() {
       return { securityGroupId: 'sg-nfs', created: false, rulesAdded: false };
