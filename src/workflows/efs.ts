@@ -62,6 +62,11 @@ export interface EfsRunResult {
 
 const VOLUME_ROW = 'file system';
 
+function requestOf(input: EfsMountInput): Omit<EfsMountRequest, 'fileSystemId'> {
+  const { concurrency: _concurrency, ...request } = input;
+  return request;
+}
+
 /** Creates (or finds) the file system, its NFS security group and one mount target per zone of the instances. */
 async function ensureVolume(board: ProgressBoard, input: EfsVolumeInput): Promise<EfsVolumeResult> {
   const row = VOLUME_ROW;
@@ -130,12 +135,32 @@ export async function efsCreateWorkflow(input: EfsVolumeInput): Promise<EfsVolum
   }
 }
 
+export interface EfsInstanceInput {
+  volume: string;
+  instanceId: string;
+  /**
+   * What to plan: the child builds its own steps from the settings (pure domain code), so a parent with
+   * hundreds of children does not carry every script in one workflow task.
+   */
+  plan?: { action: EfsPlan['action']; request: EfsMountRequest };
+  /** Ready-made steps instead (benchmarks run a fixed script this way). */
+  steps?: PlannedStep[];
+}
+
+function instanceSteps(input: EfsInstanceInput): PlannedStep[] {
+  if (input.steps) return input.steps;
+  if (!input.plan) throw ApplicationFailure.nonRetryable('efsInstanceWorkflow needs a plan or steps', 'InvalidInput');
+  const request = { ...input.plan.request, instanceIds: [input.instanceId] };
+  return (input.plan.action === 'mount' ? planEfsMount : planEfsUnmount)(request).instances[0].steps;
+}
+
 /** One instance: its steps in order, each an idempotent SSM command. The ID keeps mount and unmount apart. */
-export async function efsInstanceWorkflow(input: { volume: string; instanceId: string; steps: PlannedStep[] }): Promise<InstanceResult> {
+export async function efsInstanceWorkflow(input: EfsInstanceInput): Promise<InstanceResult> {
   const board = new ProgressBoard('efs', input.volume, true);
-  board.add(input.instanceId, input.steps.length);
+  const steps = instanceSteps(input);
+  board.add(input.instanceId, steps.length);
   try {
-    for (const step of input.steps) {
+    for (const step of steps) {
       await board.step(
         input.instanceId,
         step.step,
@@ -156,11 +181,11 @@ export async function efsInstanceWorkflow(input: { volume: string; instanceId: s
   }
 }
 
-async function fanOutInstances(board: ProgressBoard, plan: EfsPlan, concurrency: number): Promise<InstanceResult[]> {
+async function fanOutInstances(board: ProgressBoard, plan: EfsPlan, request: EfsMountRequest, concurrency: number): Promise<InstanceResult[]> {
   const outcomes = await withConcurrency(plan.instances, concurrency, (instance) =>
     executeChild(efsInstanceWorkflow, {
       workflowId: efsInstanceWorkflowId(plan.volumeName, instance.instanceId),
-      args: [{ volume: plan.volumeName, instanceId: instance.instanceId, steps: instance.steps }],
+      args: [{ volume: plan.volumeName, instanceId: instance.instanceId, plan: { action: plan.action, request: { ...request, instanceIds: [instance.instanceId] } } }],
       staticSummary: `${plan.action} ${plan.fileSystemId} at ${plan.mountPoint} on ${instance.instanceId}`,
       typedSearchAttributes: [
         { key: VOLUME_ATTRIBUTE, value: [plan.volumeName] },
@@ -200,8 +225,9 @@ export async function efsMountWorkflow(input: EfsMountInput): Promise<EfsRunResu
     unknown.push({ instanceId, ok: false, changes: [], error: reason });
   }
   const reachable = input.instanceIds.filter((id) => !volume.unknownInstances.some((u) => u.instanceId === id));
-  const plan = planEfsMount({ ...input, instanceIds: reachable, fileSystemId: volume.fileSystemId });
-  const instances = [...(await fanOutInstances(board, plan, input.concurrency ?? 10)), ...unknown];
+  const request = { ...requestOf(input), instanceIds: reachable, fileSystemId: volume.fileSystemId };
+  const plan = planEfsMount(request);
+  const instances = [...(await fanOutInstances(board, plan, request, input.concurrency ?? 10)), ...unknown];
   board.done();
   return { volume: input.volumeName, fileSystemId: volume.fileSystemId, ok: instances.every((i) => i.ok), instances };
 }
@@ -220,9 +246,10 @@ export async function efsUnmountWorkflow(input: EfsMountInput): Promise<EfsRunRe
     throw error;
   }
   await board.finish(VOLUME_ROW);
-  const plan = planEfsUnmount({ ...input, fileSystemId: found.fileSystemId });
+  const request = { ...requestOf(input), fileSystemId: found.fileSystemId };
+  const plan = planEfsUnmount(request);
   plan.instances.forEach((instance) => board.add(instance.instanceId, instance.steps.length));
-  const instances = await fanOutInstances(board, plan, input.concurrency ?? 10);
+  const instances = await fanOutInstances(board, plan, request, input.concurrency ?? 10);
   board.done();
   return { volume: input.volumeName, fileSystemId: found.fileSystemId, ok: instances.every((i) => i.ok), instances };
 }
