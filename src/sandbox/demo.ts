@@ -100,6 +100,16 @@ export function buildDemoNode(): DemoNode {
   };
 }
 
+/** What a worker needs to act on this node: its pve dir, the stand-in pct (and its env), its running dir. */
+export function nodeActivityDeps(node: Pick<DemoNode, 'pveDir' | 'pctLog' | 'runningDir'>) {
+  return {
+    pveDir: node.pveDir,
+    pct: STAND_IN_PCT,
+    pctEnv: { SHAREMOUNT_PVE_DIR: node.pveDir, SHAREMOUNT_PCT_LOG: node.pctLog },
+    runningDir: node.runningDir,
+  };
+}
+
 export interface DemoCloud {
   moto: MotoServer;
   emulator: SsmAgentEmulator;

@@ -14,7 +14,7 @@ import { EFSClient } from '@aws-sdk/client-efs';
 import { SSMClient } from '@aws-sdk/client-ssm';
 import type { Client } from '@temporalio/client';
 import { createActivities } from '../../src/activities';
-import { STAND_IN_PCT } from '../../src/sandbox/demo';
+import { nodeActivityDeps } from '../../src/sandbox/demo';
 import type { LxcApplyResult } from '../../src/workflows';
 import { BACKEND_ATTRIBUTE, VOLUME_ATTRIBUTE } from '../../src/workflows/definitions';
 import { demoNodeWithVolume, ownerOf, pctSetCalls, sharemount, sharemountJson } from '../support/sharemountBin';
@@ -56,10 +56,7 @@ describe('sharemount schedule: scheduled LXC re-apply through a real schedule, w
   beforeAll(async () => {
     ({ client, close: closeClient } = await testClient());
     const activities = createActivities({
-      pveDir: node.pveDir,
-      pct: STAND_IN_PCT,
-      pctEnv: { SHAREMOUNT_PVE_DIR: node.pveDir, SHAREMOUNT_PCT_LOG: node.pctLog },
-      runningDir: node.runningDir,
+      ...nodeActivityDeps(node),
       awsIdentity: async () => ({ region: 'us-east-1' }),
       // LXC runs never call AWS; the clients are only there because the worker registers every activity.
       efs: new EFSClient(OFFLINE_AWS),

@@ -14,7 +14,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { chromium, type Browser } from 'playwright-core';
 import { createActivities } from '../../src/activities';
-import { STAND_IN_PCT } from '../../src/sandbox/demo';
+import { nodeActivityDeps, STAND_IN_PCT } from '../../src/sandbox/demo';
 import type { LxcApplyResult } from '../../src/workflows';
 import { demoNodeWithVolume, sharemount } from '../support/sharemountBin';
 import { testClient, withWorker } from '../support/temporal';
@@ -45,10 +45,7 @@ if (!hasChromium) console.warn(`test/ui skipped: ${CHROMIUM} is missing (apt-get
 
     // 1. A real apply through the CLI, with the node's worker in this process.
     const activities = createActivities({
-      pveDir: node.pveDir,
-      pct: STAND_IN_PCT,
-      pctEnv: { SHAREMOUNT_PVE_DIR: node.pveDir, SHAREMOUNT_PCT_LOG: node.pctLog },
-      runningDir: node.runningDir,
+      ...nodeActivityDeps(node),
       awsIdentity: async () => ({ region: 'us-east-1' }),
       efs: new EFSClient(OFFLINE_AWS),
       ec2: new EC2Client(OFFLINE_AWS),

@@ -121,7 +121,7 @@ export function demoCommand(): Command {
     .option('--json', 'print each workflow result as JSON')
     .addHelpText('after', '\nNeeds root on Linux (user and mount namespaces) and moto; scripts/install-system-deps.sh installs the rest.\n\nExample:\n  $ sudo sharemount demo')
     .action(async (options: { wait: boolean; json?: boolean }) => {
-      const [{ createActivities }, { resolveAwsIdentity }, { buildDemoCloud, buildDemoNode, demoPrerequisites, STAND_IN_PCT }] = await Promise.all([
+      const [{ createActivities }, { resolveAwsIdentity }, { buildDemoCloud, buildDemoNode, demoPrerequisites, nodeActivityDeps }] = await Promise.all([
         import('../../activities'),
         import('../../activities/aws'),
         import('../../sandbox/demo'),
@@ -139,10 +139,7 @@ export function demoCommand(): Command {
           worker: {
             node: NODE,
             activities: createActivities({
-              pveDir: node.pveDir,
-              pct: STAND_IN_PCT,
-              pctEnv: { SHAREMOUNT_PVE_DIR: node.pveDir, SHAREMOUNT_PCT_LOG: node.pctLog },
-              runningDir: node.runningDir,
+              ...nodeActivityDeps(node),
               awsIdentity: resolveAwsIdentity,
               ...cloud.clients,
               pollIntervalMs: 300,
