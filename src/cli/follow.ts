@@ -80,13 +80,15 @@ class ProgressView {
  * Follows a workflow to its end, fed by its progress query (the workflow's own state, never a guess).
  * Ctrl-C detaches: the workflow goes on.
  */
-export async function follow(handle: WorkflowHandle, options: { quiet: boolean }): Promise<FollowOutcome> {
+export async function follow(handle: WorkflowHandle, options: { quiet: boolean; announce?: string }): Promise<FollowOutcome> {
   const view = new ProgressView(options.quiet);
   let detached = false;
   const onInterrupt = () => {
     detached = true;
   };
   process.once('SIGINT', onInterrupt);
+  // Said only once Ctrl-C is handled, so whoever reads it can rely on it.
+  if (options.announce) process.stderr.write(`${options.announce}\n`);
   const result = handle.result().then(
     (value) => ({ kind: 'completed' as const, result: value }),
     (error: Error) => ({ kind: 'failed' as const, error }),

@@ -63,9 +63,10 @@ describe('status, watch (Ctrl-C detaches), list, cancel', () => {
         if (stderr.includes('Ctrl-C detaches')) resolve();
       }),
     );
+    await new Promise((r) => setTimeout(r, 500));
     child.kill('SIGINT');
     const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
-    expect(code).toBe(130);
+    expect({ code, stderr }).toMatchObject({ code: 130 });
     expect(stderr).toMatch(new RegExp(`sharemount watch ${workflowId}`));
     expect(JSON.parse((await runCli(['status', workflowId, '--json'])).stdout).status).toBe('RUNNING');
   });

@@ -44,8 +44,8 @@ export function watchCommand(): Command {
       withSession(async (session) => {
         const handle = session.client.workflow.getHandle(workflowId);
         await handle.describe().catch((error) => notFound(error, workflowId));
-        if (!options.json) process.stderr.write(`watching ${workflowId}; Ctrl-C detaches (the workflow goes on)\n`);
-        const outcome = await follow(handle, { quiet: Boolean(options.json) });
+        const announce = options.json ? undefined : `watching ${workflowId}; Ctrl-C detaches (the workflow goes on)`;
+        const outcome = await follow(handle, { quiet: Boolean(options.json), announce });
         if (outcome.kind === 'detached') {
           process.stderr.write(`\ndetached; the workflow goes on. Re-attach with \`sharemount watch ${workflowId}\`\n`);
           process.exitCode = EXIT.detached;
