@@ -4,7 +4,6 @@
  */
 import { DescribeSecurityGroupsCommand } from '@aws-sdk/client-ec2';
 import { DescribeFileSystemsCommand, DescribeMountTargetsCommand } from '@aws-sdk/client-efs';
-import { ApplicationFailure } from '@temporalio/common';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { createEfsActivities, EfsActivities, plainRuntime } from '../../src/activities/efs';
@@ -12,15 +11,8 @@ import { chooseMountTargetSubnets, creationToken, planEfsMount, STEP_EXIT_CODES 
 import { createFakeEfs, createInstanceSandbox, destroyAllSandboxes, FakeEfs, InstanceSandbox, sandboxUnavailableReason } from '../support/instanceSandbox';
 import { launchInstances, motoClients, MotoServer, startMoto } from '../support/moto';
 import { SsmAgentEmulator, startSsmAgentEmulator } from '../support/ssmAgentEmulator';
+import { failureOf } from '../support/failures';
 
-async function failureOf(promise: Promise<unknown>): Promise<ApplicationFailure> {
-  const error = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(error).toBeInstanceOf(ApplicationFailure);
-  return error as ApplicationFailure;
-}
 
 describe('EFS activities against moto', () => {
   let moto: MotoServer;

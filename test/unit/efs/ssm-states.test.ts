@@ -5,9 +5,9 @@
 import { EC2Client } from '@aws-sdk/client-ec2';
 import { DescribeFileSystemsCommand, EFSClient } from '@aws-sdk/client-efs';
 import { GetCommandInvocationCommand, SendCommandCommand, SSMClient } from '@aws-sdk/client-ssm';
-import { ApplicationFailure } from '@temporalio/common';
 import { mockClient } from 'aws-sdk-client-mock';
 import { ActivityRuntime, createEfsActivities } from '../../../src/activities/efs';
+import { failureOf } from '../../support/failures';
 
 const INSTANCE = 'i-0123456789abcdef0';
 const COMMAND = '11111111-2222-3333-4444-555555555555';
@@ -38,14 +38,6 @@ function setup(previous?: unknown) {
 const step = { instanceId: INSTANCE, step: 'ensureGroup' as const, script: 'echo SHAREMOUNT_CHANGED created group' };
 const success = { Status: 'Success' as const, ResponseCode: 0, StandardOutputContent: 'SHAREMOUNT_CHANGED created group prism-shared with GID 3000\n', StandardErrorContent: '' };
 
-async function failureOf(promise: Promise<unknown>): Promise<ApplicationFailure> {
-  const error = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(error).toBeInstanceOf(ApplicationFailure);
-  return error as ApplicationFailure;
-}
 
 afterEach(() => {
   mockClient(EFSClient).restore();
