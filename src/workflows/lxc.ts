@@ -52,7 +52,7 @@ export interface LxcVolumeResult {
   owner: { uid: number; gid: number };
   ownership: Omit<ApplyOwnershipResult, 'refused'> & { refused: ApplyOwnershipResult['refused'] };
   mounts: BindMountPointResult[];
-  /** Containers whose mount waits in [pending] until they restart (never restarted by sharemount). */
+  /** Containers whose mount waits in [pve:pending] until they restart (never restarted by sharemount). */
   pendingRestart: number[];
   /** Entries changed in total: 0 on a converged host. */
   changes: number;

@@ -1,5 +1,6 @@
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { ApplicationFailure } from '@temporalio/common';
+import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { createLxcActivities } from '../../src/activities/lxc';
@@ -56,7 +57,8 @@ describe('LXC activities with the stand-in pct', () => {
     const first = await activities.bindMountPoint({ ctid: 950, slot: 1, hostPath: models, containerPath: '/models' });
     expect(first).toMatchObject({ changed: true, slot: 1, state: 'configured', running: false });
     expect(conf(950)).toContain(`mp1: ${models},mp=/models\n`);
-    expect(setCalls()).toEqual([['set', '950', '-mp1', `${models},mp=/models`]]);
+    const digest = createHash('sha1').update('arch: amd64\nmp0: /srv/x,mp=/x\nunprivileged: 1\n').digest('hex');
+    expect(setCalls()).toEqual([['set', '950', '-mp1', `${models},mp=/models`, '--digest', digest]]);
     const again = await activities.bindMountPoint({ ctid: 950, slot: 1, hostPath: models, containerPath: '/models' });
     expect(again).toMatchObject({ changed: false, slot: 1, state: 'present' });
     expect(setCalls()).toHaveLength(1);
@@ -85,11 +87,37 @@ describe('LXC activities with the stand-in pct', () => {
     const { activities, conf, setCalls, log } = setup({ 950: { conf: `mp0: ${other},mp=/models\nunprivileged: 1\n`, running: true } });
     const result = await activities.bindMountPoint({ ctid: 950, slot: 0, hostPath: models, containerPath: '/models', fixDrift: true });
     expect(result).toMatchObject({ changed: true, state: 'pendingUntilRestart', running: true });
-    expect(conf(950)).toMatch(new RegExp(`^mp0: ${other},mp=/models\\n[\\s\\S]*\\[pending\\]\\nmp0: ${models},mp=/models\\n`));
+    expect(conf(950)).toMatch(new RegExp(`^mp0: ${other},mp=/models\\n[\\s\\S]*\\[pve:pending\\]\\nmp0: ${models},mp=/models\\n`));
     const again = await activities.bindMountPoint({ ctid: 950, slot: 0, hostPath: models, containerPath: '/models', fixDrift: true });
     expect(again).toMatchObject({ changed: false, state: 'pendingUntilRestart' });
     expect(setCalls()).toHaveLength(1);
     expect(pctCalls(log).every((argv) => argv[0] === 'set')).toBe(true); // no stop, start or reboot
+  });
+
+  it('two volumes bound into one container at once take different slots (their plans both chose mp0)', async () => {
+    const { activities, conf } = setup({ 950: { conf: 'unprivileged: 1\n' } });
+    const results = await Promise.all([
+      activities.bindMountPoint({ ctid: 950, slot: 0, hostPath: models, containerPath: '/models' }),
+      activities.bindMountPoint({ ctid: 950, slot: 0, hostPath: other, containerPath: '/other' }),
+    ]);
+    expect(results.map((r) => r.slot).sort()).toEqual([0, 1]);
+    expect(conf(950)).toContain(`mp${results[0].slot}: ${models},mp=/models\n`);
+    expect(conf(950)).toContain(`mp${results[1].slot}: ${other},mp=/other\n`);
+  });
+
+  it('a config another process changed between read and pct set is refused by its digest, read again, and nothing is lost', async () => {
+    const { activities, conf, pveDir, log, setCalls } = setup({ 950: { conf: 'unprivileged: 1\n' } });
+    // A second worker process: its own activities, so no lock in common with the first.
+    const elsewhere = createLxcActivities({ pveDir, pct: STAND_IN_PCT, pctEnv: { SHAREMOUNT_PVE_DIR: pveDir, SHAREMOUNT_PCT_LOG: log }, runningDir: path.join(pveDir, 'running') });
+    const results = await Promise.all([
+      activities.bindMountPoint({ ctid: 950, slot: 0, hostPath: models, containerPath: '/models' }),
+      elsewhere.bindMountPoint({ ctid: 950, slot: 0, hostPath: other, containerPath: '/other' }),
+    ]);
+    expect(results.map((r) => r.slot).sort()).toEqual([0, 1]);
+    expect(conf(950)).toContain(`: ${models},mp=/models\n`);
+    expect(conf(950)).toContain(`: ${other},mp=/other\n`);
+    expect(setCalls().every((argv) => argv[4] === '--digest')).toBe(true);
+    expect(setCalls().length).toBeGreaterThanOrEqual(2);
   });
 
   it('a slot the plan chose that got taken since is not overwritten', async () => {

@@ -1,6 +1,7 @@
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import { execFile } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { promisify } from 'node:util';
@@ -8,6 +9,7 @@ import { ContainerConfigError, parseContainerConfig } from '../../domain/lxc/con
 import { hostUsersFrom, type HostUser } from '../../domain/lxc/hostUsers';
 import { decideMountPoint, NoFreeSlotError, pctSetArgs } from '../../domain/lxc/mountPoints';
 import { pathProblem } from '../../domain/lxc/paths';
+import { createKeyedLock } from './keyedLock';
 import { walkOwnershipAsync, type WalkProgress, type WalkResult } from './ownershipWalk';
 
 const run = promisify(execFile);
@@ -70,14 +72,25 @@ export interface BindMountPointResult {
   ctid: number;
   slot: number;
   changed: boolean;
-  /** What the conf says afterwards: mounted now (hot-plugged or stopped CT), or waiting in [pending]. */
+  /** What the conf says afterwards: mounted now (hot-plugged or stopped CT), or waiting in [pve:pending]. */
   state: 'present' | 'hotplugged' | 'configured' | 'pendingUntilRestart' | 'driftLeft';
   /** drift only: the host path the slot binds and that was left alone (without fixDrift). */
   currentHostPath?: string;
   running: boolean;
 }
 
+/** What `pct set --digest` says when the config changed after it was read (PVE::Tools::assert_if_modified). */
+const CONFIG_CHANGED = /detected modified configuration/;
+const CONFIG_CHANGED_RETRIES = 5;
+
+class ConfigChangedError extends Error {}
+
+function errorText(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
 export function createLxcActivities(deps: LxcDeps = {}) {
+  const withContainerLock = createKeyedLock<number>();
   const pveDir = deps.pveDir ?? '/etc/pve';
   const pct = deps.pct ?? 'pct';
   const confPath = (ctid: number) => path.join(pveDir, 'lxc', `${checkCtid(ctid)}.conf`);
@@ -184,40 +197,65 @@ export function createLxcActivities(deps: LxcDeps = {}) {
         const problem = pathProblem(value, what);
         if (problem) throw ApplicationFailure.nonRetryable(`CT ${ctid}: ${field} ${problem}`, LXC_FAILURES.invalidInput);
       }
-      const config = parseConf(ctid);
-      let decision;
-      try {
-        decision = decideMountPoint(hostPath, containerPath, config.mountPoints, config.pendingMountPoints);
-      } catch (error) {
-        if (error instanceof NoFreeSlotError) throw ApplicationFailure.nonRetryable(`CT ${ctid}: ${error.message}`, LXC_FAILURES.noFreeSlot);
-        throw error;
-      }
-      const running = await isRunning(ctid);
-      if (decision.mount === 'present') {
-        return { ctid, slot: decision.slot, changed: false, state: decision.pendingUntilRestart ? 'pendingUntilRestart' : 'present', running };
-      }
-      if (decision.mount === 'drift' && !input.fixDrift) {
-        return { ctid, slot: decision.slot, changed: false, state: 'driftLeft', currentHostPath: decision.currentHostPath, running };
-      }
-      let slot = decision.slot;
-      const taken = new Set([...config.mountPoints, ...config.pendingMountPoints].map((e) => e.slot));
-      if (decision.mount === 'new' && input.slot !== undefined && !taken.has(input.slot)) slot = input.slot;
-      let args: string[];
-      try {
-        args = pctSetArgs(ctid, slot, hostPath, containerPath);
-      } catch (error) {
-        throw ApplicationFailure.nonRetryable(`CT ${ctid}: ${(error as Error).message}`, LXC_FAILURES.invalidInput);
-      }
-      await runPct(args);
-      const reread = parseConf(ctid);
-      const after = decideMountPoint(hostPath, containerPath, reread.mountPoints, reread.pendingMountPoints);
-      if (after.mount !== 'present') {
-        throw ApplicationFailure.retryable(`CT ${ctid}: pct set returned but mp${slot} does not bind ${hostPath} at ${containerPath}`, LXC_FAILURES.pctFailed);
-      }
-      const state = after.pendingUntilRestart ? 'pendingUntilRestart' : running ? 'hotplugged' : 'configured';
-      return { ctid, slot: after.slot, changed: true, state, running };
+      return withContainerLock(ctid, async () => {
+        for (let attempt = 1; ; attempt++) {
+          try {
+            return await bindOnce(input);
+          } catch (error) {
+            // Someone else (an operator, another node's tool) wrote the config between our read and pct set.
+            if (!(error instanceof ConfigChangedError) || attempt >= CONFIG_CHANGED_RETRIES) throw failureOf(error, ctid);
+          }
+        }
+      });
     },
   };
+
+  /** Reads the config, picks the slot and sets it against that config's digest; verifies by reading again. */
+  async function bindOnce(input: BindMountPointInput): Promise<BindMountPointResult> {
+    const { ctid, hostPath, containerPath } = input;
+    const { config, digest } = parseConf(ctid);
+    let decision;
+    try {
+      decision = decideMountPoint(hostPath, containerPath, config.mountPoints, config.pendingMountPoints);
+    } catch (error) {
+      if (error instanceof NoFreeSlotError) throw ApplicationFailure.nonRetryable(`CT ${ctid}: ${error.message}`, LXC_FAILURES.noFreeSlot);
+      throw error;
+    }
+    const running = await isRunning(ctid);
+    if (decision.mount === 'present') {
+      return { ctid, slot: decision.slot, changed: false, state: decision.pendingUntilRestart ? 'pendingUntilRestart' : 'present', running };
+    }
+    if (decision.mount === 'drift' && !input.fixDrift) {
+      return { ctid, slot: decision.slot, changed: false, state: 'driftLeft', currentHostPath: decision.currentHostPath, running };
+    }
+    let slot = decision.slot;
+    const taken = new Set([...config.mountPoints, ...config.pendingMountPoints].map((e) => e.slot));
+    if (decision.mount === 'new' && input.slot !== undefined && !taken.has(input.slot)) slot = input.slot;
+    let args: string[];
+    try {
+      args = pctSetArgs(ctid, slot, hostPath, containerPath, digest);
+    } catch (error) {
+      throw ApplicationFailure.nonRetryable(`CT ${ctid}: ${(error as Error).message}`, LXC_FAILURES.invalidInput);
+    }
+    try {
+      await runPct(args);
+    } catch (error) {
+      if (CONFIG_CHANGED.test(errorText(error))) throw new ConfigChangedError(errorText(error));
+      throw error;
+    }
+    const reread = parseConf(ctid).config;
+    const after = decideMountPoint(hostPath, containerPath, reread.mountPoints, reread.pendingMountPoints);
+    if (after.mount !== 'present') {
+      throw ApplicationFailure.retryable(`CT ${ctid}: pct set returned but mp${slot} does not bind ${hostPath} at ${containerPath}`, LXC_FAILURES.pctFailed);
+    }
+    const state = after.pendingUntilRestart ? 'pendingUntilRestart' : running ? 'hotplugged' : 'configured';
+    return { ctid, slot: after.slot, changed: true, state, running };
+  }
+
+  function failureOf(error: unknown, ctid: number): unknown {
+    if (!(error instanceof ConfigChangedError)) return error;
+    return ApplicationFailure.retryable(`CT ${ctid}: its config kept changing while sharemount bound the mount point (${error.message})`, LXC_FAILURES.pctFailed);
+  }
 
   function parseConf(ctid: number) {
     const { file, text } = readConf(ctid);
@@ -225,7 +263,8 @@ export function createLxcActivities(deps: LxcDeps = {}) {
       throw ApplicationFailure.nonRetryable(`container ${ctid} does not exist on this node (${file} is missing)`, LXC_FAILURES.containerNotFound);
     }
     try {
-      return parseContainerConfig(text, file);
+      // Proxmox's digest of a config is the SHA-1 of its raw text.
+      return { config: parseContainerConfig(text, file), digest: createHash('sha1').update(text).digest('hex') };
     } catch (error) {
       if (error instanceof ContainerConfigError) throw ApplicationFailure.nonRetryable(error.message, LXC_FAILURES.containerConfigInvalid);
       throw error;

@@ -1,8 +1,9 @@
 /**
  * Reads a Proxmox container config (`/etc/pve/lxc/<ctid>.conf`). Only what sharemount decides on:
  * `unprivileged`, the uid/gid maps and the `mpN` mount points. The main section holds the current values;
- * `[pending]` holds changes Proxmox applies at the next restart; any other `[name]` is a snapshot and is
- * ignored (its mount points are history, not the container's).
+ * `[pve:pending]` (the header Proxmox writes) holds changes it applies at the next restart; any other
+ * `[name]`, `[pending]` included, is a snapshot and is ignored (its mount points are history, not the
+ * container's).
  */
 
 export type IdKind = 'u' | 'g';
@@ -31,9 +32,9 @@ export interface ContainerConfig {
   unprivileged: boolean;
   idmap: IdmapLine[];
   mountPoints: MountPointEntry[];
-  /** mpN entries waiting in `[pending]` for a restart. */
+  /** mpN entries waiting in `[pve:pending]` for a restart. */
   pendingMountPoints: MountPointEntry[];
-  /** Keys listed by `delete:` in `[pending]`, e.g. `mp3`. */
+  /** Keys listed by `delete:` in `[pve:pending]`, e.g. `mp3`. */
   pendingDeletes: string[];
 }
 
@@ -49,6 +50,8 @@ export class ContainerConfigError extends Error {
 }
 
 export const MAX_MOUNT_POINT_SLOT = 255;
+/** The section name Proxmox's LXC config writer uses for pending changes (a plain `[pending]` is a snapshot). */
+export const PENDING_SECTION = 'pve:pending';
 const KEY_VALUE = /^([A-Za-z0-9_.-]+)\s*[:=]\s?(.*)$/;
 const MOUNT_KEY = /^mp(\d{1,3})$/;
 const U32 = 2 ** 32;
@@ -63,7 +66,7 @@ export function parseContainerConfig(text: string, file: string): ContainerConfi
     if (line === '' || line.startsWith('#')) continue;
     const header = /^\[([^\]]+)\]$/.exec(line);
     if (header) {
-      section = header[1] === 'pending' ? 'pending' : 'snapshot';
+      section = header[1].toLowerCase() === PENDING_SECTION ? 'pending' : 'snapshot';
       continue;
     }
     if (section === 'snapshot') continue;

@@ -18,7 +18,7 @@ export class NoFreeSlotError extends Error {
 }
 
 /**
- * `entries` are the main section's mpN; `pending` those waiting in `[pending]` (they count as taken, and a
+ * `entries` are the main section's mpN; `pending` those waiting in `[pve:pending]` (they count as taken, and a
  * pending entry for this very pair means the work is done but waits for a restart). `reserved` are slots
  * this plan already gave to other volumes of the same container.
  */
@@ -48,13 +48,19 @@ export function decideMountPoint(
   throw new NoFreeSlotError(containerPath);
 }
 
-/** argv for `pct set`, never a shell string; the values are validated again here because this is the exit. */
-export function pctSetArgs(ctid: number, slot: number, hostPath: string, containerPath: string): string[] {
+/**
+ * argv for `pct set`, never a shell string; the values are validated again here because this is the exit.
+ * `digest` is the SHA-1 of the config text the slot was chosen from: Proxmox refuses the change when the
+ * file changed since ("detected modified configuration"), so two writers can never take the same slot.
+ */
+export function pctSetArgs(ctid: number, slot: number, hostPath: string, containerPath: string, digest?: string): string[] {
   if (!Number.isSafeInteger(ctid) || ctid < 100 || ctid > 999_999_999) throw new Error(`invalid CTID ${ctid}`);
   if (!Number.isInteger(slot) || slot < 0 || slot > MAX_MOUNT_POINT_SLOT) throw new Error(`invalid mount point slot ${slot}`);
   validateHostPath('hostPath', hostPath);
   validateContainerPath('containerPath', containerPath);
-  return ['set', String(ctid), `-mp${slot}`, `${hostPath},mp=${containerPath}`];
+  if (digest !== undefined && !/^[0-9a-f]{40}$/.test(digest)) throw new Error(`invalid config digest ${JSON.stringify(digest)}: expected 40 hex digits`);
+  const args = ['set', String(ctid), `-mp${slot}`, `${hostPath},mp=${containerPath}`];
+  return digest === undefined ? args : [...args, '--digest', digest];
 }
 
 /** Lexical normalisation for comparison (no node:path: workflows import this file). */

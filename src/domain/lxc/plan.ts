@@ -26,7 +26,7 @@ import { resolveOwner, type ContainerRoot, type ResolvedOwner } from './owner';
  *       "slot": 0,                          // mpN slot used (new) or found (present, drift)
  *       "mount": "new",                     // new | present | drift
  *       "currentHostPath": "/old/path",     // drift only: what the slot binds now
- *       "pendingUntilRestart": true,        // optional: the entry sits in [pending] until the CT restarts
+ *       "pendingUntilRestart": true,        // optional: the entry sits in [pve:pending] until the CT restarts
  *       "running": true
  *     }],
  *     "errors": [{ "field": "shared_volumes.vllm_models.mounts.951", "problem": "..." }]  // optional

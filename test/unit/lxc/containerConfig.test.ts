@@ -37,7 +37,7 @@ net0: name=eth0,bridge=vmbr0,ip=dhcp
 rootfs: local-lvm:vm-950-disk-0,size=64G
 unprivileged: 1
 
-[pending]
+[pve:pending]
 mp0: /mnt/pve/other,mp=/vllm_models
 delete: mp1
 
@@ -48,7 +48,7 @@ unprivileged: 0
 `;
 
 describe('parseContainerConfig', () => {
-  it('reads the main section, collects [pending] apart and ignores snapshots', () => {
+  it('reads the main section, collects [pve:pending] apart and ignores snapshots', () => {
     const config = parse(REAL);
     expect(config.unprivileged).toBe(true);
     expect(config.mountPoints.map((m) => [m.slot, m.volume, m.containerPath])).toEqual([
@@ -60,6 +60,12 @@ describe('parseContainerConfig', () => {
     expect(config.pendingDeletes).toEqual(['mp1']);
     expect(config.idmap).toHaveLength(6);
     expect(config.idmap[2]).toEqual({ kind: 'u', containerStart: 1000, hostStart: 1000, count: 1, line: 10 });
+  });
+
+  it('treats a plain [pending] header as a snapshot of that name, as Proxmox does', () => {
+    const config = parse('mp0: /a,mp=/a\n\n[pending]\nmp1: /b,mp=/b\n\n[PVE:PENDING]\nmp2: /c,mp=/c\n');
+    expect(config.mountPoints.map((m) => m.slot)).toEqual([0]);
+    expect(config.pendingMountPoints.map((m) => m.slot)).toEqual([2]);
   });
 
   it('accepts the volume written as volume=… in any position, and the legacy lxc.id_map key', () => {

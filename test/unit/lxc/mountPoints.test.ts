@@ -26,13 +26,13 @@ describe('decideMountPoint', () => {
   });
 
   it('takes the lowest free slot, skipping slots pending or reserved by this plan', () => {
-    const [main, pending] = entries('mp0: /a,mp=/a\nmp2: /c,mp=/c\n[pending]\nmp1: /b,mp=/b\n');
+    const [main, pending] = entries('mp0: /a,mp=/a\nmp2: /c,mp=/c\n[pve:pending]\nmp1: /b,mp=/b\n');
     expect(decideMountPoint('/d', '/d', main, pending)).toEqual({ mount: 'new', slot: 3 });
     expect(decideMountPoint('/d', '/d', main, pending, [3, 4])).toEqual({ mount: 'new', slot: 5 });
   });
 
   it('a pending entry for the same pair is present but waits for a restart; one for another path is drift', () => {
-    const [main, pending] = entries('mp0: /srv/old,mp=/models\n[pending]\nmp0: /srv/new,mp=/models\n');
+    const [main, pending] = entries('mp0: /srv/old,mp=/models\n[pve:pending]\nmp0: /srv/new,mp=/models\n');
     expect(decideMountPoint('/srv/new', '/models', main, pending)).toEqual({ mount: 'present', slot: 0, pendingUntilRestart: true });
     expect(decideMountPoint('/srv/other', '/models', main, pending)).toMatchObject({ mount: 'drift', currentHostPath: '/srv/new', pendingUntilRestart: true });
   });
@@ -48,6 +48,12 @@ describe('decideMountPoint', () => {
 describe('pctSetArgs', () => {
   it('builds argv, one value per element', () => {
     expect(pctSetArgs(950, 4, '/srv/models', '/models')).toEqual(['set', '950', '-mp4', '/srv/models,mp=/models']);
+  });
+
+  it('passes the digest of the config the slot was chosen from, so Proxmox refuses a change made since', () => {
+    const digest = 'a'.repeat(40);
+    expect(pctSetArgs(950, 4, '/srv/models', '/models', digest)).toEqual(['set', '950', '-mp4', '/srv/models,mp=/models', '--digest', digest]);
+    expect(() => pctSetArgs(950, 4, '/srv/models', '/models', 'abc;reboot')).toThrow(/digest/);
   });
 
   it.each([
