@@ -52,11 +52,29 @@ export async function isTemporalReachable(address: string, timeoutMs = 1500): Pr
   }
 }
 
+/** The server could not listen: a port it was given or picked was taken meanwhile. */
+export class PortInUseError extends Error {}
+
+const START_ATTEMPTS = 3;
+
 /**
  * Starts `temporal server start-dev` with sharemount's search attributes registered, and resolves once the
- * frontend answers. The caller owns the returned handle and must `stop()` it.
+ * frontend answers. The caller owns the returned handle and must `stop()` it. A port that another process
+ * took between our check and the server's bind (busy test machines) costs a retry, with a fresh port where
+ * the caller let us pick.
  */
 export async function startDevServer(options: DevServerOptions = {}): Promise<DevServer> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startOnce(options);
+    } catch (error) {
+      if (!(error instanceof PortInUseError) || attempt >= START_ATTEMPTS) throw error;
+      await new Promise((r) => setTimeout(r, 500 * attempt));
+    }
+  }
+}
+
+async function startOnce(options: DevServerOptions): Promise<DevServer> {
   const ip = options.ip ?? '127.0.0.1';
   const port = options.port || (await freePort(ip));
   const uiPort = options.uiPort === false ? undefined : options.uiPort || (await freePort(ip));
@@ -69,6 +87,7 @@ export async function startDevServer(options: DevServerOptions = {}): Promise<De
   for (const [name, type] of Object.entries(SEARCH_ATTRIBUTES)) args.push('--search-attribute', `${name}=${type}`);
 
   const log = options.logFile ? fs.openSync(options.logFile, 'a') : 'ignore';
+  const logStart = typeof log === 'number' ? fs.fstatSync(log).size : 0;
   const child = spawn(temporalBinary(), args, { stdio: ['ignore', log, log], detached: false });
   if (typeof log === 'number') fs.closeSync(log);
   let exited: string | undefined;
@@ -83,7 +102,7 @@ export async function startDevServer(options: DevServerOptions = {}): Promise<De
   const address = `${ip}:${port}`;
   const deadline = Date.now() + 60_000;
   while (!(await isTemporalReachable(address, 1000))) {
-    if (exited) throw new Error(`the Temporal dev server ${exited} before it answered${options.logFile ? ` (log: ${options.logFile})` : ''}`);
+    if (exited) throw startFailure(exited, options.logFile, logStart, [port, uiPort]);
     if (Date.now() > deadline) {
       child.kill('SIGKILL');
       throw new Error(`the Temporal dev server did not answer at ${address} within 60 s`);
@@ -97,6 +116,26 @@ export async function startDevServer(options: DevServerOptions = {}): Promise<De
     process: child,
     stop: () => stopProcess(child),
   };
+}
+
+/** Why the server stopped before answering, with the end of what it logged during this start. */
+function startFailure(exited: string, logFile: string | undefined, logStart: number, ports: Array<number | undefined>): Error {
+  const said = logFile ? logSince(logFile, logStart) : '';
+  const where = logFile ? ` (log: ${logFile})` : '';
+  if (/address already in use/i.test(said)) {
+    return new PortInUseError(`the Temporal dev server ${exited}: a port it needs is in use (${ports.filter(Boolean).join(', ')} or one it picked itself)${where}`);
+  }
+  const tail = said.trim().split('\n').slice(-5).join('\n');
+  return new Error(`the Temporal dev server ${exited} before it answered${where}${tail ? `:\n${tail}` : ''}`);
+}
+
+function logSince(file: string, offset: number): string {
+  try {
+    const text = fs.readFileSync(file);
+    return text.subarray(offset).subarray(-8192).toString('utf8');
+  } catch {
+    return '';
+  }
 }
 
 async function stopProcess(child: ChildProcess): Promise<void> {

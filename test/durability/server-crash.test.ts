@@ -7,7 +7,7 @@ import { Client, Connection, WorkflowHandle } from '@temporalio/client';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { efsRunWorkflowId, lxcApplyWorkflowId } from '../../src/domain/workflowIds';
-import { freePort, startDevServer, type DevServer } from '../../src/temporal/devServer';
+import { startDevServer, type DevServer } from '../../src/temporal/devServer';
 import type { EfsRunResult, LxcApplyResult } from '../../src/workflows';
 import { checkEfsFleet, checkLxcFleet, EfsFleet, fleetWorkerConfig, LxcFleet, makeEfsFleet, makeLxcFleet, pctSetCounts, seededRandom, sentCounts, sleep, tmpLogDir } from '../support/fleet';
 import { sandboxUnavailableReason } from '../support/instanceSandbox';
@@ -49,9 +49,11 @@ async function resultAcrossOutages<T>(handle: () => WorkflowHandle, deadline: nu
     const seed = Number(process.env.SHAREMOUNT_CRASH_SEED ?? Date.now() % 1_000_000);
     const random = seededRandom(seed);
     const dbFile = path.join(dir, 'temporal.sqlite');
-    const port = await freePort();
-    const startServer = () => startDevServer({ dbFile, port, uiPort: false, logFile: path.join(dir, 'temporal.log') });
-    server = await startServer();
+    const logFile = path.join(dir, 'temporal.log');
+    // The first start picks a free port (retrying if it is taken meanwhile); restarts keep it, as clients expect.
+    server = await startDevServer({ dbFile, uiPort: false, logFile });
+    const port = Number(server.address.split(':').pop());
+    const startServer = () => startDevServer({ dbFile, port, uiPort: false, logFile });
     const address = server.address;
 
     lxc = makeLxcFleet('srvcrash', 400);
