@@ -6,9 +6,10 @@ import { PortInUseError, startDevServer } from '../../src/temporal/devServer';
 
 describe('startDevServer (the real temporal binary)', () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sharemount-devserver-'));
-  const occupier = net.createServer();
+  // Holds the port; drops whatever connects (our own health checks), so closing it never waits on them.
+  const occupier = net.createServer((socket) => socket.destroy());
   afterAll(async () => {
-    await new Promise((resolve) => occupier.close(resolve));
+    if (occupier.listening) await new Promise((resolve) => occupier.close(resolve));
     fs.rmSync(dir, { recursive: true, force: true });
   });
 
