@@ -7,6 +7,7 @@ import { ApplicationFailure, executeChild, proxyActivities } from '@temporalio/w
 import type { Activities } from '../activities';
 import { chooseMountTargetSubnets, EFS_MOUNT_STEPS, nfsSourceGroups, planEfsMount, planEfsUnmount, type EfsMountRequest, type EfsPlan, type PlannedStep } from '../domain/efs';
 import { efsInstanceWorkflowId } from '../domain/workflowIds';
+import type { TargetProgress } from '../domain/progress';
 import { BACKEND_ATTRIBUTE, TARGETS_ATTRIBUTE, VOLUME_ATTRIBUTE } from './definitions';
 import { errorMessage, ProgressBoard, withConcurrency } from './progress';
 
@@ -52,6 +53,9 @@ export interface InstanceResult {
   changes: string[];
   error?: string;
 }
+
+/** What an instance child returns: its result, plus its final progress row for the parent's board. */
+export type InstanceChildResult = InstanceResult & { rows?: TargetProgress[] };
 
 export interface EfsRunResult {
   volume: string;
@@ -155,7 +159,7 @@ function instanceSteps(input: EfsInstanceInput): PlannedStep[] {
 }
 
 /** One instance: its steps in order, each an idempotent SSM command. The ID keeps mount and unmount apart. */
-export async function efsInstanceWorkflow(input: EfsInstanceInput): Promise<InstanceResult> {
+export async function efsInstanceWorkflow(input: EfsInstanceInput): Promise<InstanceChildResult> {
   const board = new ProgressBoard('efs', input.volume, true);
   const steps = instanceSteps(input);
   board.add(input.instanceId, steps.length);
@@ -172,7 +176,7 @@ export async function efsInstanceWorkflow(input: EfsInstanceInput): Promise<Inst
       );
     }
     await board.finish(input.instanceId);
-    return { instanceId: input.instanceId, ok: true, changes: board.row(input.instanceId).changes };
+    return { instanceId: input.instanceId, ok: true, changes: board.row(input.instanceId).changes, rows: board.rows() };
   } catch (error) {
     await board.finish(input.instanceId, error);
     throw error;
@@ -182,8 +186,9 @@ export async function efsInstanceWorkflow(input: EfsInstanceInput): Promise<Inst
 }
 
 async function fanOutInstances(board: ProgressBoard, plan: EfsPlan, request: EfsMountRequest, concurrency: number): Promise<InstanceResult[]> {
-  const outcomes = await withConcurrency(plan.instances, concurrency, (instance) =>
-    executeChild(efsInstanceWorkflow, {
+  const outcomes = await withConcurrency(plan.instances, concurrency, (instance) => {
+    board.start(instance.instanceId);
+    return executeChild(efsInstanceWorkflow, {
       workflowId: efsInstanceWorkflowId(plan.volumeName, instance.instanceId),
       args: [{ volume: plan.volumeName, instanceId: instance.instanceId, plan: { action: plan.action, request: { ...request, instanceIds: [instance.instanceId] } } }],
       staticSummary: `${plan.action} ${plan.fileSystemId} at ${plan.mountPoint} on ${instance.instanceId}`,
@@ -192,12 +197,16 @@ async function fanOutInstances(board: ProgressBoard, plan: EfsPlan, request: Efs
         { key: BACKEND_ATTRIBUTE, value: 'efs' },
         { key: TARGETS_ATTRIBUTE, value: [instance.instanceId] },
       ],
-    }),
-  );
+    });
+  });
   return Promise.all(
     outcomes.map(async (outcome, index) => {
       const instanceId = plan.instances[index].instanceId;
-      if (outcome.status === 'fulfilled') return outcome.value;
+      if (outcome.status === 'fulfilled') {
+        const { rows, ...result } = outcome.value;
+        board.adopt(rows);
+        return result;
+      }
       const row = board.row(instanceId);
       if (row.state !== 'failed') await board.finish(instanceId, outcome.reason);
       return { instanceId, ok: false, changes: row.changes, error: errorMessage(outcome.reason) };

@@ -7,6 +7,7 @@ import type { Activities } from '../activities';
 import type { ApplyOwnershipResult, BindMountPointResult } from '../activities/lxc';
 import { volumeProblems, type LxcVolume } from '../domain/lxc/config';
 import { buildLxcPlan, type ContainerPlan, type VolumePlan } from '../domain/lxc/plan';
+import type { TargetProgress } from '../domain/progress';
 import { lxcVolumeWorkflowId } from '../domain/workflowIds';
 import { BACKEND_ATTRIBUTE, TARGETS_ATTRIBUTE, VOLUME_ATTRIBUTE } from './definitions';
 import { errorMessage, ProgressBoard, withConcurrency } from './progress';
@@ -58,6 +59,9 @@ export interface LxcVolumeResult {
   changes: number;
 }
 
+/** What a volume child returns: its result, plus its final progress rows for the parent's board. */
+export type LxcVolumeChildResult = LxcVolumeResult & { rows?: TargetProgress[] };
+
 export interface LxcApplyResult {
   node: string;
   ok: boolean;
@@ -95,7 +99,7 @@ function planErrors(plan: VolumePlan): string | undefined {
 }
 
 /** One volume on one node; its deterministic ID keeps two applies of the same volume from overlapping. */
-export async function lxcVolumeWorkflow(input: LxcVolumeInput): Promise<LxcVolumeResult> {
+export async function lxcVolumeWorkflow(input: LxcVolumeInput): Promise<LxcVolumeChildResult> {
   const { volume } = input;
   const board = new ProgressBoard('lxc', volume.name, true);
   addRows(board, volume);
@@ -166,6 +170,7 @@ export async function lxcVolumeWorkflow(input: LxcVolumeInput): Promise<LxcVolum
       mounts: results,
       pendingRestart: results.filter((r) => r.state === 'pendingUntilRestart').map((r) => r.ctid),
       changes: ownership.changed + results.filter((r) => r.changed).length,
+      rows: board.rows(),
     };
   } catch (error) {
     for (const target of rowsOf()) if (board.row(target).state !== 'ok') await board.finish(target, error);
@@ -178,8 +183,10 @@ export async function lxcApplyWorkflow(input: LxcApplyInput): Promise<LxcApplyRe
   const board = new ProgressBoard('lxc', input.configFile ?? input.node);
   const volumes = await configuredVolumes(board, input);
   volumes.forEach((volume) => addRows(board, volume));
-  const outcomes = await withConcurrency(volumes, input.concurrency ?? 4, (volume) =>
-    executeChild(lxcVolumeWorkflow, {
+  const outcomes = await withConcurrency(volumes, input.concurrency ?? 4, (volume) => {
+    // The child reads every container and the owner first: all its rows are under way from the start.
+    [ownershipTarget(volume.name), ...volume.mounts.map((m) => containerTarget(volume.name, m.ctid))].forEach((row) => board.start(row));
+    return executeChild(lxcVolumeWorkflow, {
       workflowId: lxcVolumeWorkflowId(input.node, volume.name),
       taskQueue: workflowInfo().taskQueue,
       args: [{ node: input.node, volume, fixDrift: input.fixDrift, fullScan: input.fullScan }],
@@ -189,12 +196,16 @@ export async function lxcApplyWorkflow(input: LxcApplyInput): Promise<LxcApplyRe
         { key: BACKEND_ATTRIBUTE, value: 'lxc' },
         { key: TARGETS_ATTRIBUTE, value: volume.mounts.map((m) => `ct${m.ctid}`) },
       ],
-    }),
-  );
+    });
+  });
   const results = await Promise.all(
     outcomes.map(async (outcome, index) => {
       const name = volumes[index].name;
-      if (outcome.status === 'fulfilled') return { name, ok: true, result: outcome.value };
+      if (outcome.status === 'fulfilled') {
+        const { rows, ...result } = outcome.value;
+        board.adopt(rows);
+        return { name, ok: true, result };
+      }
       // A child that never started (e.g. another apply holds this volume) sent no rows: mark them here.
       for (const row of board.progress.targets.filter((t) => t.target.startsWith(`${name}: `) && t.state !== 'failed')) {
         await board.finish(row.target, outcome.reason);

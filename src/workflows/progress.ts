@@ -1,6 +1,7 @@
 /**
  * Progress kept in workflow state: a board of targets that the progress query returns. A child workflow's
- * board also forwards each change of its rows to its parent, so the parent's query shows every target's step.
+ * board also tells its parent how its rows move, so the parent's query shows every target's step: by signal
+ * while it runs (at most every few seconds) and when it fails, and in its result when it succeeds.
  */
 import { ApplicationFailure, CancellationScope, defineSignal, getExternalWorkflowHandle, isCancellation, setHandler, workflowInfo } from '@temporalio/workflow';
 import { errorMessage, newTarget, RunProgress, TargetProgress } from '../domain/progress';
@@ -8,7 +9,7 @@ import { errorMessage, newTarget, RunProgress, TargetProgress } from '../domain/
 export { errorMessage };
 import { progressQuery } from './definitions';
 
-const PUBLISH_INTERVAL_MS = 3000;
+const PUBLISH_INTERVAL_MS = 10_000;
 
 export const targetUpdateSignal = defineSignal<[TargetProgress]>('targetUpdate');
 
@@ -41,18 +42,21 @@ export class ProgressBoard {
     return row;
   }
 
-  private lastPublished = 0;
+  // Workflow time: a child that ends within the first interval sends no signal at all.
+  private lastPublished = Date.now();
 
   /**
-   * Forwards a row to the parent: always when it starts or ends, otherwise at most every few seconds, so a
-   * wide fan-out does not bury its parent in signals (each one is a workflow task and a history event).
+   * Forwards a row to the parent: a failure always (the child's result will not carry it), otherwise at most
+   * every few seconds. Each signal costs both workflows a task and history events, and a wide fan-out of
+   * short children spent more on them than on the work; the parent marks a child's rows running when it
+   * starts it and takes the final rows from its result (`rows()`), since a signal sent as a workflow
+   * completes is dropped by the server.
    */
-  private async publish(row: TargetProgress): Promise<void> {
+  private async publish(row: TargetProgress, mustArrive: boolean): Promise<void> {
     const parent = workflowInfo().parent;
     if (!this.forwardToParent || !parent) return;
     const now = Date.now();
-    const boundary = row.stepsDone === 0 || row.state === 'ok' || row.state === 'failed';
-    if (!boundary && now - this.lastPublished < PUBLISH_INTERVAL_MS) return;
+    if (!mustArrive && now - this.lastPublished < PUBLISH_INTERVAL_MS) return;
     this.lastPublished = now;
     try {
       await getExternalWorkflowHandle(parent.workflowId).signal(targetUpdateSignal, { ...row, changes: [...row.changes] });
@@ -67,7 +71,7 @@ export class ProgressBoard {
     row.state = 'running';
     row.step = name;
     row.startedAt ??= now();
-    await this.publish(row);
+    await this.publish(row, false);
     const result = await run();
     row.stepsDone += 1;
     const change = describe?.(result);
@@ -80,7 +84,26 @@ export class ProgressBoard {
     row.state = error === undefined ? 'ok' : 'failed';
     if (error !== undefined) row.error = errorMessage(error);
     row.finishedAt = now();
-    await this.publish(row);
+    await this.publish(row, error !== undefined);
+  }
+
+  /** A parent's view of a child it has just started: running, before the child says more. */
+  start(target: string): void {
+    const row = this.row(target);
+    if (row.state !== 'pending') return;
+    row.state = 'running';
+    row.step = 'starting';
+    row.startedAt ??= now();
+  }
+
+  /** Copies of every row, for a child's result. */
+  rows(): TargetProgress[] {
+    return this.progress.targets.map((row) => ({ ...row, changes: [...row.changes] }));
+  }
+
+  /** Takes a finished child's rows (from its result) as they are. */
+  adopt(rows: readonly TargetProgress[] | undefined): void {
+    for (const row of rows ?? []) this.upsert({ ...row, changes: [...row.changes] });
   }
 
   row(target: string): TargetProgress {

@@ -66,9 +66,17 @@ describeIfSandbox('sharemount efs, CLI → Temporal → SSM → instance', () =>
     const sentBefore = emulator.sent.length;
     const result = await cli(['efs', 'mount', volume, ...instanceIds, '--json']);
     expect(result.code).toBe(0);
-    const run = JSON.parse(result.stdout).result;
+    const { result: run, progress } = JSON.parse(result.stdout);
     expect(run.instances.map((i: { ok: boolean }) => i.ok)).toEqual([true, true]);
     expect(emulator.sent.length - sentBefore).toBe(14); // 7 steps on each instance, each sent once
+    // The parent's board took each child's final row from its result (no signal at the end), and the
+    // rows do not leak into the result.
+    for (const instance of run.instances) {
+      expect(instance.rows).toBeUndefined();
+      const row = progress.targets.find((t: { target: string }) => t.target === instance.instanceId);
+      expect(row).toMatchObject({ state: 'ok', stepsDone: 7, stepsTotal: 7, changes: instance.changes });
+      expect(instance.changes.length).toBeGreaterThan(0);
+    }
     const mountPoint = `/mnt/${volume}`;
     expect((await sandboxes[0].runAs('ubuntu', `echo one > ${mountPoint}/shared/a.txt`)).code).toBe(0);
     const appended = await sandboxes[1].runAs('rocky', `echo two >> ${mountPoint}/shared/a.txt && cat ${mountPoint}/shared/a.txt`);

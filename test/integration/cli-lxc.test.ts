@@ -64,8 +64,15 @@ describe('sharemount lxc, CLI → Temporal → worker on the node', () => {
   it('apply converges: every entry owned by container root, one new mpN per container, exit 0', async () => {
     const result = await cli(['lxc', 'apply', ...flags, '--json']);
     expect(result.code).toBe(0);
-    const run = JSON.parse(result.stdout).result;
+    const { result: run, progress } = JSON.parse(result.stdout);
     expect(run.ok).toBe(true);
+    expect(run.volumes[0].result.rows).toBeUndefined();
+    // The volume child's final rows reach the parent's board through its result.
+    expect(progress.targets.map((t: { target: string; state: string; changes: string[] }) => [t.target, t.state, t.changes])).toEqual([
+      ['models: ownership', 'ok', [`${allPaths(volume).length} entries now 100000:100000`]],
+      ['models: CT 950', 'ok', ['bound mp1 → /models (hot-plugged)']],
+      ['models: CT 951', 'ok', ['bound mp0 → /models']],
+    ]);
     expect(run.volumes[0].result.ownership.changed).toBe(allPaths(volume).length);
     expect(allPaths(volume).map(owner)).toEqual(allPaths(volume).map(() => '100000:100000'));
     expect(fs.readFileSync(path.join(pveDir, 'lxc', '950.conf'), 'utf8')).toMatch(new RegExp(`^mp0: /srv/other,mp=/data\nmp1: ${volume},mp=/models$`, 'm'));
