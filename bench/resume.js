@@ -60,7 +60,7 @@ async function oneRun(address, client, root, total, throttle) {
 }
 
 function label(throttle) {
-  if (throttle === 'default') return 'SDK default (0.8 × 1 min)';
+  if (throttle === 'default') return 'SDK default (0.8 × heartbeat timeout)';
   if (throttle === 'worker') return 'shipped worker (src/worker.ts)';
   return `${throttle} ms`;
 }
@@ -82,7 +82,7 @@ async function runResume({ full = false, size } = {}) {
       const root = path.join(base, 'vol');
       return { root, total: Number(timed(mktree, [root, String(size)]).stdout.trim()) };
     });
-    // all at once: each waits out the activity's 1-minute heartbeat timeout before its retry starts
+    // all at once: each waits out the activity's heartbeat timeout (20 s) before its retry starts
     const figures = await Promise.all(throttles.map((t, i) => oneRun(server.address, client, trees[i].root, trees[i].total, t)));
     await connection.close();
     console.log(`\nresume: SIGKILL of the worker halfway through a ${fmt.n(size)}-entry walk, then a new worker`);
@@ -90,7 +90,7 @@ async function runResume({ full = false, size } = {}) {
       ['worker heartbeat throttle', 'killed at', 're-walked', 're-walked %', 'entries in result', 'kill → done'],
       ...figures.map((f) => [label(f.throttle), fmt.n(f.killedAt), fmt.n(f.reWalked), `${((100 * f.reWalked) / f.total).toFixed(2)}%`, fmt.n(f.entries), fmt.s(f.afterKill)]),
     ]);
-    console.log('  (kill → done includes the 1-minute heartbeat timeout after which the server retries the activity)');
+    console.log('  (kill → done includes the 20 s heartbeat timeout of the walk, after which the server retries the activity)');
     return figures;
   } finally {
     await server.stop();

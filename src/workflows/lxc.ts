@@ -21,9 +21,10 @@ const { readContainer, readHostUsers, bindMountPoint, loadLxcConfig } = proxyAct
 });
 
 // The walk may take hours on a large store; its heartbeat carries the cursor it resumes from after a retry.
+// The activity heartbeats at least every 5 s whatever the walk's pace, so a lost worker is noticed in 20 s.
 const { applyOwnership } = proxyActivities<Activities>({
   startToCloseTimeout: '12 hours',
-  heartbeatTimeout: '1 minute',
+  heartbeatTimeout: '20 seconds',
   retry: { initialInterval: '5 seconds', maximumInterval: '1 minute', nonRetryableErrorTypes: NOT_RETRYABLE },
 });
 

@@ -29,6 +29,8 @@ export interface LxcDeps {
   passwdFile?: string;
   groupFile?: string;
   mountInfoFile?: string;
+  /** How often the walk says it is alive between its progress reports; default 5 s (tests shorten it). */
+  walkKeepAliveMs?: number;
 }
 
 /** Failure types the workflows' retry policies list as non-retryable. */
@@ -82,6 +84,8 @@ export interface BindMountPointResult {
 /** What `pct set --digest` says when the config changed after it was read (PVE::Tools::assert_if_modified). */
 const CONFIG_CHANGED = /detected modified configuration/;
 const CONFIG_CHANGED_RETRIES = 5;
+/** Well inside the walk's heartbeat timeout (src/workflows/lxc.ts). */
+const WALK_KEEPALIVE_MS = 5000;
 
 class ConfigChangedError extends Error {}
 
@@ -173,18 +177,32 @@ export function createLxcActivities(deps: LxcDeps = {}) {
       if (!stat.isDirectory()) {
         throw ApplicationFailure.nonRetryable(`volume ${input.volume}: ${input.root} is not a directory (a symlink is not followed)`, LXC_FAILURES.volumeNotFound);
       }
-      const result = await walkOwnershipAsync(
-        input.root,
-        { uid: input.uid, gid: input.gid },
-        {
-          fullScan: input.fullScan,
-          resumeFrom: resumeFrom && Array.isArray(resumeFrom.cursor) ? resumeFrom : undefined,
-          mountInfoFile: deps.mountInfoFile,
-          onProgress: context ? (progress) => context.heartbeat(progress) : undefined,
-          signal: context?.cancellationSignal,
-        },
-      );
-      return { volume: input.volume, root: input.root, uid: input.uid, gid: input.gid, ...result };
+      let latest = resumeFrom && Array.isArray(resumeFrom.cursor) ? resumeFrom : undefined;
+      // The walk reports every thousand entries, which a slow network store may take longer than the heartbeat
+      // timeout to reach; a timer keeps saying the worker is alive, with the last cursor, so the timeout can
+      // stay short and a killed worker's walk is retried within seconds.
+      const keepAlive = context ? setInterval(() => context.heartbeat(latest), deps.walkKeepAliveMs ?? WALK_KEEPALIVE_MS) : undefined;
+      try {
+        const result = await walkOwnershipAsync(
+          input.root,
+          { uid: input.uid, gid: input.gid },
+          {
+            fullScan: input.fullScan,
+            resumeFrom: latest,
+            mountInfoFile: deps.mountInfoFile,
+            onProgress: context
+              ? (progress) => {
+                  latest = progress;
+                  context.heartbeat(progress);
+                }
+              : undefined,
+            signal: context?.cancellationSignal,
+          },
+        );
+        return { volume: input.volume, root: input.root, uid: input.uid, gid: input.gid, ...result };
+      } finally {
+        clearInterval(keepAlive);
+      }
     },
 
     /**
