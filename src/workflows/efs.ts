@@ -204,7 +204,7 @@ async function fanOutInstances(board: ProgressBoard, plan: EfsPlan, request: Efs
       const instanceId = plan.instances[index].instanceId;
       if (outcome.status === 'fulfilled') {
         const { rows, ...result } = outcome.value;
-        board.adopt(rows);
+        await board.adopt(rows, [instanceId]);
         return result;
       }
       const row = board.row(instanceId);

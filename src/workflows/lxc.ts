@@ -21,7 +21,7 @@ const { readContainer, readHostUsers, bindMountPoint, loadLxcConfig } = proxyAct
 });
 
 // The walk may take hours on a large store; its heartbeat carries the cursor it resumes from after a retry.
-// The activity heartbeats at least every 5 s whatever the walk's pace, so a lost worker is noticed in 20 s.
+// The walk heartbeats every thousand entries or 2 s, whichever is first, so a lost worker is noticed in 20 s.
 const { applyOwnership } = proxyActivities<Activities>({
   startToCloseTimeout: '12 hours',
   heartbeatTimeout: '20 seconds',
@@ -204,7 +204,7 @@ export async function lxcApplyWorkflow(input: LxcApplyInput): Promise<LxcApplyRe
       const name = volumes[index].name;
       if (outcome.status === 'fulfilled') {
         const { rows, ...result } = outcome.value;
-        board.adopt(rows);
+        await board.adopt(rows, [ownershipTarget(name), ...volumes[index].mounts.map((m) => containerTarget(name, m.ctid))]);
         return { name, ok: true, result };
       }
       // A child that never started (e.g. another apply holds this volume) sent no rows: mark them here.

@@ -3,13 +3,19 @@
  * board also tells its parent how its rows move, so the parent's query shows every target's step: by signal
  * while it runs (at most every few seconds) and when it fails, and in its result when it succeeds.
  */
-import { ApplicationFailure, CancellationScope, defineSignal, getExternalWorkflowHandle, isCancellation, setHandler, workflowInfo } from '@temporalio/workflow';
+import { ApplicationFailure, CancellationScope, defineSignal, getExternalWorkflowHandle, isCancellation, patched, setHandler, workflowInfo } from '@temporalio/workflow';
 import { errorMessage, newTarget, RunProgress, TargetProgress } from '../domain/progress';
 
 export { errorMessage };
 import { progressQuery } from './definitions';
 
 const PUBLISH_INTERVAL_MS = 10_000;
+/**
+ * Children started before rows travelled in results signalled at every start and finish and every 3 s; their
+ * histories hold those signals, so replaying them keeps that behaviour (a patch marker tells the two apart).
+ */
+const ROWS_IN_RESULT_PATCH = 'progress-rows-in-result';
+const LEGACY_PUBLISH_INTERVAL_MS = 3000;
 
 export const targetUpdateSignal = defineSignal<[TargetProgress]>('targetUpdate');
 
@@ -22,8 +28,12 @@ function now(): string {
 export class ProgressBoard {
   readonly progress: RunProgress;
 
+  private readonly rowsInResult: boolean;
+
   constructor(backend: RunProgress['backend'], subject: string, private readonly forwardToParent = false) {
     this.progress = { backend, subject, targets: [], done: false };
+    this.rowsInResult = forwardToParent && patched(ROWS_IN_RESULT_PATCH);
+    if (forwardToParent && !this.rowsInResult) this.lastPublished = 0;
     setHandler(progressQuery, () => this.progress);
     // A parent learns its children's rows from their signals.
     setHandler(targetUpdateSignal, (row) => {
@@ -43,7 +53,7 @@ export class ProgressBoard {
   }
 
   // Workflow time: a child that ends within the first interval sends no signal at all.
-  private lastPublished = Date.now();
+  private lastPublished: number = Date.now();
 
   /**
    * Forwards a row to the parent: a failure always (the child's result will not carry it), otherwise at most
@@ -56,7 +66,9 @@ export class ProgressBoard {
     const parent = workflowInfo().parent;
     if (!this.forwardToParent || !parent) return;
     const now = Date.now();
-    if (!mustArrive && now - this.lastPublished < PUBLISH_INTERVAL_MS) return;
+    const legacyBoundary = !this.rowsInResult && (row.stepsDone === 0 || row.state === 'ok' || row.state === 'failed');
+    const interval = this.rowsInResult ? PUBLISH_INTERVAL_MS : LEGACY_PUBLISH_INTERVAL_MS;
+    if (!mustArrive && !legacyBoundary && now - this.lastPublished < interval) return;
     this.lastPublished = now;
     try {
       await getExternalWorkflowHandle(parent.workflowId).signal(targetUpdateSignal, { ...row, changes: [...row.changes] });
@@ -101,9 +113,16 @@ export class ProgressBoard {
     return this.progress.targets.map((row) => ({ ...row, changes: [...row.changes] }));
   }
 
-  /** Takes a finished child's rows (from its result) as they are. */
-  adopt(rows: readonly TargetProgress[] | undefined): void {
+  /**
+   * Takes a finished child's rows (from its result) as they are; any of `targets` still open after that (a
+   * child from before rows travelled in results) is finished here, so no row of a done child stays running.
+   */
+  async adopt(rows: readonly TargetProgress[] | undefined, targets: readonly string[]): Promise<void> {
     for (const row of rows ?? []) this.upsert({ ...row, changes: [...row.changes] });
+    for (const target of targets) {
+      const state = this.row(target).state;
+      if (state === 'pending' || state === 'running') await this.finish(target);
+    }
   }
 
   row(target: string): TargetProgress {

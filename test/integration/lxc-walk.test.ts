@@ -87,6 +87,20 @@ describe('walkOwnership on a real tree', () => {
     expect(resumed).toMatchObject({ entries: 13, changed: 13 });
   });
 
+  it.each(['native', 'node'] as const)('%s: reports on time as well as on count, so a slow store still heartbeats', (engine) => {
+    const root = path.join(scratchDir('walk-interval'), 'vol');
+    makeTree(root, Array.from({ length: 5000 }, (_, i) => `d${i % 5}/f${String(i).padStart(4, '0')}`));
+    const reports: WalkProgress[] = [];
+    // A count no tree here reaches: every report below came from the clock.
+    const result = walkOwnership(root, TARGET, { engine, progressEvery: 1e9, progressIntervalMs: 1, onProgress: (p) => reports.push(p) });
+    expect(result.changed).toBe(5006);
+    expect(reports.length).toBeGreaterThanOrEqual(2);
+    for (const [i, report] of reports.entries()) if (i > 0) expect(report.counts.entries).toBeGreaterThan(reports[i - 1].counts.entries);
+    const byCount: WalkProgress[] = [];
+    walkOwnership(root, { uid: 0, gid: 0 }, { engine, fullScan: true, progressEvery: 1e9, progressIntervalMs: 0, onProgress: (p) => byCount.push(p) });
+    expect(byCount).toEqual([]);
+  });
+
   it('handles names that are not UTF-8 and names with spaces and newlines', () => {
     const root = volume();
     const raw = Buffer.concat([Buffer.from(`${root}/`), Buffer.from([0x66, 0xff, 0xfe])]);

@@ -29,8 +29,6 @@ export interface LxcDeps {
   passwdFile?: string;
   groupFile?: string;
   mountInfoFile?: string;
-  /** How often the walk says it is alive between its progress reports; default 5 s (tests shorten it). */
-  walkKeepAliveMs?: number;
 }
 
 /** Failure types the workflows' retry policies list as non-retryable. */
@@ -84,8 +82,7 @@ export interface BindMountPointResult {
 /** What `pct set --digest` says when the config changed after it was read (PVE::Tools::assert_if_modified). */
 const CONFIG_CHANGED = /detected modified configuration/;
 const CONFIG_CHANGED_RETRIES = 5;
-/** Well inside the walk's heartbeat timeout (src/workflows/lxc.ts). */
-const WALK_KEEPALIVE_MS = 5000;
+const PCT_TIMEOUT_MS = 20_000;
 
 class ConfigChangedError extends Error {}
 
@@ -101,7 +98,8 @@ export function createLxcActivities(deps: LxcDeps = {}) {
 
   async function runPct(args: string[]): Promise<string> {
     try {
-      const { stdout } = await run(pct, args, { env: { ...process.env, ...deps.pctEnv }, timeout: 120_000 });
+      // Under bindMountPoint's 30 s start-to-close: an attempt that timed out must not still be running pct.
+      const { stdout } = await run(pct, args, { env: { ...process.env, ...deps.pctEnv }, timeout: PCT_TIMEOUT_MS });
       return stdout;
     } catch (error) {
       const e = error as NodeJS.ErrnoException & { stderr?: string };
@@ -118,10 +116,12 @@ export function createLxcActivities(deps: LxcDeps = {}) {
     return /^status:\s*running\s*$/m.test(out);
   }
 
-  function readConf(ctid: number): { file: string; text?: string } {
+  function readConf(ctid: number): { file: string; text?: string; digest?: string } {
     const file = confPath(ctid);
     try {
-      return { file, text: fs.readFileSync(file, 'utf8') };
+      const bytes = fs.readFileSync(file);
+      // Proxmox's digest of a config is the SHA-1 of its raw bytes (a Latin-1 comment must not change it).
+      return { file, text: bytes.toString('utf8'), digest: createHash('sha1').update(bytes).digest('hex') };
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code === 'ENOENT') return { file };
       throw error;
@@ -177,32 +177,20 @@ export function createLxcActivities(deps: LxcDeps = {}) {
       if (!stat.isDirectory()) {
         throw ApplicationFailure.nonRetryable(`volume ${input.volume}: ${input.root} is not a directory (a symlink is not followed)`, LXC_FAILURES.volumeNotFound);
       }
-      let latest = resumeFrom && Array.isArray(resumeFrom.cursor) ? resumeFrom : undefined;
-      // The walk reports every thousand entries, which a slow network store may take longer than the heartbeat
-      // timeout to reach; a timer keeps saying the worker is alive, with the last cursor, so the timeout can
-      // stay short and a killed worker's walk is retried within seconds.
-      const keepAlive = context ? setInterval(() => context.heartbeat(latest), deps.walkKeepAliveMs ?? WALK_KEEPALIVE_MS) : undefined;
-      try {
-        const result = await walkOwnershipAsync(
-          input.root,
-          { uid: input.uid, gid: input.gid },
-          {
-            fullScan: input.fullScan,
-            resumeFrom: latest,
-            mountInfoFile: deps.mountInfoFile,
-            onProgress: context
-              ? (progress) => {
-                  latest = progress;
-                  context.heartbeat(progress);
-                }
-              : undefined,
-            signal: context?.cancellationSignal,
-          },
-        );
-        return { volume: input.volume, root: input.root, uid: input.uid, gid: input.gid, ...result };
-      } finally {
-        clearInterval(keepAlive);
-      }
+      // The walk reports (and so heartbeats) every thousand entries or every 2 s, whichever comes first: a slow
+      // store never looks dead, and the heartbeat timeout can stay short.
+      const result = await walkOwnershipAsync(
+        input.root,
+        { uid: input.uid, gid: input.gid },
+        {
+          fullScan: input.fullScan,
+          resumeFrom: resumeFrom && Array.isArray(resumeFrom.cursor) ? resumeFrom : undefined,
+          mountInfoFile: deps.mountInfoFile,
+          onProgress: context ? (progress) => context.heartbeat(progress) : undefined,
+          signal: context?.cancellationSignal,
+        },
+      );
+      return { volume: input.volume, root: input.root, uid: input.uid, gid: input.gid, ...result };
     },
 
     /**
@@ -276,13 +264,12 @@ export function createLxcActivities(deps: LxcDeps = {}) {
   }
 
   function parseConf(ctid: number) {
-    const { file, text } = readConf(ctid);
+    const { file, text, digest } = readConf(ctid);
     if (text === undefined) {
       throw ApplicationFailure.nonRetryable(`container ${ctid} does not exist on this node (${file} is missing)`, LXC_FAILURES.containerNotFound);
     }
     try {
-      // Proxmox's digest of a config is the SHA-1 of its raw text.
-      return { config: parseContainerConfig(text, file), digest: createHash('sha1').update(text).digest('hex') };
+      return { config: parseContainerConfig(text, file), digest: digest! };
     } catch (error) {
       if (error instanceof ContainerConfigError) throw ApplicationFailure.nonRetryable(error.message, LXC_FAILURES.containerConfigInvalid);
       throw error;

@@ -157,7 +157,7 @@ export function* nativeWalkSteps(helper: string, root: string, owner: Owner, opt
   // Same root handling as the Node walk: the logical path for reports; a symlink root fails (ELOOP) in open.
   const rootPath = fs.realpathSync(root, { encoding: 'buffer' }).toString('latin1');
   // Imported lazily: ownershipWalk.ts imports this file.
-  const { mountPointsUnder } = require('./ownershipWalk') as typeof import('./ownershipWalk');
+  const { mountPointsUnder, DEFAULT_PROGRESS_INTERVAL_MS } = require('./ownershipWalk') as typeof import('./ownershipWalk');
   const mountPoints = mountPointsUnder(rootPath, options.mountInfoFile ?? '/proc/self/mountinfo');
   const progressEvery = options.onProgress ? Math.max(1, options.progressEvery ?? 1000) : 0;
   const refusedLimit = options.refusedLimit ?? 100;
@@ -172,6 +172,7 @@ export function* nativeWalkSteps(helper: string, root: string, owner: Owner, opt
     String(options.maxDepth ?? 512),
     String(refusedLimit),
     ...[...mountPoints].map((m) => `m:${hex(m)}`),
+    `t:${options.progressIntervalMs ?? DEFAULT_PROGRESS_INTERVAL_MS}`,
   ];
   const resume = options.resumeFrom;
   if (resume && Array.isArray(resume.cursor)) {

@@ -63,10 +63,18 @@ export interface WalkResult extends WalkCounts {
   skippedByRootCheck: boolean;
 }
 
+export const DEFAULT_PROGRESS_INTERVAL_MS = 2000;
+
 export interface WalkOptions {
   /** Called every `progressEvery` entries with a resumable cursor. May throw to stop the walk. */
   onProgress?: (progress: WalkProgress) => void;
   progressEvery?: number;
+  /**
+   * Also report when this many ms have passed since the last report (default 2000; 0 = by count only). The
+   * walk runs synchronously between reports, so reports are its only heartbeats: a store too slow for a
+   * thousand entries per heartbeat timeout must not look like a dead worker.
+   */
+  progressIntervalMs?: number;
   /** A progress report from an earlier, interrupted walk: finished entries are not visited again. */
   resumeFrom?: WalkProgress;
   /** Walk everything even when the root check says the volume is done. */
@@ -170,6 +178,7 @@ export class OwnershipWalk {
   private readonly rootMountId: string | undefined;
   private readonly mountPoints: Set<string>;
   private readonly progressEvery: number;
+  private lastProgressAt: number;
   private readonly refusedLimit: number;
   private readonly maxDepth: number;
   private skippedByRootCheck = false;
@@ -185,6 +194,7 @@ export class OwnershipWalk {
       if (!Number.isInteger(id) || id < 0 || id >= 2 ** 32 - 1) throw new Error(`refusing to chown to invalid id ${id}`);
     }
     this.progressEvery = options.progressEvery ?? 1000;
+    this.lastProgressAt = Date.now();
     this.refusedLimit = options.refusedLimit ?? 100;
     this.maxDepth = options.maxDepth ?? 512;
     this.counts = options.resumeFrom
@@ -358,10 +368,13 @@ export class OwnershipWalk {
     }
   }
 
-  /** One more entry done; every `progressEvery`, report a cursor pointing at it. */
+  /** One more entry done; every `progressEvery` (or `progressIntervalMs`), report a cursor pointing at it. */
   private finished(name: string): void {
-    if (!this.options.onProgress || ++this.sinceProgress < this.progressEvery) return;
+    if (!this.options.onProgress) return;
+    const interval = this.options.progressIntervalMs ?? DEFAULT_PROGRESS_INTERVAL_MS;
+    if (++this.sinceProgress < this.progressEvery && !(interval > 0 && Date.now() - this.lastProgressAt >= interval)) return;
     this.sinceProgress = 0;
+    this.lastProgressAt = Date.now();
     const cursor = this.stack.slice(1).map((f) => f.name);
     cursor.push(name);
     this.options.onProgress({ cursor, counts: { ...this.counts } });

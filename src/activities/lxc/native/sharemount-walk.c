@@ -13,7 +13,8 @@
  * - Post-order, names sorted bytewise per directory (the same order as the Node walk), the root last.
  *
  * Protocol. argv: root-hex real-root-hex uid gid fullScan sampleSize progressEvery maxDepth refusedLimit
- * then any of m:<mount-point-hex>, c:<cursor-name-hex> (in order), n:<six counts, comma-separated>.
+ * then any of m:<mount-point-hex>, c:<cursor-name-hex> (in order), n:<six counts, comma-separated>,
+ * t:<report at least every this many ms>.
  * stdout, one record per line: "P <6 counts> <cursor names in hex>..." (then waits for one byte on stdin;
  * EOF stops the walk), "R <code> <number> <path-hex>" (refused), "D <6 counts> <0|1>" (done),
  * "E <errno-name> <message-hex>" (failure, exit 1). Counts: entries changed alreadyRight refusedCount
@@ -31,6 +32,7 @@
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/sysmacros.h>
+#include <time.h>
 #include <unistd.h>
 
 #define DIR_FLAGS (O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
@@ -59,6 +61,15 @@ static uid_t want_uid;
 static gid_t want_gid;
 static int full_scan, sample_size, progress_every, max_depth, refused_limit, refused_sent;
 static int since_progress;
+/* Also report when this long has passed since the last report (t:<ms>; 0 = by count only), so a slow store
+ * still heartbeats: the caller reads reports synchronously and cannot heartbeat on its own meanwhile. */
+static long long progress_interval_ms, last_progress_ms;
+
+static long long monotonic_ms(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+  return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
 static dev_t root_dev;
 static uint64_t root_mnt_id;
 static char **mount_points;
@@ -238,9 +249,11 @@ static int is_mount_point(const struct frame *parent, const char *name) {
   return 0;
 }
 
-/* One more entry done; every progress_every, report a cursor pointing at it and wait for the go-ahead. */
+/* One more entry done; every progress_every entries (or progress_interval_ms), report a cursor pointing at
+ * it and wait for the go-ahead. */
 static void finished(const char *name) {
-  if (progress_every <= 0 || ++since_progress < progress_every) return;
+  if (progress_every <= 0) return;
+  if (++since_progress < progress_every && !(progress_interval_ms > 0 && monotonic_ms() - last_progress_ms >= progress_interval_ms)) return;
   since_progress = 0;
   close_batch();
   printf("P ");
@@ -258,6 +271,7 @@ static void finished(const char *name) {
   do n = read(0, &go, 1);
   while (n < 0 && errno == EINTR);
   if (n != 1) exit(3); /* the caller stopped the walk */
+  last_progress_ms = monotonic_ms();
 }
 
 /* Pushes a directory opened as fd (already checked); takes ownership of fd. */
@@ -524,6 +538,7 @@ int main(int argc, char **argv) {
   int cursor_length = 0, resuming = 0;
   for (int i = 10; i < argc; i++) {
     if (strncmp(argv[i], "m:", 2) == 0) mount_points[mount_point_count++] = from_hex(argv[i] + 2);
+    else if (strncmp(argv[i], "t:", 2) == 0) progress_interval_ms = atoll(argv[i] + 2);
     else if (strncmp(argv[i], "c:", 2) == 0) cursor[cursor_length++] = from_hex(argv[i] + 2);
     else if (strncmp(argv[i], "n:", 2) == 0) {
       resuming = 1;
@@ -532,6 +547,7 @@ int main(int argc, char **argv) {
     }
   }
   if (max_depth < 1) max_depth = 1;
+  last_progress_ms = monotonic_ms();
   stack = calloc((size_t)max_depth + 1, sizeof *stack);
   if (!stack || !cursor || !mount_points) abort();
 
