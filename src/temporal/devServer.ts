@@ -1,6 +1,7 @@
 import { ChildProcess, spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as net from 'node:net';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import { Connection } from '@temporalio/client';
 import { SEARCH_ATTRIBUTES } from '../domain/searchAttributes';
@@ -14,7 +15,7 @@ export interface DevServerOptions {
   /** Web UI port; 0 picks a free one; `false` runs headless. */
   uiPort?: number | false;
   ip?: string;
-  /** Where the server's own log goes; omitted means discarded. */
+  /** Where the server's own log goes; omitted: a private file that is removed once the start is decided. */
   logFile?: string;
 }
 
@@ -90,10 +91,17 @@ async function startOnce(options: DevServerOptions): Promise<DevServer> {
   }
   for (const [name, type] of Object.entries(SEARCH_ATTRIBUTES)) args.push('--search-attribute', `${name}=${type}`);
 
-  const log = options.logFile ? fs.openSync(options.logFile, 'a') : 'ignore';
-  const logStart = typeof log === 'number' ? fs.fstatSync(log).size : 0;
+  // Without a log file of the caller's, a private one (unlinked once the start is decided) still says why a
+  // start failed, e.g. a port taken between our check and the server's bind.
+  const logFile = options.logFile ?? path.join(os.tmpdir(), `sharemount-temporal-${process.pid}-${port}.log`);
+  const privateLog = options.logFile === undefined;
+  const log = fs.openSync(logFile, 'a');
+  const logStart = fs.fstatSync(log).size;
   const child = spawn(temporalBinary(), args, { stdio: ['ignore', log, log], detached: false });
-  if (typeof log === 'number') fs.closeSync(log);
+  fs.closeSync(log);
+  const forgetPrivateLog = () => {
+    if (privateLog) fs.rmSync(logFile, { force: true });
+  };
   let exited: string | undefined;
   // The server belongs to this process: never leave it running behind a CLI that exits or crashes.
   const killOnExit = () => child.kill('SIGKILL');
@@ -105,13 +113,17 @@ async function startOnce(options: DevServerOptions): Promise<DevServer> {
 
   const address = `${ip}:${port}`;
   const deadline = Date.now() + 60_000;
-  while (!(await isTemporalReachable(address, 1000))) {
-    if (exited) throw startFailure(exited, options.logFile, logStart, [port, uiPort]);
-    if (Date.now() > deadline) {
-      child.kill('SIGKILL');
-      throw new Error(`the Temporal dev server did not answer at ${address} within 60 s`);
+  try {
+    while (!(await isTemporalReachable(address, 1000))) {
+      if (exited) throw startFailure(exited, privateLog ? undefined : logFile, logSince(logFile, logStart), [port, uiPort]);
+      if (Date.now() > deadline) {
+        child.kill('SIGKILL');
+        throw new Error(`the Temporal dev server did not answer at ${address} within 60 s`);
+      }
+      await new Promise((r) => setTimeout(r, 200));
     }
-    await new Promise((r) => setTimeout(r, 200));
+  } finally {
+    forgetPrivateLog();
   }
 
   return {
@@ -123,8 +135,7 @@ async function startOnce(options: DevServerOptions): Promise<DevServer> {
 }
 
 /** Why the server stopped before answering, with the end of what it logged during this start. */
-function startFailure(exited: string, logFile: string | undefined, logStart: number, ports: Array<number | undefined>): Error {
-  const said = logFile ? logSince(logFile, logStart) : '';
+function startFailure(exited: string, logFile: string | undefined, said: string, ports: Array<number | undefined>): Error {
   const where = logFile ? ` (log: ${logFile})` : '';
   if (/address already in use/i.test(said)) {
     return new PortInUseError(`the Temporal dev server ${exited}: a port it needs is in use (${ports.filter(Boolean).join(', ')} or one it picked itself)${where}`);

@@ -27,6 +27,16 @@ describe('startDevServer (the real temporal binary)', () => {
     expect(fs.readFileSync(logFile, 'utf8').match(/address already in use/g)?.length).toBe(3);
   }, 60_000);
 
+  it('without a log file of its own it still recognises the taken port, and leaves no log behind', async () => {
+    const taken = (occupier.address() as net.AddressInfo).port;
+    const error = await startDevServer({ port: taken, uiPort: false }).then(
+      () => undefined,
+      (e: Error) => e,
+    );
+    expect(error).toBeInstanceOf(PortInUseError);
+    expect(fs.readdirSync(os.tmpdir()).filter((f) => f.startsWith(`sharemount-temporal-${process.pid}-`))).toEqual([]);
+  }, 60_000);
+
   it('with no port given it picks a free one and answers', async () => {
     const server = await startDevServer({ uiPort: false, logFile: path.join(dir, 'free.log') });
     try {

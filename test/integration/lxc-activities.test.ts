@@ -120,6 +120,16 @@ describe('LXC activities with the stand-in pct', () => {
     expect(setCalls().length).toBeGreaterThanOrEqual(2);
   });
 
+  it('an attempt whose start-to-close passed while it waited for the container changes nothing', async () => {
+    const { activities, conf, setCalls } = setup({ 950: { conf: 'unprivileged: 1\n' } });
+    const late = new MockActivityEnvironment({ startToCloseTimeoutMs: 30_000, currentAttemptScheduledTimestampMs: Date.now() - 31_000 });
+    await expect(late.run(activities.bindMountPoint, { ctid: 950, slot: 0, hostPath: models, containerPath: '/models' })).rejects.toThrow(/timed out waiting/);
+    expect(setCalls()).toHaveLength(0);
+    expect(conf(950)).toBe('unprivileged: 1\n');
+    const inTime = new MockActivityEnvironment({ startToCloseTimeoutMs: 30_000, currentAttemptScheduledTimestampMs: Date.now() });
+    await expect(inTime.run(activities.bindMountPoint, { ctid: 950, slot: 0, hostPath: models, containerPath: '/models' })).resolves.toMatchObject({ changed: true });
+  });
+
   it('a slot the plan chose that got taken since is not overwritten', async () => {
     const { activities, conf } = setup({ 950: { conf: `mp0: ${other},mp=/other\n` } });
     const result = await activities.bindMountPoint({ ctid: 950, slot: 0, hostPath: models, containerPath: '/models' });

@@ -204,6 +204,12 @@ export function createLxcActivities(deps: LxcDeps = {}) {
         if (problem) throw ApplicationFailure.nonRetryable(`CT ${ctid}: ${field} ${problem}`, LXC_FAILURES.invalidInput);
       }
       return withContainerLock(ctid, async () => {
+        // An attempt the server has already given up on (it waited its whole start-to-close for the lock) must
+        // not change the config after all: its retry is on the way.
+        const info = activityContext()?.info;
+        if (info && info.startToCloseTimeoutMs > 0 && Date.now() > info.currentAttemptScheduledTimestampMs + info.startToCloseTimeoutMs) {
+          throw ApplicationFailure.retryable(`CT ${ctid}: timed out waiting for the container's other mount points to be bound`, LXC_FAILURES.pctFailed);
+        }
         for (let attempt = 1; ; attempt++) {
           try {
             return await bindOnce(input);
