@@ -148,6 +148,19 @@ describeWithSandboxes('EFS step scripts on two instances sharing one file system
     }
   });
 
+  test('prepareLayout on two instances at the same moment over a fresh file system succeeds on both (CI once saw mkdir race)', async () => {
+    for (let round = 0; round < 8; round++) {
+      const fileSystemId = `fs-0000000000000${String(round).padStart(4, '0')}`;
+      efs.fileSystem(fileSystemId);
+      const settings = (users: string[]) => ({ ...base, fileSystemId, mountPoint: `/mnt/race${round}`, users });
+      const pairs = [[ubuntuInstance, settings([])], [rockyInstance, settings(['rocky'])]] as const;
+      for (const [instance, s] of pairs) expect((await runStep(instance, 'mountVolume', s)).code).toBe(0);
+      const results = await Promise.all(pairs.map(([instance, s]) => runStep(instance, 'prepareLayout', s)));
+      expect(results.map((r) => [r.code, r.stderr])).toEqual([[0, ''], [0, '']]);
+      for (const [instance] of pairs) await mustRun(instance, `umount /mnt/race${round}`);
+    }
+  });
+
   test('unmount and removeFstabLine take the volume off one instance and leave the data alone', async () => {
     const unmount = await runStep(rockyInstance, 'unmountVolume', rockySettings);
     expect(unmount.code).toBe(0);

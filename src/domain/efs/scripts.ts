@@ -313,13 +313,18 @@ ensure_dir() {
   if [ -L "$path" ]; then
     fail 65 "$path is a symbolic link; refusing to change it"
   fi
-  if [ ! -e "$path" ]; then
-    mkdir "$path"
+  # mkdir first, look after: every instance sharing the volume prepares it, often at the same moment, and a
+  # directory another one made between our look and our mkdir is no error.
+  if err=$(mkdir "$path" 2>&1); then
     created=yes
-  elif [ ! -d "$path" ]; then
+  elif [ -L "$path" ]; then
+    fail 65 "$path is a symbolic link; refusing to change it"
+  elif [ -d "$path" ]; then
+    created=no
+  elif [ -e "$path" ]; then
     fail 65 "$path exists and is not a directory"
   else
-    created=no
+    fail 65 "cannot create $path: $err"
   fi
   cd -P -- "$path"
   [ "$(pwd -P)" = "$path" ] || fail 65 "$path moved while it was being prepared"
