@@ -7,7 +7,7 @@
  */
 const fs = require('node:fs');
 const { devServer, ensureDist, requireDist, seconds } = require('./lib');
-const { withBenchWorker, fakeAwsActivities, stepResult, instanceIds } = require('./worker');
+const { withBenchWorker, fixedStepActivities, instanceIds } = require('./worker');
 
 /** EVENT_TYPE_… names from the SDK's protos (a dependency of @temporalio/client), else the numbers. */
 function eventTypeName(type) {
@@ -32,13 +32,7 @@ async function main() {
   const { efsInstanceWorkflowId } = requireDist('domain/workflowIds');
   const server = await devServer();
   try {
-    const activities = {
-      ...fakeAwsActivities(),
-      async runStepOnInstance(input) {
-        await new Promise((r) => setTimeout(r, stepMs));
-        return stepResult(input);
-      },
-    };
+    const activities = fixedStepActivities(stepMs);
     await withBenchWorker(server.address, activities, async (client, taskQueue) => {
       const ids = instanceIds(n, 1);
       const serverBefore = cpuOf(server.process.pid);

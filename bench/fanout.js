@@ -9,7 +9,7 @@
  * Usage: node bench/fanout.js [--full]   BENCH_FANOUT_N=1,10,100,500   BENCH_FANOUT_CONCURRENCY=N (default: N)
  */
 const { devServer, fmt, table, seconds } = require('./lib');
-const { withBenchWorker, fakeAwsActivities, stepResult, instanceIds } = require('./worker');
+const { withBenchWorker, fixedStepActivities, instanceIds } = require('./worker');
 
 async function runFanout({ full = false } = {}) {
   const stepMs = full ? 1000 : 250;
@@ -22,13 +22,7 @@ async function runFanout({ full = false } = {}) {
   const server = await devServer();
   const figures = [];
   try {
-    const activities = {
-      ...fakeAwsActivities(),
-      async runStepOnInstance(input) {
-        await new Promise((r) => setTimeout(r, stepMs));
-        return stepResult(input);
-      },
-    };
+    const activities = fixedStepActivities(stepMs);
     await withBenchWorker(server.address, activities, async (client, taskQueue) => {
       console.log(`\nfanout: efsMountWorkflow, ${steps} steps per instance, each step ${stepMs} ms (L = one instance = ${instanceMs} ms)`);
       for (const [index, n] of counts.entries()) {

@@ -63,8 +63,19 @@ function stepResult(input, stdout = '') {
   return { instanceId: input.instanceId, step: input.step, commandId: 'local', exitCode: 0, changed: [], unchanged: [], users: [], stdout, stderr: '' };
 }
 
+/** The fake AWS activities plus a runStepOnInstance that takes a fixed `stepMs` and changes nothing. */
+function fixedStepActivities(stepMs) {
+  return {
+    ...fakeAwsActivities(),
+    async runStepOnInstance(input) {
+      await new Promise((r) => setTimeout(r, stepMs));
+      return stepResult(input);
+    },
+  };
+}
+
 function instanceIds(n, salt) {
   return Array.from({ length: n }, (_, i) => `i-${(salt * 1_000_000 + i).toString(16).padStart(17, '0')}`);
 }
 
-module.exports = { withBenchWorker, fakeAwsActivities, stepResult, instanceIds };
+module.exports = { withBenchWorker, fakeAwsActivities, fixedStepActivities, stepResult, instanceIds };

@@ -72,9 +72,13 @@ export interface LxcApplyResult {
 export const ownershipTarget = (volume: string) => `${volume}: ownership`;
 export const containerTarget = (volume: string, ctid: number) => `${volume}: CT ${ctid}`;
 
+/** A volume's rows: its ownership, then one per container. */
+function volumeTargets(volume: LxcVolume): string[] {
+  return [ownershipTarget(volume.name), ...volume.mounts.map((m) => containerTarget(volume.name, m.ctid))];
+}
+
 function addRows(board: ProgressBoard, volume: LxcVolume): void {
-  board.add(ownershipTarget(volume.name), 2);
-  for (const mount of volume.mounts) board.add(containerTarget(volume.name, mount.ctid), 2);
+  for (const target of volumeTargets(volume)) board.add(target, 2);
 }
 
 function describeMount(result: BindMountPointResult, container: ContainerPlan): string | undefined {
@@ -105,7 +109,6 @@ export async function lxcVolumeWorkflow(input: LxcVolumeInput): Promise<LxcVolum
   const board = new ProgressBoard('lxc', volume.name, true);
   addRows(board, volume);
   const own = ownershipTarget(volume.name);
-  const rowsOf = () => [own, ...volume.mounts.map((m) => containerTarget(volume.name, m.ctid))];
   try {
     const problems = volumeProblems(volume);
     if (problems.length) throw ApplicationFailure.nonRetryable(problems.map((p) => p.message).join('; '), 'InvalidInput');
@@ -174,7 +177,7 @@ export async function lxcVolumeWorkflow(input: LxcVolumeInput): Promise<LxcVolum
       rows: board.rows(),
     };
   } catch (error) {
-    for (const target of rowsOf()) if (board.row(target).state !== 'ok') await board.finish(target, error);
+    for (const target of volumeTargets(volume)) if (board.row(target).state !== 'ok') await board.finish(target, error);
     throw error;
   }
 }
@@ -186,7 +189,7 @@ export async function lxcApplyWorkflow(input: LxcApplyInput): Promise<LxcApplyRe
   volumes.forEach((volume) => addRows(board, volume));
   const outcomes = await withConcurrency(volumes, input.concurrency ?? 4, (volume) => {
     // The child reads every container and the owner first: all its rows are under way from the start.
-    [ownershipTarget(volume.name), ...volume.mounts.map((m) => containerTarget(volume.name, m.ctid))].forEach((row) => board.start(row));
+    volumeTargets(volume).forEach((row) => board.start(row));
     return executeChild(lxcVolumeWorkflow, {
       workflowId: lxcVolumeWorkflowId(input.node, volume.name),
       taskQueue: workflowInfo().taskQueue,
@@ -204,7 +207,7 @@ export async function lxcApplyWorkflow(input: LxcApplyInput): Promise<LxcApplyRe
       const name = volumes[index].name;
       if (outcome.status === 'fulfilled') {
         const { rows, ...result } = outcome.value;
-        await board.adopt(rows, [ownershipTarget(name), ...volumes[index].mounts.map((m) => containerTarget(name, m.ctid))]);
+        await board.adopt(rows, volumeTargets(volumes[index]));
         return { name, ok: true, result };
       }
       // A child that never started (e.g. another apply holds this volume) sent no rows: mark them here.

@@ -17,6 +17,10 @@ const PUBLISH_INTERVAL_MS = 10_000;
 const ROWS_IN_RESULT_PATCH = 'progress-rows-in-result';
 const LEGACY_PUBLISH_INTERVAL_MS = 3000;
 
+function copyRow(row: TargetProgress): TargetProgress {
+  return { ...row, changes: [...row.changes] };
+}
+
 export const targetUpdateSignal = defineSignal<[TargetProgress]>('targetUpdate');
 
 function now(): string {
@@ -33,7 +37,8 @@ export class ProgressBoard {
   constructor(backend: RunProgress['backend'], subject: string, private readonly forwardToParent = false) {
     this.progress = { backend, subject, targets: [], done: false };
     this.rowsInResult = forwardToParent && patched(ROWS_IN_RESULT_PATCH);
-    if (forwardToParent && !this.rowsInResult) this.lastPublished = 0;
+    // Workflow time: a child that ends within the first interval sends no signal at all (legacy: at once).
+    this.lastPublished = forwardToParent && !this.rowsInResult ? 0 : Date.now();
     setHandler(progressQuery, () => this.progress);
     // A parent learns its children's rows from their signals.
     setHandler(targetUpdateSignal, (row) => {
@@ -52,8 +57,7 @@ export class ProgressBoard {
     return row;
   }
 
-  // Workflow time: a child that ends within the first interval sends no signal at all.
-  private lastPublished: number = Date.now();
+  private lastPublished: number;
 
   /**
    * Forwards a row to the parent: a failure always (the child's result will not carry it), otherwise at most
@@ -71,7 +75,7 @@ export class ProgressBoard {
     if (!mustArrive && !legacyBoundary && now - this.lastPublished < interval) return;
     this.lastPublished = now;
     try {
-      await getExternalWorkflowHandle(parent.workflowId).signal(targetUpdateSignal, { ...row, changes: [...row.changes] });
+      await getExternalWorkflowHandle(parent.workflowId).signal(targetUpdateSignal, copyRow(row));
     } catch {
       // The parent only displays these rows; a lost update must never fail the work itself.
     }
@@ -110,7 +114,7 @@ export class ProgressBoard {
 
   /** Copies of every row, for a child's result. */
   rows(): TargetProgress[] {
-    return this.progress.targets.map((row) => ({ ...row, changes: [...row.changes] }));
+    return this.progress.targets.map(copyRow);
   }
 
   /**
@@ -118,7 +122,7 @@ export class ProgressBoard {
    * child from before rows travelled in results) is finished here, so no row of a done child stays running.
    */
   async adopt(rows: readonly TargetProgress[] | undefined, targets: readonly string[]): Promise<void> {
-    for (const row of rows ?? []) this.upsert({ ...row, changes: [...row.changes] });
+    for (const row of rows ?? []) this.upsert(copyRow(row));
     for (const target of targets) {
       const state = this.row(target).state;
       if (state === 'pending' || state === 'running') await this.finish(target);

@@ -252,7 +252,8 @@ export function createLxcActivities(deps: LxcDeps = {}) {
     try {
       await runPct(args);
     } catch (error) {
-      if (CONFIG_CHANGED.test(errorText(error))) throw new ConfigChangedError(errorText(error));
+      const text = errorText(error);
+      if (CONFIG_CHANGED.test(text)) throw new ConfigChangedError(text);
       throw error;
     }
     const reread = parseConf(ctid).config;
