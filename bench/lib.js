@@ -57,7 +57,7 @@ function buildC(source, name) {
 /** The native walk helper: dist/native/sharemount-walk when built, else compiled here. */
 function walkHelper() {
   if (process.env.SHAREMOUNT_WALK_HELPER) return process.env.SHAREMOUNT_WALK_HELPER;
-  return buildC('src/activities/lxc/native/sharemount-walk.c', 'sharemount-walk');
+  return buildC('src/host/walk/native/sharemount-walk.c', 'sharemount-walk');
 }
 
 /** A scratch directory on the file system of /tmp (the same one the trees live on). */

@@ -3,7 +3,7 @@
 // under /usr/bin/time). Usage: node bench/walk-child.js <root> <native|node> <default|fullScan>
 const path = require('node:path');
 // SHAREMOUNT_BENCH_DIST is set by bench/lib.js.
-const { walkOwnership } = require(path.join(process.env.SHAREMOUNT_BENCH_DIST, 'activities', 'lxc', 'ownershipWalk'));
+const { walkOwnership } = require(path.join(process.env.SHAREMOUNT_BENCH_DIST, 'host', 'walk', 'nodeEngine'));
 
 const [root, engine, mode] = process.argv.slice(2);
 const start = process.hrtime.bigint();

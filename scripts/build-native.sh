@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Builds the native ownership walk (src/activities/lxc/native/sharemount-walk.c) when a C compiler is there.
+# Builds the native ownership walk (src/host/walk/native/sharemount-walk.c) when a C compiler is there.
 # Without it the activity uses the Node walk: same rules, slower (see BENCHMARKS.md).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -9,5 +9,5 @@ if [ -z "$cc" ]; then
   exit 0
 fi
 mkdir -p dist/native
-"$cc" -O2 -Wall -Wextra -o dist/native/sharemount-walk src/activities/lxc/native/sharemount-walk.c
+"$cc" -O2 -Wall -Wextra -o dist/native/sharemount-walk src/host/walk/native/sharemount-walk.c
 echo "build: native ownership walk at dist/native/sharemount-walk"

@@ -5,7 +5,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { createLxcActivities } from '../../src/activities/lxc';
 import { gatherLxcFacts } from '../../src/activities/lxc/facts';
-import type { WalkProgress } from '../../src/activities/lxc/ownershipWalk';
+import type { WalkProgress } from '../../src/host/walk';
 import { InputErrors } from '../../src/domain/errors';
 import { parseLxcConfig } from '../../src/domain/lxc/config';
 import { buildLxcPlan } from '../../src/domain/lxc/plan';

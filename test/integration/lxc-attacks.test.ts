@@ -1,6 +1,6 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { walkOwnership } from '../../src/activities/lxc/ownershipWalk';
+import { walkOwnership } from '../../src/host/walk/nodeEngine';
 import { makeTree, mount, owner, scratchDir, unmount } from './lxc-support';
 
 /**

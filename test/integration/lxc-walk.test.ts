@@ -1,6 +1,6 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { walkOwnership, type WalkProgress } from '../../src/activities/lxc/ownershipWalk';
+import { walkOwnership, type WalkProgress } from '../../src/host/walk/nodeEngine';
 import { allPaths, makeTree, owner, scratchDir } from './lxc-support';
 
 const TARGET = { uid: 100000, gid: 100000 };

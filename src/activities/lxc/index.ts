@@ -10,7 +10,7 @@ import { hostUsersFrom, type HostUser } from '../../domain/lxc/hostUsers';
 import { decideMountPoint, NoFreeSlotError, pctSetArgs } from '../../domain/lxc/mountPoints';
 import { pathProblem } from '../../domain/lxc/paths';
 import { createKeyedLock } from './keyedLock';
-import { walkOwnershipAsync, type WalkProgress, type WalkResult } from './ownershipWalk';
+import { walkOwnership, type WalkProgress, type WalkResult } from '../../host/walk';
 
 const run = promisify(execFile);
 
@@ -28,7 +28,6 @@ export interface LxcDeps {
   runningDir?: string;
   passwdFile?: string;
   groupFile?: string;
-  mountInfoFile?: string;
 }
 
 /** Failure types the workflows' retry policies list as non-retryable. */
@@ -179,13 +178,12 @@ export function createLxcActivities(deps: LxcDeps = {}) {
       }
       // The walk reports (and so heartbeats) every thousand entries or every 2 s, whichever comes first: a slow
       // store never looks dead, and the heartbeat timeout can stay short.
-      const result = await walkOwnershipAsync(
+      const result = await walkOwnership(
         input.root,
         { uid: input.uid, gid: input.gid },
         {
           fullScan: input.fullScan,
           resumeFrom: resumeFrom && Array.isArray(resumeFrom.cursor) ? resumeFrom : undefined,
-          mountInfoFile: deps.mountInfoFile,
           onProgress: context ? (progress) => context.heartbeat(progress) : undefined,
           signal: context?.cancellationSignal,
         },

@@ -1,5 +1,5 @@
 import * as fs from 'node:fs';
-import { chooseEngine, nativeWalkSteps } from './nativeWalk';
+import { chooseEngine, nativeWalkSteps } from './nativeEngine';
 
 /**
  * The host-side ownership walk over a shared volume. Container root can write into the volume, so everything

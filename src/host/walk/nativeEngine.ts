@@ -2,7 +2,7 @@ import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import type { Owner, RefusedEntry, WalkCounts, WalkOptions, WalkProgress, WalkResult } from './ownershipWalk';
+import type { Owner, RefusedEntry, WalkCounts, WalkOptions, WalkProgress, WalkResult } from './nodeEngine';
 
 /**
  * The ownership walk done by `sharemount-walk` (native/sharemount-walk.c): the same rules, order, counts and
@@ -157,7 +157,7 @@ export function* nativeWalkSteps(helper: string, root: string, owner: Owner, opt
   // Same root handling as the Node walk: the logical path for reports; a symlink root fails (ELOOP) in open.
   const rootPath = fs.realpathSync(root, { encoding: 'buffer' }).toString('latin1');
   // Imported lazily: ownershipWalk.ts imports this file.
-  const { mountPointsUnder, DEFAULT_PROGRESS_INTERVAL_MS } = require('./ownershipWalk') as typeof import('./ownershipWalk');
+  const { mountPointsUnder, DEFAULT_PROGRESS_INTERVAL_MS } = require('./nodeEngine') as typeof import('./nodeEngine');
   const mountPoints = mountPointsUnder(rootPath, options.mountInfoFile ?? '/proc/self/mountinfo');
   const progressEvery = options.onProgress ? Math.max(1, options.progressEvery ?? 1000) : 0;
   const refusedLimit = options.refusedLimit ?? 100;
