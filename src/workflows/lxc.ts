@@ -12,20 +12,22 @@ import { lxcVolumeWorkflowId } from '../domain/workflowIds';
 import { BACKEND_ATTRIBUTE, TARGETS_ATTRIBUTE, VOLUME_ATTRIBUTE } from './definitions';
 import { errorMessage, ProgressBoard, withConcurrency } from './progress';
 
-const NOT_RETRYABLE = ['ContainerNotFound', 'ContainerConfigInvalid', 'VolumeNotFound', 'InvalidInput', 'NoFreeMountPointSlot'];
+const NOT_RETRYABLE = ['ContainerNotFound', 'ContainerConfigInvalid', 'VolumeNotFound', 'InvalidInput', 'NoFreeMountPointSlot', 'HostPathUnsafe'];
 
 // Each reads or writes one small file (or runs one `pct set`): seconds at most, so a lost worker is noticed fast.
-const { readContainer, readHostUsers, bindMountPoint, loadLxcConfig } = proxyActivities<Activities>({
+const { readContainer, readHostUsers, inspectHostPaths, bindMountPoint, loadLxcConfig } = proxyActivities<Activities>({
   startToCloseTimeout: '30 seconds',
   retry: { initialInterval: '2 seconds', maximumAttempts: 5, nonRetryableErrorTypes: NOT_RETRYABLE },
 });
 
 // The walk may take hours on a large store; its heartbeat carries the cursor it resumes from after a retry.
 // The walk heartbeats every thousand entries or 2 s, whichever is first, so a lost worker is noticed in 20 s.
+// An entry that cannot change is a refusal in the result, not an error: what still fails is a lost worker or a
+// failing store, worth a few retries (each resumes), never an endless loop.
 const { applyOwnership } = proxyActivities<Activities>({
   startToCloseTimeout: '12 hours',
   heartbeatTimeout: '20 seconds',
-  retry: { initialInterval: '5 seconds', maximumInterval: '1 minute', nonRetryableErrorTypes: NOT_RETRYABLE },
+  retry: { initialInterval: '5 seconds', maximumInterval: '1 minute', maximumAttempts: 10, nonRetryableErrorTypes: NOT_RETRYABLE },
 });
 
 export interface LxcApplyInput {
@@ -97,6 +99,15 @@ function describeMount(result: BindMountPointResult, container: ContainerPlan): 
   }
 }
 
+/** Refused entries stay as they were, and so does the root, so that the next run looks at them again. */
+function refusalNote(ownership: ApplyOwnershipResult): string | undefined {
+  if (!ownership.refusedCount) return undefined;
+  const shown = ownership.refused.slice(0, 3).map((r) => `${r.path} (${r.reason})`);
+  const more = ownership.refusedCount > shown.length ? ` and ${ownership.refusedCount - shown.length} more` : '';
+  const root = ownership.rootLeft ? '; the volume root keeps its owner until they are resolved' : '';
+  return `refused ${ownership.refusedCount} entries: ${shown.join(', ')}${more}${root}`;
+}
+
 function planErrors(plan: VolumePlan): string | undefined {
   if (plan.errors?.length) return plan.errors.map((e) => `${e.field}: ${e.problem}`).join('; ');
   if (!plan.owner) return 'the owner could not be resolved';
@@ -124,7 +135,10 @@ export async function lxcVolumeWorkflow(input: LxcVolumeInput): Promise<LxcVolum
         ? readHostUsers.executeWithOptions({ summary: `look up host user ${volume.owner.user}` }, [[volume.owner.user]])
         : {},
     );
-    const plan = buildLxcPlan({ volumes: [volume] }, { node: input.node, containers, hostUsers }).volumes[0];
+    const hostPaths = await board.step(own, 'checkHostPath', () =>
+      inspectHostPaths.executeWithOptions({ summary: `check ${volume.hostPath}: no symlink in any component` }, [[volume.hostPath]]),
+    );
+    const plan = buildLxcPlan({ volumes: [volume] }, { node: input.node, containers, hostUsers, hostPaths }).volumes[0];
     const problem = planErrors(plan);
     if (problem) throw ApplicationFailure.nonRetryable(problem, 'PlanInvalid');
     const owner = plan.owner!;
@@ -135,11 +149,11 @@ export async function lxcVolumeWorkflow(input: LxcVolumeInput): Promise<LxcVolum
       'applyOwnership',
       () =>
         applyOwnership.executeWithOptions({ summary: `chown ${volume.hostPath} → ${owner.uid}:${owner.gid} for CT ${ctids}` },
-          [{ volume: volume.name, root: volume.hostPath, uid: owner.uid, gid: owner.gid, fullScan: input.fullScan }],
+          [{ volume: volume.name, root: volume.hostPath, uid: owner.uid, gid: owner.gid, fullScan: input.fullScan, expectedRoot: plan.root }],
         ),
       (r) => (r.changed ? `${r.changed} entries now ${owner.uid}:${owner.gid}` : undefined),
     );
-    await board.finish(own, ownership.refusedCount ? `refused ${ownership.refusedCount} entries (hard links, devices, swapped): ${ownership.refused.slice(0, 3).map((r) => `${r.path} (${r.reason})`).join(', ')}` : undefined);
+    await board.finish(own, refusalNote(ownership));
 
     const mounts = await withConcurrency(plan.containers, plan.containers.length, async (container) => {
       const target = containerTarget(volume.name, container.ctid);

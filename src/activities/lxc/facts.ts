@@ -4,17 +4,18 @@ import type { LxcActivities } from './index';
 
 /**
  * Everything buildLxcPlan needs, read from the host without changing it: each mounting container's config
- * and state, and the host users that owner fields name. For `plan` (called directly) and for workflows
+ * and state, the host users that owner fields name, and each host path as the host shows it. For `plan` (called directly) and for workflows
  * (which can call the two activities themselves and assemble the same object).
  */
 export async function gatherLxcFacts(
   config: LxcConfig,
-  activities: Pick<LxcActivities, 'inspectContainer' | 'readHostUsers'>,
+  activities: Pick<LxcActivities, 'inspectContainer' | 'readHostUsers' | 'inspectHostPaths'>,
   node?: string,
 ): Promise<LxcFacts> {
   const ctids = [...new Set(config.volumes.flatMap((v) => v.mounts.map((m) => m.ctid)))].sort((a, b) => a - b);
   const users = [...new Set(config.volumes.flatMap((v) => (v.owner.kind === 'user' ? [v.owner.user] : [])))];
   const containers = await Promise.all(ctids.map((ctid) => activities.inspectContainer(ctid)));
   const hostUsers = await activities.readHostUsers(users);
-  return node === undefined ? { containers, hostUsers } : { node, containers, hostUsers };
+  const hostPaths = await activities.inspectHostPaths([...new Set(config.volumes.map((v) => v.hostPath))]);
+  return node === undefined ? { containers, hostUsers, hostPaths } : { node, containers, hostUsers, hostPaths };
 }

@@ -10,7 +10,9 @@ import { hostUsersFrom, type HostUser } from '../../domain/lxc/hostUsers';
 import { decideMountPoint, NoFreeSlotError, pctSetArgs } from '../../domain/lxc/mountPoints';
 import { pathProblem } from '../../domain/lxc/paths';
 import { createKeyedLock } from './keyedLock';
-import { walkOwnership, type WalkProgress, type WalkResult } from '../../host/walk';
+import type { HostPathFacts } from '../../domain/lxc/hostPaths';
+import { inspectHostPath } from '../../host/hostPath';
+import { walkOwnership, WalkRootError, type RootIdentity, type WalkProgress, type WalkResult } from '../../host/walk';
 
 const run = promisify(execFile);
 
@@ -38,6 +40,8 @@ export const LXC_FAILURES = {
   invalidInput: 'InvalidInput',
   noFreeSlot: 'NoFreeMountPointSlot',
   pctFailed: 'PctFailed',
+  /** The host path has a symlink in it, or is no longer the directory the plan saw. */
+  hostPathUnsafe: 'HostPathUnsafe',
 } as const;
 
 export interface ContainerRead {
@@ -54,6 +58,8 @@ export interface ApplyOwnershipInput {
   uid: number;
   gid: number;
   fullScan?: boolean;
+  /** The root's device and inode as the plan saw them: the walk refuses to start on any other directory. */
+  expectedRoot?: RootIdentity;
 }
 
 export type ApplyOwnershipResult = WalkResult & { volume: string; root: string; uid: number; gid: number };
@@ -164,31 +170,35 @@ export function createLxcActivities(deps: LxcDeps = {}) {
       if (problem) throw ApplicationFailure.nonRetryable(`volume ${input.volume}: ${input.root} ${problem}`, LXC_FAILURES.invalidInput);
       const context = activityContext();
       const resumeFrom = context?.info.heartbeatDetails as WalkProgress | undefined;
-      let stat: fs.Stats;
       try {
-        stat = fs.lstatSync(input.root);
-      } catch {
-        throw ApplicationFailure.nonRetryable(
-          `volume ${input.volume}: ${input.root} does not exist; create it (or mount its storage) first`,
-          LXC_FAILURES.volumeNotFound,
+        // The walk reports (and so heartbeats) every thousand entries or every 2 s, whichever comes first: a
+        // slow store never looks dead, and the heartbeat timeout can stay short.
+        const result = await walkOwnership(
+          input.root,
+          { uid: input.uid, gid: input.gid },
+          {
+            fullScan: input.fullScan,
+            expectedRoot: input.expectedRoot,
+            resumeFrom: resumeFrom && Array.isArray(resumeFrom.cursor) ? resumeFrom : undefined,
+            onProgress: context ? (progress) => context.heartbeat(progress) : undefined,
+            signal: context?.cancellationSignal,
+          },
         );
+        return { volume: input.volume, root: input.root, uid: input.uid, gid: input.gid, ...result };
+      } catch (error) {
+        if (!(error instanceof WalkRootError)) throw error;
+        const type = error.code === 'NotFound' || error.code === 'NotADirectory' ? LXC_FAILURES.volumeNotFound : LXC_FAILURES.hostPathUnsafe;
+        throw ApplicationFailure.nonRetryable(`volume ${input.volume}: ${error.message}`, type);
       }
-      if (!stat.isDirectory()) {
-        throw ApplicationFailure.nonRetryable(`volume ${input.volume}: ${input.root} is not a directory (a symlink is not followed)`, LXC_FAILURES.volumeNotFound);
+    },
+
+    /** Each host path as the host shows it, component by component, following no symlink (for plans). */
+    async inspectHostPaths(hostPaths: string[]): Promise<Record<string, HostPathFacts>> {
+      for (const hostPath of hostPaths) {
+        const problem = pathProblem(hostPath, 'host path');
+        if (problem) throw ApplicationFailure.nonRetryable(`${hostPath} ${problem}`, LXC_FAILURES.invalidInput);
       }
-      // The walk reports (and so heartbeats) every thousand entries or every 2 s, whichever comes first: a slow
-      // store never looks dead, and the heartbeat timeout can stay short.
-      const result = await walkOwnership(
-        input.root,
-        { uid: input.uid, gid: input.gid },
-        {
-          fullScan: input.fullScan,
-          resumeFrom: resumeFrom && Array.isArray(resumeFrom.cursor) ? resumeFrom : undefined,
-          onProgress: context ? (progress) => context.heartbeat(progress) : undefined,
-          signal: context?.cancellationSignal,
-        },
-      );
-      return { volume: input.volume, root: input.root, uid: input.uid, gid: input.gid, ...result };
+      return Object.fromEntries(hostPaths.map((hostPath) => [hostPath, inspectHostPath(hostPath)]));
     },
 
     /**

@@ -49,6 +49,7 @@ export function renderPlan(plan: LxcPlan): string {
     const lines = [`volume ${volume.name}: ${volume.hostPath} → owner ${owner}`];
     if (volume.note) lines.push(`  note: ${volume.note}`);
     lines.push(table(['container', 'path', 'root uid:gid', 'slot', 'mount', 'state'], rows).replace(/^/gm, '  '));
+    for (const warning of volume.warnings ?? []) lines.push(paint('yellow', `  warning: ${warning.field}: ${warning.problem}`));
     for (const error of volume.errors ?? []) lines.push(paint('red', `  error: ${error.field}: ${error.problem}`));
     return lines.join('\n');
   });

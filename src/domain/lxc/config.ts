@@ -1,5 +1,6 @@
 import { InputError, InputErrors } from '../errors';
 import { describe, pathProblem } from './paths';
+import { nestedHostPathErrors } from './hostPaths';
 import { dottedPath, schemaErrors } from './schema';
 
 export { validateHostPath, validateContainerPath, pathProblem } from './paths';
@@ -52,6 +53,7 @@ export function parseLxcConfig(text: string, options: { volume?: string } = {}):
     }
   }
   if (errors.length === 0) checkContainerPathsUnique(volumes, errors);
+  if (errors.length === 0) errors.push(...nestedHostPathErrors(volumes));
   let selected = volumes;
   if (options.volume !== undefined) {
     selected = volumes.filter((v) => v.name === options.volume);

@@ -1,6 +1,7 @@
 import { InputError } from '../errors';
 import type { LxcConfig, LxcVolume } from './config';
 import { ContainerConfigError, parseContainerConfig, type ContainerConfig } from './containerConfig';
+import { foreignBindWarnings, hostPathFactsProblem, type ForeignBind, type HostPathFacts } from './hostPaths';
 import type { HostUser } from './hostUsers';
 import { idMapOf, IdmapError, mappedRoot, type IdMap } from './idmap';
 import { decideMountPoint, NoFreeSlotError } from './mountPoints';
@@ -29,7 +30,8 @@ import { resolveOwner, type ContainerRoot, type ResolvedOwner } from './owner';
  *       "pendingUntilRestart": true,        // optional: the entry sits in [pve:pending] until the CT restarts
  *       "running": true
  *     }],
- *     "errors": [{ "field": "shared_volumes.vllm_models.mounts.951", "problem": "..." }]  // optional
+ *     "errors": [{ "field": "shared_volumes.vllm_models.mounts.951", "problem": "..." }],  // optional
+ *     "warnings": [{ "field": "shared_volumes.vllm_models.host_path", "problem": "..." }]  // optional
  *   }]
  * }
  */
@@ -45,7 +47,10 @@ export interface VolumePlan {
   owner: PlannedOwner | null;
   note?: string;
   containers: ContainerPlan[];
+  /** The host path's device and inode as the plan saw them: the walk refuses any other directory. */
+  root?: { dev: number; ino: number };
   errors?: PlanError[];
+  warnings?: PlanError[];
 }
 
 export type PlannedOwner = Omit<ResolvedOwner, 'note'>;
@@ -82,6 +87,8 @@ export interface LxcFacts {
   containers: ContainerFacts[];
   /** The host users named by `owner` fields; a missing name means the user does not exist. */
   hostUsers: Record<string, HostUser>;
+  /** Each volume's host path as the host showed it; a plan without them (pure tests) checks no host path. */
+  hostPaths?: Record<string, HostPathFacts>;
 }
 
 export function buildLxcPlan(config: LxcConfig, facts: LxcFacts): LxcPlan {
@@ -91,7 +98,8 @@ export function buildLxcPlan(config: LxcConfig, facts: LxcFacts): LxcPlan {
     return parsed.get(ctid)!;
   };
   const reservedSlots = new Map<number, number[]>();
-  const volumes = config.volumes.map((volume) => planVolume(volume, parse, facts, reservedSlots));
+  const binds = foreignBinds(config, config.volumes.flatMap((v) => v.mounts.map((m) => m.ctid)), parse);
+  const volumes = config.volumes.map((volume) => planVolume(volume, parse, facts, reservedSlots, binds));
   const plan: LxcPlan = { ok: volumes.every((v) => !v.errors), volumes };
   return facts.node === undefined ? plan : { node: facts.node, ...plan };
 }
@@ -124,8 +132,15 @@ function planVolume(
   parse: (ctid: number) => ParsedContainer,
   facts: LxcFacts,
   reservedSlots: Map<number, number[]>,
+  binds: ForeignBind[],
 ): VolumePlan {
   const errors: PlanError[] = [];
+  const warnings: PlanError[] = [];
+  const hostPathField = `shared_volumes.${volume.name}.host_path`;
+  const hostPath = facts.hostPaths?.[volume.hostPath];
+  const hostPathProblem = hostPath && hostPathFactsProblem(hostPath);
+  if (hostPathProblem) errors.push({ field: hostPathField, problem: hostPathProblem });
+  for (const problem of foreignBindWarnings(volume.hostPath, binds)) warnings.push({ field: hostPathField, problem });
   const containers: ContainerPlan[] = [];
   const roots: ContainerRoot[] = [];
   for (const mount of volume.mounts) {
@@ -165,6 +180,7 @@ function planVolume(
     }
   }
   const plan: VolumePlan = { name: volume.name, hostPath: volume.hostPath, owner: null, containers };
+  if (hostPath?.dev !== undefined && hostPath.ino !== undefined && !hostPathProblem) plan.root = { dev: hostPath.dev, ino: hostPath.ino };
   if (owner) {
     const { note, ...planned } = owner;
     plan.owner = planned;
@@ -172,7 +188,26 @@ function planVolume(
     if (notes.length) plan.note = notes.join('; ');
   }
   if (errors.length) plan.errors = errors;
+  if (warnings.length) plan.warnings = warnings;
   return plan;
+}
+
+/**
+ * Host bind mounts of the planned containers that are not one of this config's volumes: a directory some
+ * container mounts by other means than sharemount.
+ */
+function foreignBinds(config: LxcConfig, ctids: number[], parse: (ctid: number) => ParsedContainer): ForeignBind[] {
+  const binds: ForeignBind[] = [];
+  for (const ctid of new Set(ctids)) {
+    const ct = parse(ctid);
+    if (!ct.ok) continue;
+    for (const entry of [...ct.config.mountPoints, ...ct.config.pendingMountPoints]) {
+      if (!entry.volume.startsWith('/')) continue;
+      const ours = config.volumes.some((v) => v.hostPath === entry.volume && v.mounts.some((m) => m.ctid === ctid && m.containerPath === entry.containerPath));
+      if (!ours && !binds.some((b) => b.ctid === ctid && b.hostPath === entry.volume)) binds.push({ ctid, slot: `mp${entry.slot}`, hostPath: entry.volume });
+    }
+  }
+  return binds;
 }
 
 /** For a named host user: say which containers' root is not that user (they write only through mode bits). */
