@@ -9,7 +9,7 @@ import type { LxcActivities } from './index';
  */
 export async function gatherLxcFacts(
   config: LxcConfig,
-  activities: Pick<LxcActivities, 'inspectContainer' | 'readHostUsers' | 'inspectHostPaths'>,
+  activities: Pick<LxcActivities, 'inspectContainer' | 'readHostUsers' | 'inspectHostPaths' | 'listHostBinds'>,
   node?: string,
 ): Promise<LxcFacts> {
   const ctids = [...new Set(config.volumes.flatMap((v) => v.mounts.map((m) => m.ctid)))].sort((a, b) => a - b);
@@ -17,5 +17,7 @@ export async function gatherLxcFacts(
   const containers = await Promise.all(ctids.map((ctid) => activities.inspectContainer(ctid)));
   const hostUsers = await activities.readHostUsers(users);
   const hostPaths = await activities.inspectHostPaths([...new Set(config.volumes.map((v) => v.hostPath))]);
-  return node === undefined ? { containers, hostUsers, hostPaths } : { node, containers, hostUsers, hostPaths };
+  const hostBinds = await activities.listHostBinds();
+  const facts = { containers, hostUsers, hostPaths, hostBinds };
+  return node === undefined ? facts : { node, ...facts };
 }

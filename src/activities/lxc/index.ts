@@ -10,7 +10,7 @@ import { hostUsersFrom, type HostUser } from '../../domain/lxc/hostUsers';
 import { decideMountPoint, NoFreeSlotError, pctSetArgs } from '../../domain/lxc/mountPoints';
 import { pathProblem } from '../../domain/lxc/paths';
 import { createKeyedLock } from './keyedLock';
-import type { HostPathFacts } from '../../domain/lxc/hostPaths';
+import { hostBindsOf, type HostBind, type HostPathFacts } from '../../domain/lxc/hostPaths';
 import { inspectHostPath } from '../../host/hostPath';
 import { walkOwnership, WalkRootError, type RootIdentity, type WalkProgress, type WalkResult } from '../../host/walk';
 
@@ -190,6 +190,27 @@ export function createLxcActivities(deps: LxcDeps = {}) {
         const type = error.code === 'NotFound' || error.code === 'NotADirectory' ? LXC_FAILURES.volumeNotFound : LXC_FAILURES.hostPathUnsafe;
         throw ApplicationFailure.nonRetryable(`volume ${input.volume}: ${error.message}`, type);
       }
+    },
+
+    /** The host directories every container on this node binds, for the plan's warnings. Changes nothing. */
+    async listHostBinds(): Promise<HostBind[]> {
+      let names: string[];
+      try {
+        names = fs.readdirSync(path.join(pveDir, 'lxc'));
+      } catch {
+        return [];
+      }
+      return names.flatMap((name) => {
+        const ctid = /^(\d+)\.conf$/.exec(name)?.[1];
+        const { file, text } = ctid ? readConf(Number(ctid)) : {};
+        if (!ctid || text === undefined) return [];
+        try {
+          const config = parseContainerConfig(text, file!);
+          return hostBindsOf(Number(ctid), [...config.mountPoints, ...config.pendingMountPoints]);
+        } catch {
+          return []; // a config the plan cannot read is reported for the containers the plan uses
+        }
+      });
     },
 
     /** Each host path as the host shows it, component by component, following no symlink (for plans). */

@@ -53,19 +53,25 @@ export function hostPathFactsProblem(facts: HostPathFacts): string | undefined {
   return undefined;
 }
 
-/** A host bind mount of some container that holds this host path (not one of sharemount's own volumes). */
-export interface ForeignBind {
+/** A host directory that a container on this node binds (an `mpN` whose volume is an absolute path). */
+export interface HostBind {
   ctid: number;
   slot: string;
   hostPath: string;
+  containerPath: string;
 }
 
 /** Warns about container bind mounts (by other means than this volume) of a directory that holds the host path. */
-export function foreignBindWarnings(hostPath: string, binds: ForeignBind[]): string[] {
+export function foreignBindWarnings(hostPath: string, binds: HostBind[]): string[] {
   return binds
     .filter((bind) => bind.hostPath !== hostPath && isWithin(hostPath, bind.hostPath))
     .map(
       (bind) =>
         `CT ${bind.ctid} binds ${bind.hostPath} (${bind.slot}), which holds this host path: root in CT ${bind.ctid} can rename directories above it; the walk refuses to follow what it puts there, but consider a host path outside ${bind.hostPath}`,
     );
+}
+
+/** Every host bind mount of a parsed container config, pending ones included. */
+export function hostBindsOf(ctid: number, mountPoints: ReadonlyArray<{ slot: number; volume: string; containerPath: string }>): HostBind[] {
+  return mountPoints.filter((m) => m.volume.startsWith('/')).map((m) => ({ ctid, slot: `mp${m.slot}`, hostPath: m.volume, containerPath: m.containerPath }));
 }

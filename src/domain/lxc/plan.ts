@@ -1,7 +1,7 @@
 import { InputError } from '../errors';
 import type { LxcConfig, LxcVolume } from './config';
 import { ContainerConfigError, parseContainerConfig, type ContainerConfig } from './containerConfig';
-import { foreignBindWarnings, hostPathFactsProblem, type ForeignBind, type HostPathFacts } from './hostPaths';
+import { foreignBindWarnings, hostPathFactsProblem, type HostBind, type HostPathFacts } from './hostPaths';
 import type { HostUser } from './hostUsers';
 import { idMapOf, IdmapError, mappedRoot, type IdMap } from './idmap';
 import { decideMountPoint, NoFreeSlotError } from './mountPoints';
@@ -89,6 +89,8 @@ export interface LxcFacts {
   hostUsers: Record<string, HostUser>;
   /** Each volume's host path as the host showed it; a plan without them (pure tests) checks no host path. */
   hostPaths?: Record<string, HostPathFacts>;
+  /** The host bind mounts of every container on the node, for warnings about directories they expose. */
+  hostBinds?: HostBind[];
 }
 
 export function buildLxcPlan(config: LxcConfig, facts: LxcFacts): LxcPlan {
@@ -98,7 +100,7 @@ export function buildLxcPlan(config: LxcConfig, facts: LxcFacts): LxcPlan {
     return parsed.get(ctid)!;
   };
   const reservedSlots = new Map<number, number[]>();
-  const binds = foreignBinds(config, config.volumes.flatMap((v) => v.mounts.map((m) => m.ctid)), parse);
+  const binds = foreignBinds(config, facts.hostBinds ?? []);
   const volumes = config.volumes.map((volume) => planVolume(volume, parse, facts, reservedSlots, binds));
   const plan: LxcPlan = { ok: volumes.every((v) => !v.errors), volumes };
   return facts.node === undefined ? plan : { node: facts.node, ...plan };
@@ -132,7 +134,7 @@ function planVolume(
   parse: (ctid: number) => ParsedContainer,
   facts: LxcFacts,
   reservedSlots: Map<number, number[]>,
-  binds: ForeignBind[],
+  binds: HostBind[],
 ): VolumePlan {
   const errors: PlanError[] = [];
   const warnings: PlanError[] = [];
@@ -192,22 +194,10 @@ function planVolume(
   return plan;
 }
 
-/**
- * Host bind mounts of the planned containers that are not one of this config's volumes: a directory some
- * container mounts by other means than sharemount.
- */
-function foreignBinds(config: LxcConfig, ctids: number[], parse: (ctid: number) => ParsedContainer): ForeignBind[] {
-  const binds: ForeignBind[] = [];
-  for (const ctid of new Set(ctids)) {
-    const ct = parse(ctid);
-    if (!ct.ok) continue;
-    for (const entry of [...ct.config.mountPoints, ...ct.config.pendingMountPoints]) {
-      if (!entry.volume.startsWith('/')) continue;
-      const ours = config.volumes.some((v) => v.hostPath === entry.volume && v.mounts.some((m) => m.ctid === ctid && m.containerPath === entry.containerPath));
-      if (!ours && !binds.some((b) => b.ctid === ctid && b.hostPath === entry.volume)) binds.push({ ctid, slot: `mp${entry.slot}`, hostPath: entry.volume });
-    }
-  }
-  return binds;
+/** Host bind mounts that are not one of this config's volumes: directories containers mount by other means. */
+function foreignBinds(config: LxcConfig, binds: HostBind[]): HostBind[] {
+  const ours = (bind: HostBind) => config.volumes.some((v) => v.hostPath === bind.hostPath && v.mounts.some((m) => m.ctid === bind.ctid && m.containerPath === bind.containerPath));
+  return binds.filter((bind) => !ours(bind));
 }
 
 /** For a named host user: say which containers' root is not that user (they write only through mode bits). */
