@@ -1,7 +1,6 @@
 import { createDoctorActivities, DoctorDeps } from './doctor';
 import { createEfsActivities, EfsActivityDeps } from './efs';
 import { createLxcActivities, LxcDeps } from './lxc';
-import { createLxcConfigActivities } from './lxc/configFile';
 
 export type ActivityDeps = DoctorDeps & LxcDeps & EfsActivityDeps;
 
@@ -10,7 +9,6 @@ export function createActivities(deps: ActivityDeps) {
   return {
     ...createDoctorActivities(deps),
     ...createLxcActivities(deps),
-    ...createLxcConfigActivities(),
     ...createEfsActivities(deps),
   };
 }

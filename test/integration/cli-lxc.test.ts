@@ -50,6 +50,7 @@ describe('sharemount lxc, CLI → Temporal → worker on the node', () => {
           name: 'models',
           hostPath: volume,
           owner: { mode: 'container_root', uid: 100000, gid: 100000 },
+          root: { dev: fs.statSync(volume).dev, ino: fs.statSync(volume).ino },
           containers: [
             { ctid: 950, containerPath: '/models', rootUid: 100000, rootGid: 100000, idmap: 'proxmox-default', slot: 1, mount: 'new', running: true },
             { ctid: 951, containerPath: '/models', rootUid: 100000, rootGid: 100000, idmap: 'lxc.idmap', slot: 0, mount: 'new', running: false },

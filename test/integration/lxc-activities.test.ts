@@ -4,7 +4,8 @@ import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { createLxcActivities } from '../../src/activities/lxc';
-import { gatherLxcFacts } from '../../src/activities/lxc/facts';
+import { gatherLxcFacts } from '../../src/host/proxmox/facts';
+import { proxmoxNode } from '../../src/host/proxmox/node';
 import type { WalkProgress } from '../../src/host/walk';
 import { InputErrors } from '../../src/domain/errors';
 import { parseLxcConfig } from '../../src/domain/lxc/config';
@@ -15,15 +16,12 @@ import { allPaths, makePveDir, makeTree, owner, pctCalls, scratchDir, STAND_IN_P
 function setup(containers: Record<number, { conf: string; running?: boolean }>) {
   const pveDir = makePveDir(containers);
   const log = path.join(pveDir, 'pct.log');
-  const activities = createLxcActivities({
-    pveDir,
-    pct: STAND_IN_PCT,
-    pctEnv: { SHAREMOUNT_PVE_DIR: pveDir, SHAREMOUNT_PCT_LOG: log },
-    runningDir: path.join(pveDir, 'running'),
-  });
+  const options = { pveDir, pct: STAND_IN_PCT, pctEnv: { SHAREMOUNT_PVE_DIR: pveDir, SHAREMOUNT_PCT_LOG: log }, runningDir: path.join(pveDir, 'running') };
+  const activities = createLxcActivities(options);
+  const node = proxmoxNode(options);
   const conf = (ctid: number) => fs.readFileSync(path.join(pveDir, 'lxc', `${ctid}.conf`), 'utf8');
   const setCalls = () => pctCalls(log).filter((argv) => argv[0] === 'set');
-  return { pveDir, log, activities, conf, setCalls };
+  return { pveDir, log, activities, node, conf, setCalls };
 }
 
 async function failure(promise: Promise<unknown>): Promise<ApplicationFailure> {
@@ -44,12 +42,12 @@ describe('LXC activities with the stand-in pct', () => {
   fs.mkdirSync(other);
 
   it('readContainer returns the config and state; a missing container is final', async () => {
-    const { activities } = setup({ 950: { conf: 'unprivileged: 1\n', running: true } });
+    const { activities, node, pveDir } = setup({ 950: { conf: 'unprivileged: 1\n', running: true } });
     await expect(activities.readContainer(950)).resolves.toMatchObject({ ctid: 950, text: 'unprivileged: 1\n', running: true });
     const missing = await failure(activities.readContainer(951));
     expect(missing.type).toBe('ContainerNotFound');
     expect(missing.nonRetryable).toBe(true);
-    await expect(activities.inspectContainer(951)).resolves.toMatchObject({ ctid: 951, text: undefined, running: false });
+    expect(node.readConf(951)).toEqual({ file: path.join(pveDir, 'lxc', '951.conf') });
   });
 
   it('bindMountPoint: new, then present without calling pct', async () => {
@@ -157,9 +155,9 @@ describe('LXC activities with the stand-in pct', () => {
   });
 
   it('gathers facts for a plan without changing anything', async () => {
-    const { activities, setCalls } = setup({ 950: { conf: 'unprivileged: 1\n', running: true } });
+    const { node, setCalls } = setup({ 950: { conf: 'unprivileged: 1\n', running: true } });
     const config = parseLxcConfig(JSON.stringify({ shared_volumes: { m: { host_path: models, owner: 'root', mounts: { '950': '/models', '951': '/models' } } } }));
-    const plan = buildLxcPlan(config, await gatherLxcFacts(config, activities, 'pve1'));
+    const plan = buildLxcPlan(config, await gatherLxcFacts(config, node, 'pve1'));
     expect(plan.volumes[0].owner).toMatchObject({ mode: 'user', uid: 0, gid: 0, user: 'root' });
     expect(plan.volumes[0].containers).toEqual([
       { ctid: 950, containerPath: '/models', rootUid: 100000, rootGid: 100000, idmap: 'proxmox-default', slot: 0, mount: 'new', running: true },

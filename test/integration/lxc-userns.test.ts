@@ -2,7 +2,8 @@ import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { createLxcActivities } from '../../src/activities/lxc';
-import { gatherLxcFacts } from '../../src/activities/lxc/facts';
+import { gatherLxcFacts } from '../../src/host/proxmox/facts';
+import { proxmoxNode } from '../../src/host/proxmox/node';
 import { parseLxcConfig } from '../../src/domain/lxc/config';
 import { parseContainerConfig } from '../../src/domain/lxc/containerConfig';
 import { idMapOf } from '../../src/domain/lxc/idmap';
@@ -44,16 +45,12 @@ describe('a container_root volume, proven with user namespaces', () => {
     expect(before.stderr).toMatch(/Permission denied/);
     expect(fs.existsSync(written)).toBe(false);
 
-    const activities = createLxcActivities({
-      pveDir,
-      pct: STAND_IN_PCT,
-      pctEnv: { SHAREMOUNT_PVE_DIR: pveDir },
-      runningDir: path.join(pveDir, 'running'),
-    });
+    const options = { pveDir, pct: STAND_IN_PCT, pctEnv: { SHAREMOUNT_PVE_DIR: pveDir }, runningDir: path.join(pveDir, 'running') };
+    const activities = createLxcActivities(options);
     const config = parseLxcConfig(
       JSON.stringify({ shared_volumes: { vllm_models: { host_path: hostPath, owner: 'container_root', mounts: { '950': '/vllm_models', '951': '/vllm_models' } } } }),
     );
-    const plan = buildLxcPlan(config, await gatherLxcFacts(config, activities));
+    const plan = buildLxcPlan(config, await gatherLxcFacts(config, proxmoxNode(options)));
     expect(plan.ok).toBe(true);
     const volume = plan.volumes[0];
     expect(volume.owner).toEqual({ mode: 'container_root', uid: 100000, gid: 100000 });
@@ -84,9 +81,10 @@ describe('a container_root volume, proven with user namespaces', () => {
     const pveDir = makePveDir({ 950: { conf } });
     const hostPath = path.join(scratchDir('userns-default'), 'data');
     fs.mkdirSync(hostPath);
-    const activities = createLxcActivities({ pveDir, pct: STAND_IN_PCT, pctEnv: { SHAREMOUNT_PVE_DIR: pveDir }, runningDir: path.join(pveDir, 'running') });
+    const options = { pveDir, pct: STAND_IN_PCT, pctEnv: { SHAREMOUNT_PVE_DIR: pveDir }, runningDir: path.join(pveDir, 'running') };
+    const activities = createLxcActivities(options);
     const config = parseLxcConfig(JSON.stringify({ shared_volumes: { data: { host_path: hostPath, mounts: { '950': '/data' } } } }));
-    const plan = buildLxcPlan(config, await gatherLxcFacts(config, activities));
+    const plan = buildLxcPlan(config, await gatherLxcFacts(config, proxmoxNode(options)));
     expect(plan.volumes[0].note).toMatch(/read but not write/);
     await activities.applyOwnership({ volume: 'data', root: hostPath, uid: plan.volumes[0].owner!.uid, gid: plan.volumes[0].owner!.gid });
     expect(owner(hostPath)).toBe('65534:65534');

@@ -1,6 +1,6 @@
 import * as fs from 'node:fs';
 import { Command } from 'commander';
-import { readLxcConfigFile } from '../../activities/lxc/configFile';
+import { readLxcConfigFile } from '../../host/lxcConfigFile';
 import { lxcTaskQueue } from '../../domain/taskQueues';
 import { generalTaskQueue } from '../../temporal/connection';
 import { efsRunWorkflowId, lxcApplyWorkflowId } from '../../domain/workflowIds';

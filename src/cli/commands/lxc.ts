@@ -1,8 +1,8 @@
 import * as fs from 'node:fs';
 import { Command } from 'commander';
-import { createLxcActivities, LxcDeps } from '../../activities/lxc';
-import { gatherLxcFacts } from '../../activities/lxc/facts';
-import { readLxcConfigFile } from '../../activities/lxc/configFile';
+import { readLxcConfigFile } from '../../host/lxcConfigFile';
+import { gatherLxcFacts } from '../../host/proxmox/facts';
+import { proxmoxNode, type ProxmoxNodeOptions } from '../../host/proxmox/node';
 import type { LxcConfig } from '../../domain/lxc/config';
 import { buildLxcPlan, type LxcPlan } from '../../domain/lxc/plan';
 import { lxcTaskQueue } from '../../domain/taskQueues';
@@ -24,13 +24,13 @@ export interface LxcOptions {
   json?: boolean;
 }
 
-function lxcDeps(options: LxcOptions): LxcDeps {
+function nodeOptions(options: LxcOptions): ProxmoxNodeOptions {
   return { pveDir: options.pveDir, pct: options.pct };
 }
 
 /** The plan from this host's own files; changes nothing. */
 export async function planLocally(config: LxcConfig, options: LxcOptions): Promise<LxcPlan> {
-  const facts = await gatherLxcFacts(config, createLxcActivities(lxcDeps(options)), options.node);
+  const facts = await gatherLxcFacts(config, proxmoxNode(nodeOptions(options)), options.node);
   return buildLxcPlan(config, facts);
 }
 

@@ -2,7 +2,7 @@ import * as path from 'node:path';
 import { Argument, Command } from 'commander';
 import type { Duration } from '@temporalio/common';
 import { ScheduleNotFoundError, ScheduleOverlapPolicy, type Client, type ScheduleOptionsAction } from '@temporalio/client';
-import { readLxcConfigFile } from '../../activities/lxc/configFile';
+import { readLxcConfigFile } from '../../host/lxcConfigFile';
 import { driftReport } from '../../domain/drift';
 import { validateInstanceIds, validateVolumeName } from '../../domain/efs';
 import { InputError } from '../../domain/errors';

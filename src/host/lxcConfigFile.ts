@@ -1,7 +1,6 @@
 import * as fs from 'node:fs';
-import { ApplicationFailure } from '@temporalio/common';
-import { InputError, InputErrors } from '../../domain/errors';
-import { parseLxcConfig, type LxcConfig } from '../../domain/lxc/config';
+import { InputError } from '../domain/errors';
+import { parseLxcConfig, type LxcConfig } from '../domain/lxc/config';
 
 /** Config files are small; a huge one is a mistake (or an attack) and is refused before it is parsed. */
 export const MAX_CONFIG_BYTES = 4 * 1024 * 1024;
@@ -17,18 +16,4 @@ export function readLxcConfigFile(file: string, volume?: string): LxcConfig {
   if (!stat.isFile()) throw new InputError('--config', `${file} is not a regular file`);
   if (stat.size > MAX_CONFIG_BYTES) throw new InputError('--config', `${file} is ${stat.size} bytes; a config is at most ${MAX_CONFIG_BYTES} bytes`);
   return parseLxcConfig(fs.readFileSync(file, 'utf8'), { volume });
-}
-
-export function createLxcConfigActivities() {
-  return {
-    /** Scheduled re-applies read the config on the node each run, so an edited file is picked up. */
-    async loadLxcConfig(input: { file: string; volume?: string }): Promise<LxcConfig> {
-      try {
-        return readLxcConfigFile(input.file, input.volume);
-      } catch (error) {
-        if (error instanceof InputError || error instanceof InputErrors) throw ApplicationFailure.nonRetryable(error.message, 'InvalidInput');
-        throw error;
-      }
-    },
-  };
 }

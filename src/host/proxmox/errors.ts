@@ -1,0 +1,29 @@
+/**
+ * What can go wrong on a Proxmox node, as plain errors: the activities decide which are worth a retry, and the
+ * CLI's read-only plan reports them as they are.
+ */
+export type ProxmoxErrorKind =
+  /** The container's config file is not on this node. */
+  | 'containerNotFound'
+  /** The config file cannot be read as a Proxmox container config. */
+  | 'configInvalid'
+  /** A value sharemount would pass on is not acceptable. */
+  | 'invalidInput'
+  /** Every mpN slot is taken. */
+  | 'noFreeSlot'
+  /** The pct command does not exist here. */
+  | 'pctMissing'
+  /** pct ran and failed; it fails for passing reasons too (a backup holds the lock). */
+  | 'pctFailed'
+  /** The config kept changing between our read and pct set (its digest never matched). */
+  | 'configKeptChanging';
+
+export class ProxmoxError extends Error {
+  constructor(
+    readonly kind: ProxmoxErrorKind,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'ProxmoxError';
+  }
+}

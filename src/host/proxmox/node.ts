@@ -1,0 +1,134 @@
+import { execFile } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { promisify } from 'node:util';
+import { ContainerConfigError, parseContainerConfig, type ContainerConfig } from '../../domain/lxc/containerConfig';
+import { hostBindsOf, type HostBind } from '../../domain/lxc/hostPaths';
+import { hostUsersFrom, type HostUser } from '../../domain/lxc/hostUsers';
+import { MAX_CTID, MIN_CTID } from '../../domain/lxc/config';
+import { ProxmoxError } from './errors';
+
+const run = promisify(execFile);
+
+export interface ProxmoxNodeOptions {
+  /** Where Proxmox keeps cluster config; container configs are `<pveDir>/lxc/<ctid>.conf`. Default /etc/pve. */
+  pveDir?: string;
+  /** The pct command (name on PATH or a path). Default `pct`. */
+  pct?: string;
+  /** Extra environment for pct (tests point the stand-in at their own pve dir). */
+  pctEnv?: Record<string, string>;
+  /**
+   * A running container has a cgroup directory `<runningDir>/<ctid>` (Proxmox: /sys/fs/cgroup/lxc, the
+   * default), so reading state costs no pct call; where that directory does not exist, `pct status` is asked.
+   */
+  runningDir?: string;
+  passwdFile?: string;
+  groupFile?: string;
+}
+
+export interface ConfRead {
+  file: string;
+  /** Absent when the container has no config on this node. */
+  text?: string;
+  /** Proxmox's digest of a config: the SHA-1 of its raw bytes (a Latin-1 comment must not change it). */
+  digest?: string;
+}
+
+/** Under bindMountPoint's 30 s start-to-close: an attempt that timed out must not still be running pct. */
+const PCT_TIMEOUT_MS = 20_000;
+
+/** The node's files and its pct, read and called without Temporal: activities wrap these, plans use them. */
+export function proxmoxNode(options: ProxmoxNodeOptions = {}) {
+  const pveDir = options.pveDir ?? '/etc/pve';
+  const pct = options.pct ?? 'pct';
+  const confPath = (ctid: number) => path.join(pveDir, 'lxc', `${checkCtid(ctid)}.conf`);
+
+  function readConf(ctid: number): ConfRead {
+    const file = confPath(ctid);
+    try {
+      const bytes = fs.readFileSync(file);
+      return { file, text: bytes.toString('utf8'), digest: createHash('sha1').update(bytes).digest('hex') };
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return { file };
+      throw error;
+    }
+  }
+
+  async function runPct(args: string[]): Promise<string> {
+    try {
+      const { stdout } = await run(pct, args, { env: { ...process.env, ...options.pctEnv }, timeout: PCT_TIMEOUT_MS });
+      return stdout;
+    } catch (error) {
+      const e = error as NodeJS.ErrnoException & { stderr?: string };
+      if (e.code === 'ENOENT') throw new ProxmoxError('pctMissing', `${pct} not found: is this a Proxmox node? (--pct)`);
+      throw new ProxmoxError('pctFailed', `pct ${args.join(' ')} failed: ${(e.stderr ?? e.message).trim()}`);
+    }
+  }
+
+  async function isRunning(ctid: number): Promise<boolean> {
+    const runningDir = options.runningDir ?? '/sys/fs/cgroup/lxc';
+    if (fs.existsSync(runningDir)) return fs.existsSync(path.join(runningDir, String(ctid)));
+    const out = await runPct(['status', String(ctid)]);
+    return /^status:\s*running\s*$/m.test(out);
+  }
+
+  /** The container's parsed config and its digest; a missing or unreadable config is a ProxmoxError. */
+  function parseConf(ctid: number): { config: ContainerConfig; digest: string } {
+    const { file, text, digest } = readConf(ctid);
+    if (text === undefined) throw new ProxmoxError('containerNotFound', `container ${ctid} does not exist on this node (${file} is missing)`);
+    try {
+      return { config: parseContainerConfig(text, file), digest: digest! };
+    } catch (error) {
+      if (error instanceof ContainerConfigError) throw new ProxmoxError('configInvalid', error.message);
+      throw error;
+    }
+  }
+
+  return {
+    pveDir,
+    readConf,
+    parseConf,
+    runPct,
+    isRunning,
+
+    /** uid, primary gid and group name of the named host users; unknown names are simply absent. */
+    readHostUsers(names: string[]): Record<string, HostUser> {
+      const passwd = fs.readFileSync(options.passwdFile ?? '/etc/passwd', 'utf8');
+      let group = '';
+      try {
+        group = fs.readFileSync(options.groupFile ?? '/etc/group', 'utf8');
+      } catch {
+        // group names are only decoration in the plan
+      }
+      return hostUsersFrom(names, passwd, group);
+    },
+
+    /** The host directories every container on this node binds (for the plan's warnings). */
+    listHostBinds(): HostBind[] {
+      let names: string[];
+      try {
+        names = fs.readdirSync(path.join(pveDir, 'lxc'));
+      } catch {
+        return [];
+      }
+      return names.flatMap((name) => {
+        const ctid = /^(\d+)\.conf$/.exec(name)?.[1];
+        if (!ctid) return [];
+        try {
+          const { config } = parseConf(Number(ctid));
+          return hostBindsOf(Number(ctid), [...config.mountPoints, ...config.pendingMountPoints]);
+        } catch {
+          return []; // a config the plan cannot read is reported for the containers the plan uses
+        }
+      });
+    },
+  };
+}
+
+export type ProxmoxNode = ReturnType<typeof proxmoxNode>;
+
+function checkCtid(ctid: number): number {
+  if (!Number.isSafeInteger(ctid) || ctid < MIN_CTID || ctid > MAX_CTID) throw new ProxmoxError('invalidInput', `invalid container ID ${ctid}`);
+  return ctid;
+}
