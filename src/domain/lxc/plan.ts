@@ -1,5 +1,6 @@
 import { InputError } from '../errors';
-import type { LxcConfig, LxcVolume } from './config';
+import type { LxcConfig } from './config';
+import type { LxcVolume } from './volume';
 import { ContainerConfigError, parseContainerConfig, type ContainerConfig } from './containerConfig';
 import type { HostUser } from './hostUsers';
 import { idMapOf, IdmapError, mappedRoot, type IdMap } from './idmap';
