@@ -163,16 +163,10 @@ export function networkActivities(deps: { ec2: EC2Client; efs: EFSClient; runtim
   }
 
   return {
-    /** Where each instance lives: subnet, zone, VPC and its security groups. An unknown instance fails at once. */
-    async describeInstanceSubnets(input: { instanceIds: string[] }): Promise<InstanceNetwork[]> {
-      const { found, unknown } = await locate(validateInstanceIds(input.instanceIds));
-      if (unknown.length > 0) throw nonRetryable(unknown.map((u) => u.reason).join('; '), 'unknown-instance');
-      return found;
-    },
-
     /**
-     * Like describeInstanceSubnets, but an instance EC2 does not know is reported instead of failing the
-     * lookup, so a typo in one instance ID fails that target alone and the others are still mounted.
+     * Where each instance lives: subnet, zone, VPC and its security groups. An instance EC2 does not know is
+     * reported instead of failing the lookup, so a typo in one instance ID fails that target alone and the
+     * others are still mounted.
      */
     async locateInstances(input: { instanceIds: string[] }): Promise<{ found: InstanceNetwork[]; unknown: UnknownInstance[] }> {
       return locate(validateInstanceIds(input.instanceIds));
