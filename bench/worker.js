@@ -40,10 +40,7 @@ function fakeAwsActivities() {
     async awaitFileSystemAvailable() {
       return {};
     },
-    async describeInstanceSubnets({ instanceIds }) {
-      return subnets(instanceIds);
-    },
-    // what efsMountWorkflow calls since c9a317b (unknown instances are reported, not fatal)
+    // where the instances live; unknown ones are reported, not fatal
     async locateInstances({ instanceIds }) {
       return { found: subnets(instanceIds), unknown: [] };
     },

@@ -11,12 +11,6 @@ export interface RunOptions {
   detach?: boolean;
 }
 
-export interface RunReport<R> {
-  workflowId: string;
-  result?: R;
-  progress?: RunProgress;
-}
-
 /**
  * Starts a workflow (or attaches to the one already running under the same deterministic ID) and follows it.
  * `render` prints the text result; with --json the result object is printed instead. Returns the exit code.

@@ -8,5 +8,3 @@ export const SEARCH_ATTRIBUTES = {
   ShareMountBackend: 'Keyword',
   ShareMountTargets: 'KeywordList',
 } as const;
-
-export type SearchAttributeName = keyof typeof SEARCH_ATTRIBUTES;

@@ -1,4 +1,3 @@
-import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 
@@ -19,9 +18,4 @@ export function temporalBinary(): string {
   const pinned = pinnedTemporalPath();
   if (fs.existsSync(pinned)) return pinned;
   throw new Error(`the Temporal CLI ${PINNED} is not installed at ${pinned}: run \`npm run setup\` (or set SHAREMOUNT_TEMPORAL_BIN)`);
-}
-
-export function temporalVersion(binary: string): string | undefined {
-  const result = spawnSync(binary, ['--version'], { encoding: 'utf8' });
-  return /temporal version (\S+)/.exec(result.stdout ?? '')?.[1];
 }

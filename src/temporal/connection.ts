@@ -1,11 +1,14 @@
-import * as fs from 'node:fs';
 import * as os from 'node:os';
 import type { ConnectionOptions } from '@temporalio/client';
+import { loadClientConnectConfig } from '@temporalio/envconfig';
+import { InputError } from '../domain/errors';
 import { GENERAL_TASK_QUEUE } from '../domain/taskQueues';
 
 /**
- * Where sharemount finds Temporal, in the usual Temporal environment conventions. With no TEMPORAL_ADDRESS
- * the CLI uses the embedded default: a local dev server it starts itself (see embedded.ts).
+ * Where sharemount finds Temporal, read the way the Temporal CLI and SDKs read it: the active profile of
+ * temporal.toml (TEMPORAL_CONFIG_FILE, else the user's config directory; TEMPORAL_PROFILE, else `default`),
+ * then the TEMPORAL_* variables over it. With no address from either, the CLI uses a server on 127.0.0.1:7233
+ * or the embedded one (see cli/session.ts).
  */
 export interface TemporalSettings {
   address?: string;
@@ -14,24 +17,36 @@ export interface TemporalSettings {
   apiKey?: string;
 }
 
+/** From the environment: its TEMPORAL_* variables and the temporal.toml profile they (or HOME) select. */
 export function settingsFromEnv(env: NodeJS.ProcessEnv = process.env): TemporalSettings {
-  const read = (name: string) => (env[name] ? fs.readFileSync(env[name]!) : undefined);
-  const cert = read('TEMPORAL_TLS_CLIENT_CERT_PATH');
-  const key = read('TEMPORAL_TLS_CLIENT_KEY_PATH');
-  const ca = read('TEMPORAL_TLS_SERVER_CA_CERT_PATH');
-  const tlsWanted = env.TEMPORAL_TLS === 'true' || Boolean(cert || ca || env.TEMPORAL_API_KEY);
+  // An empty variable has always meant "not set" here (TEMPORAL_ADDRESS= selects the local server), where
+  // envconfig would let it override the profile with an empty value. gRPC metadata keeps its own rule: an
+  // empty TEMPORAL_GRPC_META_* removes that header.
+  const overrideEnvVars = Object.fromEntries(
+    Object.entries(env).filter((entry): entry is [string, string] => typeof entry[1] === 'string' && (entry[1] !== '' || entry[0].startsWith('TEMPORAL_GRPC_META_'))),
+  );
+  let loaded: ReturnType<typeof loadClientConnectConfig>;
+  try {
+    loaded = loadClientConnectConfig({ overrideEnvVars });
+  } catch (error) {
+    throw new InputError(settingBehind(error as NodeJS.ErrnoException, overrideEnvVars), `cannot load the Temporal connection settings: ${(error as Error).message}`);
+  }
+  const { connectionOptions, namespace } = loaded;
   return {
-    address: env.TEMPORAL_ADDRESS || undefined,
-    namespace: env.TEMPORAL_NAMESPACE || 'default',
-    apiKey: env.TEMPORAL_API_KEY || undefined,
-    tls: tlsWanted
-      ? {
-          serverNameOverride: env.TEMPORAL_TLS_SERVER_NAME || undefined,
-          serverRootCACertificate: ca,
-          clientCertPair: cert && key ? { crt: cert, key } : undefined,
-        }
-      : undefined,
+    address: connectionOptions.address || undefined,
+    namespace: namespace || 'default',
+    apiKey: connectionOptions.apiKey || undefined,
+    tls: connectionOptions.tls ?? undefined,
   };
+}
+
+/** The variable (or file) the operator must fix for an error envconfig threw. */
+function settingBehind(error: NodeJS.ErrnoException, env: Record<string, string>): string {
+  // A certificate or key path that cannot be read: the variable holding it, when one does.
+  const variable = Object.keys(env).find((name) => name.startsWith('TEMPORAL_') && error.path !== undefined && env[name] === error.path);
+  if (variable) return variable;
+  if (/^Profile '/.test(error.message)) return 'TEMPORAL_PROFILE';
+  return env.TEMPORAL_CONFIG_FILE ? 'TEMPORAL_CONFIG_FILE' : 'temporal.toml';
 }
 
 const QUEUE_NAME = /^[A-Za-z0-9][A-Za-z0-9_.:-]{0,99}$/;

@@ -5,7 +5,7 @@
 import { ApplicationFailure, executeChild, proxyActivities, workflowInfo } from '@temporalio/workflow';
 import type { Activities } from '../activities';
 import type { ApplyOwnershipResult, BindMountPointResult } from '../activities/lxc';
-import { volumeProblems, type LxcVolume } from '../domain/lxc/config';
+import { volumeProblems, type LxcVolume } from '../domain/lxc/volume';
 import { buildLxcPlan, type ContainerPlan, type VolumePlan } from '../domain/lxc/plan';
 import type { TargetProgress } from '../domain/progress';
 import { lxcVolumeWorkflowId } from '../domain/workflowIds';

@@ -44,19 +44,21 @@ describe('EFS activities against moto', () => {
     expect(await activities.findFileSystem({ name: 'nothing-here' })).toBeNull();
   });
 
-  test('describeInstanceSubnets reports subnet, zone and VPC; an unknown instance fails without retry', async () => {
-    const networks = await activities.describeInstanceSubnets({ instanceIds });
+  test('locateInstances reports subnet, zone and VPC; an unknown instance is reported, not fatal', async () => {
+    const { found: networks, unknown } = await activities.locateInstances({ instanceIds });
+    expect(unknown).toEqual([]);
     expect(networks.map((n) => n.availabilityZone)).toEqual(['us-east-1a', 'us-east-1b']);
     expect(networks.every((n) => /^subnet-/.test(n.subnetId) && /^vpc-/.test(n.vpcId))).toBe(true);
     expect(new Set(networks.map((n) => n.vpcId)).size).toBe(1);
-    const failure = await failureOf(activities.describeInstanceSubnets({ instanceIds: ['i-0000000000000dead'] }));
-    expect(failure.nonRetryable).toBe(true);
-    expect(failure.message).toContain('i-0000000000000dead');
+    const mixed = await activities.locateInstances({ instanceIds: [instanceIds[0], 'i-0000000000000dead'] });
+    expect(mixed.found.map((n) => n.instanceId)).toEqual([instanceIds[0]]);
+    expect(mixed.unknown.map((u) => u.instanceId)).toEqual(['i-0000000000000dead']);
+    expect(mixed.unknown[0].reason).toContain('i-0000000000000dead');
   });
 
   test('the NFS security group and one mount target per zone are created once across two runs', async () => {
     const { fileSystemId } = await activities.ensureFileSystem({ name: 'research' });
-    const networks = await activities.describeInstanceSubnets({ instanceIds });
+    const { found: networks } = await activities.locateInstances({ instanceIds });
     const { vpcId, subnets } = chooseMountTargetSubnets(networks);
 
     const groupRuns = [];
@@ -80,7 +82,7 @@ describe('EFS activities against moto', () => {
   });
 
   test('without sources, the security group admits NFS from the VPC itself', async () => {
-    const [network] = await activities.describeInstanceSubnets({ instanceIds: instanceIds.slice(0, 1) });
+    const [network] = (await activities.locateInstances({ instanceIds: instanceIds.slice(0, 1) })).found;
     const group = await activities.ensureNfsSecurityGroup({ name: 'sharemount-vpc-wide', vpcId: network.vpcId });
     expect(group.rulesAdded).toEqual(['172.31.0.0/16']);
   });

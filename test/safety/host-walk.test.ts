@@ -8,7 +8,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { createLxcActivities } from '../../src/activities/lxc';
-import type { LxcVolume } from '../../src/domain/lxc/config';
+import type { LxcVolume } from '../../src/domain/lxc/volume';
 import type { LxcApplyResult } from '../../src/workflows';
 import { makePveDir, makeTree, mount, owner, scratchDir, STAND_IN_PCT, unmount } from '../integration/lxc-support';
 import { diffSnapshots, snapshot } from '../support/snapshot';

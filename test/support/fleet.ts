@@ -8,7 +8,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { createEfsActivities, plainRuntime } from '../../src/activities/efs';
 import { planEfsMount, UMASK_PROFILE_PATH, type EfsMountRequest } from '../../src/domain/efs';
-import type { LxcVolume } from '../../src/domain/lxc/config';
+import type { LxcVolume } from '../../src/domain/lxc/volume';
 import { makePveDir, makeTree, pctCalls, scratchDir, STAND_IN_PCT } from '../integration/lxc-support';
 import type { WorkerProcessConfig } from './workerProcess';
 import { createFakeEfs, createInstanceSandbox, FakeEfs, InstanceSandbox } from './instanceSandbox';

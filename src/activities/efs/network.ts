@@ -1,21 +1,21 @@
 import {
   AuthorizeSecurityGroupIngressCommand,
   CreateSecurityGroupCommand,
-  DescribeInstancesCommand,
   DescribeSecurityGroupsCommand,
   DescribeSubnetsCommand,
   DescribeVpcsCommand,
   EC2Client,
   IpPermission,
+  paginateDescribeInstances,
   SecurityGroup,
 } from '@aws-sdk/client-ec2';
 import {
   CreateMountTargetCommand,
-  DescribeMountTargetsCommand,
   DescribeMountTargetSecurityGroupsCommand,
   EFSClient,
   ModifyMountTargetSecurityGroupsCommand,
   MountTargetDescription,
+  paginateDescribeMountTargets,
 } from '@aws-sdk/client-efs';
 import { InputError } from '../../domain/errors';
 import {
@@ -101,13 +101,8 @@ export function networkActivities(deps: { ec2: EC2Client; efs: EFSClient; runtim
 
   async function describeMountTargets(fileSystemId: string): Promise<MountTargetDescription[]> {
     const all: MountTargetDescription[] = [];
-    let marker: string | undefined;
     try {
-      do {
-        const page = await efs.send(new DescribeMountTargetsCommand({ FileSystemId: fileSystemId, Marker: marker }));
-        all.push(...(page.MountTargets ?? []));
-        marker = page.NextMarker;
-      } while (marker);
+      for await (const page of paginateDescribeMountTargets({ client: efs }, { FileSystemId: fileSystemId })) all.push(...(page.MountTargets ?? []));
     } catch (error) {
       throw awsFailure(`describe mount targets of ${fileSystemId}`, error);
     }
@@ -126,9 +121,7 @@ export function networkActivities(deps: { ec2: EC2Client; efs: EFSClient; runtim
 
   async function describeNetworks(instanceIds: readonly string[]): Promise<Map<string, InstanceNetwork>> {
     const found = new Map<string, InstanceNetwork>();
-    let nextToken: string | undefined;
-    do {
-      const page = await ec2.send(new DescribeInstancesCommand({ InstanceIds: [...instanceIds], NextToken: nextToken }));
+    for await (const page of paginateDescribeInstances({ client: ec2 }, { InstanceIds: [...instanceIds] })) {
       for (const instance of (page.Reservations ?? []).flatMap((r) => r.Instances ?? [])) {
         if (!instance.SubnetId || !instance.VpcId) {
           throw nonRetryable(`instance ${instance.InstanceId} is not in a VPC subnet; EFS mount targets live in subnets`, 'instance-without-subnet');
@@ -141,8 +134,7 @@ export function networkActivities(deps: { ec2: EC2Client; efs: EFSClient; runtim
           securityGroupIds: (instance.SecurityGroups ?? []).map((g) => g.GroupId!).filter(Boolean),
         });
       }
-      nextToken = page.NextToken;
-    } while (nextToken);
+    }
     return found;
   }
 
@@ -171,16 +163,10 @@ export function networkActivities(deps: { ec2: EC2Client; efs: EFSClient; runtim
   }
 
   return {
-    /** Where each instance lives: subnet, zone, VPC and its security groups. An unknown instance fails at once. */
-    async describeInstanceSubnets(input: { instanceIds: string[] }): Promise<InstanceNetwork[]> {
-      const { found, unknown } = await locate(validateInstanceIds(input.instanceIds));
-      if (unknown.length > 0) throw nonRetryable(unknown.map((u) => u.reason).join('; '), 'unknown-instance');
-      return found;
-    },
-
     /**
-     * Like describeInstanceSubnets, but an instance EC2 does not know is reported instead of failing the
-     * lookup, so a typo in one instance ID fails that target alone and the others are still mounted.
+     * Where each instance lives: subnet, zone, VPC and its security groups. An instance EC2 does not know is
+     * reported instead of failing the lookup, so a typo in one instance ID fails that target alone and the
+     * others are still mounted.
      */
     async locateInstances(input: { instanceIds: string[] }): Promise<{ found: InstanceNetwork[]; unknown: UnknownInstance[] }> {
       return locate(validateInstanceIds(input.instanceIds));
@@ -192,8 +178,8 @@ export function networkActivities(deps: { ec2: EC2Client; efs: EFSClient; runtim
         throw new InputError('security group name', `${JSON.stringify(input.name)} is not a usable security group name`);
       }
       const vpcId = validateVpcId(input.vpcId);
-      let sourceCidrs = (input.sourceCidrs ?? []).map((c) => validateIpv4Cidr(c));
-      const sourceGroupIds = (input.sourceGroupIds ?? []).map((g) => validateSecurityGroupId(g, '--source-group'));
+      let sourceCidrs = (input.sourceCidrs ?? []).map((c) => validateIpv4Cidr(c, 'NFS source CIDR block'));
+      const sourceGroupIds = (input.sourceGroupIds ?? []).map((g) => validateSecurityGroupId(g, 'NFS source security group (a security group of an instance)'));
       if (sourceCidrs.length === 0 && sourceGroupIds.length === 0) {
         try {
           const vpc = (await ec2.send(new DescribeVpcsCommand({ VpcIds: [vpcId] }))).Vpcs?.[0];
@@ -252,8 +238,8 @@ export function networkActivities(deps: { ec2: EC2Client; efs: EFSClient; runtim
      */
     async ensureMountTargets(input: { fileSystemId: string; subnetIds: string[]; securityGroupId: string }): Promise<EnsureMountTargetsResult> {
       const fileSystemId = validateFileSystemId(input.fileSystemId);
-      const subnetIds = [...new Set(input.subnetIds.map((s) => validateSubnetId(s)))];
-      const securityGroupId = validateSecurityGroupId(input.securityGroupId);
+      const subnetIds = [...new Set(input.subnetIds.map((s) => validateSubnetId(s, 'mount target subnet (the subnet of an instance)')))];
+      const securityGroupId = validateSecurityGroupId(input.securityGroupId, 'NFS security group of the mount targets');
       const zoneOf = await subnetZones(subnetIds);
       const unknown = subnetIds.filter((s) => !zoneOf.has(s));
       if (unknown.length > 0) throw nonRetryable(`no such subnet: ${unknown.join(', ')}`, 'unknown-subnet');

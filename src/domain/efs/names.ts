@@ -107,12 +107,12 @@ export function validateFileSystemId(id: string, field = 'file-system id'): stri
   return id;
 }
 
-export function validateSubnetId(id: string, field = '--subnet'): string {
+export function validateSubnetId(id: string, field = 'subnet id'): string {
   if (!SUBNET_ID.test(id)) throw new InputError(field, `${describe(id)} is not a subnet id`);
   return id;
 }
 
-export function validateSecurityGroupId(id: string, field = '--security-group'): string {
+export function validateSecurityGroupId(id: string, field = 'security group id'): string {
   if (!SECURITY_GROUP_ID.test(id)) throw new InputError(field, `${describe(id)} is not a security group id`);
   return id;
 }
@@ -122,7 +122,7 @@ export function validateVpcId(id: string, field = 'vpc id'): string {
   return id;
 }
 
-export function validateIpv4Cidr(cidr: string, field = '--source-cidr'): string {
+export function validateIpv4Cidr(cidr: string, field = 'CIDR block'): string {
   const match = IPV4_CIDR.exec(cidr);
   const octetsOk = match !== null && match.slice(1, 5).every((o) => Number(o) <= 255);
   if (!match || !octetsOk || Number(match[5]) > 32) throw new InputError(field, `${describe(cidr)} is not an IPv4 CIDR block`);

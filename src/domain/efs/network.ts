@@ -20,7 +20,7 @@ export interface MountTargetSubnets {
 }
 
 export function chooseMountTargetSubnets(instances: readonly InstanceNetwork[]): MountTargetSubnets {
-  if (instances.length === 0) throw new InputError('<instance-id>', 'name at least one instance (or --subnet) to place mount targets');
+  if (instances.length === 0) throw new InputError('<instance-id>', 'name at least one instance: the mount targets go into the subnets of the instances');
   const vpcs = [...new Set(instances.map((i) => i.vpcId))];
   if (vpcs.length > 1) {
     const byVpc = vpcs.map((vpc) => `${vpc}: ${instances.filter((i) => i.vpcId === vpc).map((i) => i.instanceId).join(', ')}`);

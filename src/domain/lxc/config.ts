@@ -2,37 +2,14 @@ import { InputError, InputErrors } from '../errors';
 import { describe, pathProblem } from './paths';
 import { nestedHostPathErrors } from './hostPaths';
 import { dottedPath, schemaErrors } from './schema';
+import { CONTAINER_ROOT, isCtid, MAX_CTID, MIN_CTID, ownerFrom, USER_NAME_RULE, VOLUME_NAME, VOLUME_NAME_RULE, type LxcMount, type LxcVolume, type OwnerSpec } from './volume';
 
-export { validateHostPath, validateContainerPath, pathProblem } from './paths';
-
-/** Whose the files of a volume become. */
-export type OwnerSpec = { kind: 'default' } | { kind: 'user'; user: string } | { kind: 'container_root' };
-
-export interface LxcMount {
-  ctid: number;
-  containerPath: string;
-}
-
-export interface LxcVolume {
-  name: string;
-  hostPath: string;
-  owner: OwnerSpec;
-  /** Sorted by CTID so plans and workflow IDs do not depend on the key order of the file. */
-  mounts: LxcMount[];
-}
-
+/** A loaded phoenix_hypervisor_config.json, as far as sharemount reads it. */
 export interface LxcConfig {
   /** Sorted by name; only the one named by `--volume` when it was given. */
   volumes: LxcVolume[];
 }
 
-export const VOLUME_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/;
-/** Host user names as useradd accepts them by default (no trailing $: no machine accounts). */
-export const USER_NAME = /^[a-z_][a-z0-9_.-]{0,31}$/;
-export const CONTAINER_ROOT = 'container_root';
-/** Proxmox accepts container IDs 100 through 999999999. */
-export const MIN_CTID = 100;
-export const MAX_CTID = 999_999_999;
 const VOLUME_KEYS = ['host_path', 'owner', 'mounts'];
 
 /**
@@ -121,7 +98,7 @@ function readVolume(name: string, entry: unknown, errors: InputError[]): LxcVolu
     return undefined;
   }
   if (!VOLUME_NAME.test(name)) {
-    errors.push(new InputError(field, `volume name must be 1-63 letters, digits, _ . - and start with a letter or digit`));
+    errors.push(new InputError(field, VOLUME_NAME_RULE));
   }
   for (const key of Object.keys(entry)) {
     if (!VOLUME_KEYS.includes(key)) {
@@ -158,13 +135,10 @@ function readVolume(name: string, entry: unknown, errors: InputError[]): LxcVolu
 }
 
 function readOwner(field: string, value: unknown, errors: InputError[]): OwnerSpec | undefined {
-  if (value === undefined) return { kind: 'default' };
-  if (value === CONTAINER_ROOT) return { kind: 'container_root' };
-  if (typeof value === 'string' && USER_NAME.test(value)) return { kind: 'user', user: value };
+  const owner = ownerFrom(value);
+  if (owner) return owner;
   const found = typeof value === 'string' ? JSON.stringify(value) : describe(value);
-  errors.push(
-    new InputError(field, `must be a host user name (lower-case letters, digits, _ . -, at most 32) or "container_root", found ${found}`),
-  );
+  errors.push(new InputError(field, `must be ${USER_NAME_RULE} or "${CONTAINER_ROOT}", found ${found}`));
   return undefined;
 }
 
@@ -174,7 +148,7 @@ function readCtid(field: string, key: string, errors: InputError[]): number | un
     return undefined;
   }
   const ctid = Number(key);
-  if (!/^[1-9]/.test(key) || ctid < MIN_CTID || ctid > MAX_CTID) {
+  if (!/^[1-9]/.test(key) || !isCtid(ctid)) {
     errors.push(new InputError(field, `container ID ${key} is outside ${MIN_CTID}..${MAX_CTID} (or has a leading zero)`));
     return undefined;
   }
@@ -194,27 +168,4 @@ function checkContainerPathsUnique(volumes: LxcVolume[], errors: InputError[]): 
       } else seen.set(key, volume.name);
     }
   }
-}
-
-/**
- * The same rules for a volume that arrives already parsed (workflow input, a schedule's stored arguments):
- * a workflow checks every value before its first change, whoever built its input.
- */
-export function volumeProblems(volume: LxcVolume): InputError[] {
-  const at = `shared_volumes.${String(volume?.name)}`;
-  const problems: InputError[] = [];
-  if (typeof volume?.name !== 'string' || !VOLUME_NAME.test(volume.name)) problems.push(new InputError(at, 'is not a valid volume name'));
-  const hostProblem = pathProblem(volume?.hostPath, 'host path');
-  if (hostProblem) problems.push(new InputError(`${at}.host_path`, hostProblem));
-  const owner = volume?.owner;
-  const ownerOk = owner?.kind === 'default' || owner?.kind === 'container_root' || (owner?.kind === 'user' && typeof owner.user === 'string' && USER_NAME.test(owner.user));
-  if (!ownerOk) problems.push(new InputError(`${at}.owner`, `must be absent, a host user name or ${CONTAINER_ROOT}`));
-  if (!Array.isArray(volume?.mounts) || volume.mounts.length === 0) problems.push(new InputError(`${at}.mounts`, 'must list at least one container'));
-  for (const mount of Array.isArray(volume?.mounts) ? volume.mounts : []) {
-    const field = `${at}.mounts.${String(mount?.ctid)}`;
-    if (!Number.isInteger(mount?.ctid) || mount.ctid < MIN_CTID || mount.ctid > MAX_CTID) problems.push(new InputError(field, `is not a container ID (${MIN_CTID}..${MAX_CTID})`));
-    const containerProblem = pathProblem(mount?.containerPath, 'container path');
-    if (containerProblem) problems.push(new InputError(field, containerProblem));
-  }
-  return problems;
 }

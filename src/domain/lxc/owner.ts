@@ -1,5 +1,5 @@
 import { InputError } from '../errors';
-import type { LxcVolume } from './config';
+import type { LxcVolume } from './volume';
 import type { HostUser } from './hostUsers';
 
 /** What the ownership walk applies to a volume, and why. */

@@ -1,5 +1,6 @@
 import { InputError } from '../errors';
-import type { LxcConfig, LxcVolume } from './config';
+import type { LxcConfig } from './config';
+import type { LxcVolume } from './volume';
 import { ContainerConfigError, parseContainerConfig, type ContainerConfig } from './containerConfig';
 import { foreignBindWarnings, hostPathFactsProblem, type HostBind, type HostPathFacts } from './hostPaths';
 import type { HostUser } from './hostUsers';

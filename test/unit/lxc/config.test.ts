@@ -1,7 +1,7 @@
 import Ajv from 'ajv';
 import { InputError, InputErrors } from '../../../src/domain/errors';
-import { parseLxcConfig, validateHostPath } from '../../../src/domain/lxc/config';
-import { pathProblem } from '../../../src/domain/lxc/paths';
+import { parseLxcConfig } from '../../../src/domain/lxc/config';
+import { pathProblem, validateHostPath } from '../../../src/domain/lxc/paths';
 import { LXC_CONFIG_SCHEMA } from '../../../src/domain/lxc/schema';
 
 const phoenix = {

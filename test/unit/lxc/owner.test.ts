@@ -1,4 +1,4 @@
-import type { LxcVolume } from '../../../src/domain/lxc/config';
+import type { LxcVolume } from '../../../src/domain/lxc/volume';
 import { hostUsersFrom, parsePasswd } from '../../../src/domain/lxc/hostUsers';
 import { resolveOwner } from '../../../src/domain/lxc/owner';
 

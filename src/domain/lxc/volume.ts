@@ -1,0 +1,78 @@
+/**
+ * What a shared volume is and the rules every one must meet, whoever built it: the config loader (config.ts)
+ * and the workflow that receives one as input both check with these. Kept apart from the loader because the
+ * loader carries the JSON-schema validator, which has no place in the workflow bundle.
+ */
+import { InputError } from '../errors';
+import { pathProblem } from './paths';
+
+/** Whose the files of a volume become. */
+export type OwnerSpec = { kind: 'default' } | { kind: 'user'; user: string } | { kind: 'container_root' };
+
+export interface LxcMount {
+  ctid: number;
+  containerPath: string;
+}
+
+export interface LxcVolume {
+  name: string;
+  hostPath: string;
+  owner: OwnerSpec;
+  /** Sorted by CTID so plans and workflow IDs do not depend on the key order of the file. */
+  mounts: LxcMount[];
+}
+
+export const VOLUME_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/;
+export const VOLUME_NAME_RULE = 'volume name must be 1-63 letters, digits, _ . - and start with a letter or digit';
+/** Host user names as useradd accepts them by default (no trailing $: no machine accounts). */
+export const USER_NAME = /^[a-z_][a-z0-9_.-]{0,31}$/;
+export const USER_NAME_RULE = 'a host user name (lower-case letters, digits, _ . -, at most 32)';
+export const CONTAINER_ROOT = 'container_root';
+/** Proxmox accepts container IDs 100 through 999999999. */
+export const MIN_CTID = 100;
+export const MAX_CTID = 999_999_999;
+
+export function isCtid(value: unknown): value is number {
+  return Number.isInteger(value) && (value as number) >= MIN_CTID && (value as number) <= MAX_CTID;
+}
+
+/** The owner a config value names, or undefined when it names none (absent means the default). */
+export function ownerFrom(value: unknown): OwnerSpec | undefined {
+  if (value === undefined) return { kind: 'default' };
+  if (value === CONTAINER_ROOT) return { kind: 'container_root' };
+  if (typeof value === 'string' && USER_NAME.test(value)) return { kind: 'user', user: value };
+  return undefined;
+}
+
+function ownerSpecOk(owner: OwnerSpec | undefined): boolean {
+  switch (owner?.kind) {
+    case 'default':
+    case 'container_root':
+      return true;
+    case 'user':
+      return typeof owner.user === 'string' && USER_NAME.test(owner.user);
+    default:
+      return false;
+  }
+}
+
+/**
+ * The same rules for a volume that arrives already parsed (workflow input, a schedule's stored arguments):
+ * a workflow checks every value before its first change, whoever built its input.
+ */
+export function volumeProblems(volume: LxcVolume): InputError[] {
+  const at = `shared_volumes.${String(volume?.name)}`;
+  const problems: InputError[] = [];
+  if (typeof volume?.name !== 'string' || !VOLUME_NAME.test(volume.name)) problems.push(new InputError(at, VOLUME_NAME_RULE));
+  const hostProblem = pathProblem(volume?.hostPath, 'host path');
+  if (hostProblem) problems.push(new InputError(`${at}.host_path`, hostProblem));
+  if (!ownerSpecOk(volume?.owner)) problems.push(new InputError(`${at}.owner`, `must be absent, ${USER_NAME_RULE} or ${CONTAINER_ROOT}`));
+  if (!Array.isArray(volume?.mounts) || volume.mounts.length === 0) problems.push(new InputError(`${at}.mounts`, 'must list at least one container'));
+  for (const mount of Array.isArray(volume?.mounts) ? volume.mounts : []) {
+    const field = `${at}.mounts.${String(mount?.ctid)}`;
+    if (!isCtid(mount?.ctid)) problems.push(new InputError(field, `is not a container ID (${MIN_CTID}..${MAX_CTID})`));
+    const containerProblem = pathProblem(mount?.containerPath, 'container path');
+    if (containerProblem) problems.push(new InputError(field, containerProblem));
+  }
+  return problems;
+}
