@@ -1,5 +1,6 @@
 import { MAX_MOUNT_POINT_SLOT, type MountPointEntry } from './containerConfig';
 import { validateContainerPath, validateHostPath } from './paths';
+import { isCtid } from './volume';
 
 /**
  * Whether a container already has a volume at its mount point, decided on whole normalised paths (the
@@ -54,7 +55,7 @@ export function decideMountPoint(
  * file changed since ("detected modified configuration"), so two writers can never take the same slot.
  */
 export function pctSetArgs(ctid: number, slot: number, hostPath: string, containerPath: string, digest?: string): string[] {
-  if (!Number.isSafeInteger(ctid) || ctid < 100 || ctid > 999_999_999) throw new Error(`invalid CTID ${ctid}`);
+  if (!isCtid(ctid)) throw new Error(`invalid CTID ${ctid}`);
   if (!Number.isInteger(slot) || slot < 0 || slot > MAX_MOUNT_POINT_SLOT) throw new Error(`invalid mount point slot ${slot}`);
   validateHostPath('hostPath', hostPath);
   validateContainerPath('containerPath', containerPath);

@@ -6,7 +6,7 @@ import { promisify } from 'node:util';
 import { ContainerConfigError, parseContainerConfig, type ContainerConfig } from '../../domain/lxc/containerConfig';
 import { hostBindsOf, type HostBind } from '../../domain/lxc/hostPaths';
 import { hostUsersFrom, type HostUser } from '../../domain/lxc/hostUsers';
-import { MAX_CTID, MIN_CTID } from '../../domain/lxc/config';
+import { isCtid } from '../../domain/lxc/volume';
 import { ProxmoxError } from './errors';
 
 const run = promisify(execFile);
@@ -129,6 +129,6 @@ export function proxmoxNode(options: ProxmoxNodeOptions = {}) {
 export type ProxmoxNode = ReturnType<typeof proxmoxNode>;
 
 function checkCtid(ctid: number): number {
-  if (!Number.isSafeInteger(ctid) || ctid < MIN_CTID || ctid > MAX_CTID) throw new ProxmoxError('invalidInput', `invalid container ID ${ctid}`);
+  if (!isCtid(ctid)) throw new ProxmoxError('invalidInput', `invalid container ID ${ctid}`);
   return ctid;
 }
