@@ -7,12 +7,14 @@ import type { Activities } from '../activities';
 import type { ApplyOwnershipResult, BindMountPointResult } from '../activities/lxc';
 import { volumeProblems, type LxcVolume } from '../domain/lxc/config';
 import { buildLxcPlan, type ContainerPlan, type VolumePlan } from '../domain/lxc/plan';
+import { INPUT_FAILURE_TYPES } from '../domain/errors';
 import type { TargetProgress } from '../domain/progress';
 import { lxcVolumeWorkflowId } from '../domain/workflowIds';
+import { decide } from './decide';
 import { BACKEND_ATTRIBUTE, TARGETS_ATTRIBUTE, VOLUME_ATTRIBUTE } from './definitions';
 import { errorMessage, ProgressBoard, withConcurrency } from './progress';
 
-const NOT_RETRYABLE = ['ContainerNotFound', 'ContainerConfigInvalid', 'VolumeNotFound', 'InvalidInput', 'NoFreeMountPointSlot'];
+const NOT_RETRYABLE = ['ContainerNotFound', 'ContainerConfigInvalid', 'VolumeNotFound', 'InvalidInput', 'NoFreeMountPointSlot', ...INPUT_FAILURE_TYPES];
 
 // Each reads or writes one small file (or runs one `pct set`): seconds at most, so a lost worker is noticed fast.
 const { readContainer, readHostUsers, bindMountPoint, loadLxcConfig } = proxyActivities<Activities>({
@@ -110,7 +112,7 @@ export async function lxcVolumeWorkflow(input: LxcVolumeInput): Promise<LxcVolum
   addRows(board, volume);
   const own = ownershipTarget(volume.name);
   try {
-    const problems = volumeProblems(volume);
+    const problems = decide(() => volumeProblems(volume));
     if (problems.length) throw ApplicationFailure.nonRetryable(problems.map((p) => p.message).join('; '), 'InvalidInput');
     const containers = await Promise.all(
       volume.mounts.map((mount) =>
@@ -124,7 +126,7 @@ export async function lxcVolumeWorkflow(input: LxcVolumeInput): Promise<LxcVolum
         ? readHostUsers.executeWithOptions({ summary: `look up host user ${volume.owner.user}` }, [[volume.owner.user]])
         : {},
     );
-    const plan = buildLxcPlan({ volumes: [volume] }, { node: input.node, containers, hostUsers }).volumes[0];
+    const plan = decide(() => buildLxcPlan({ volumes: [volume] }, { node: input.node, containers, hostUsers })).volumes[0];
     const problem = planErrors(plan);
     if (problem) throw ApplicationFailure.nonRetryable(problem, 'PlanInvalid');
     const owner = plan.owner!;
