@@ -5,7 +5,7 @@
  */
 import { ApplicationFailure, executeChild, proxyActivities } from '@temporalio/workflow';
 import type { Activities } from '../activities';
-import { chooseMountTargetSubnets, EFS_MOUNT_STEPS, nfsSourceGroups, planEfsMount, planEfsUnmount, type EfsMountRequest, type EfsPlan, type PlannedStep } from '../domain/efs';
+import { chooseMountTargetSubnets, EFS_MOUNT_STEPS, nfsSourceGroups, planEfsMount, planEfsUnmount, validateInstanceIds, validateVolumeName, type EfsMountRequest, type EfsPlan, type PlannedStep } from '../domain/efs';
 import { INPUT_FAILURE_TYPES } from '../domain/errors';
 import { efsInstanceWorkflowId } from '../domain/workflowIds';
 import type { TargetProgress } from '../domain/progress';
@@ -73,6 +73,17 @@ function requestOf(input: EfsMountInput): Omit<EfsMountRequest, 'fileSystemId'> 
   return request;
 }
 
+/**
+ * The volume and instances every run names, checked before its first call to AWS; the activities check them
+ * again, and the rest of a mount's settings are checked with its plan, which needs the file system's ID.
+ */
+function checkTargets(volumeName: string, instanceIds: readonly string[]): void {
+  decide(() => {
+    validateVolumeName(volumeName);
+    validateInstanceIds(instanceIds);
+  });
+}
+
 /** Creates (or finds) the file system, its NFS security group and one mount target per zone of the instances. */
 async function ensureVolume(board: ProgressBoard, input: EfsVolumeInput): Promise<EfsVolumeResult> {
   const row = VOLUME_ROW;
@@ -129,6 +140,7 @@ async function ensureVolume(board: ProgressBoard, input: EfsVolumeInput): Promis
 
 /** `sharemount efs create`: the file system and what instances need to reach it; run twice, creates nothing. */
 export async function efsCreateWorkflow(input: EfsVolumeInput): Promise<EfsVolumeResult> {
+  checkTargets(input.name, input.instanceIds);
   const board = new ProgressBoard('efs', input.name);
   board.add(VOLUME_ROW, 6);
   try {
@@ -230,6 +242,7 @@ async function planOrFail(board: ProgressBoard, openRows: readonly string[], pla
 
 /** `sharemount efs mount`: ensure the volume, then every instance, and report each instance's result. */
 export async function efsMountWorkflow(input: EfsMountInput): Promise<EfsRunResult> {
+  checkTargets(input.volumeName, input.instanceIds);
   const board = new ProgressBoard('efs', input.volumeName);
   board.add(VOLUME_ROW, 6);
   input.instanceIds.forEach((id) => board.add(id, EFS_MOUNT_STEPS.length));
@@ -257,6 +270,7 @@ export async function efsMountWorkflow(input: EfsMountInput): Promise<EfsRunResu
 
 /** `sharemount efs unmount`: unmount by mount point and remove exactly that fstab line; the data stays. */
 export async function efsUnmountWorkflow(input: EfsMountInput): Promise<EfsRunResult> {
+  checkTargets(input.volumeName, input.instanceIds);
   const board = new ProgressBoard('efs', input.volumeName);
   board.add(VOLUME_ROW, 1);
   const found = await board.step(VOLUME_ROW, 'findFileSystem', () =>

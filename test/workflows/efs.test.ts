@@ -88,15 +88,22 @@ describe('EFS workflows with stub activities', () => {
     expect(failure).toMatchObject({ type: 'InputError', nonRetryable: true, details: [{ field: '--gid' }] });
   });
 
-  test("bad input found by an activity's own validator (the real locateInstances) is not retried", async () => {
+  test("bad input found by an activity's own validator (the real runStepOnInstance) is not retried", async () => {
     const offline = { region: 'us-east-1', endpoint: 'http://127.0.0.1:9', credentials: { accessKeyId: 'unused', secretAccessKey: 'unused' } };
     const real = createEfsActivities({ efs: new EFSClient(offline), ec2: new EC2Client(offline), ssm: new SSMClient(offline) });
-    const { activities, recorder } = efsStubs({ locateInstances: real.locateInstances });
-    const failure = await harness.run(activities, async (taskQueue) =>
-      runFailure(await start(efsCreateWorkflow, taskQueue, [{ name: uniqueName('vol'), instanceIds: ['i-nothex'] }])),
-    );
+    const { activities, recorder } = efsStubs({ runStepOnInstance: real.runStepOnInstance });
+    // Ready-made steps (the benchmarks' way) skip the plan, so only the activity sees the bad instance ID.
+    const steps = [{ step: 'setUmask' as const, summary: 'umask', script: 'true' }];
+    const failure = await harness.run(activities, async (taskQueue) => runFailure(await start(efsInstanceWorkflow, taskQueue, [{ volume: 'vol', instanceId: 'i-nothex', steps }])));
     expect(failure.cause).toMatchObject({ type: 'InputError', message: expect.stringContaining('i-nothex') });
-    expect(recorder.count('locateInstances')).toBe(1);
+    expect(recorder.count('runStepOnInstance')).toBe(1);
+  });
+
+  test('bad input: a malformed instance ID fails efs create before anything is created', async () => {
+    const { activities, recorder } = efsStubs();
+    const failure = await harness.run(activities, async (taskQueue) => runFailure(await start(efsCreateWorkflow, taskQueue, [{ name: uniqueName('vol'), instanceIds: ['i-nothex'] }])));
+    expect(failure).toMatchObject({ type: 'InputError', nonRetryable: true, details: [{ field: '<instance-id>' }] });
+    expect(recorder.count('ensureFileSystem')).toBe(0);
   });
 
   test('an unknown instance fails alone: the other is mounted, the result names the unknown one', async () => {
