@@ -82,6 +82,8 @@ export async function createWorkers(connection: NativeConnection, namespace: str
         // send one per ~48 s, so a killed walk would repeat up to that much work.
         maxHeartbeatThrottleInterval: '200 milliseconds',
         defaultHeartbeatThrottleInterval: '200 milliseconds',
+        // No workflowFailureErrorTypes: workflows turn bad input into non-retryable failures themselves
+        // (workflows/decide.ts), so a run never hangs on it whichever worker runs it.
       }),
     ),
   );

@@ -19,3 +19,10 @@ export class InputErrors extends Error {
     this.name = 'InputErrors';
   }
 }
+
+/**
+ * The failure types bad input travels under in Temporal: an error an activity throws reaches its workflow
+ * typed by its class name, and workflows give their own the same names (src/workflows/decide.ts). No retry
+ * can fix bad input, so every retry policy lists these as non-retryable.
+ */
+export const INPUT_FAILURE_TYPES: readonly string[] = ['InputError', 'InputErrors'];

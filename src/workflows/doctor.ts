@@ -1,25 +1,34 @@
 import { proxyActivities, setHandler } from '@temporalio/workflow';
 import type { Activities } from '../activities';
-import { Backend, buildReport, DoctorReport } from '../domain/doctor';
+import { Backend, BACKENDS, buildReport, DoctorReport } from '../domain/doctor';
+import { InputError, INPUT_FAILURE_TYPES } from '../domain/errors';
 import { newTarget, RunProgress } from '../domain/progress';
+import { decide } from './decide';
 import { progressQuery } from './definitions';
 
 const { inspectHost } = proxyActivities<Activities>({
   startToCloseTimeout: '30 seconds',
-  retry: { maximumAttempts: 3 },
+  retry: { maximumAttempts: 3, nonRetryableErrorTypes: [...INPUT_FAILURE_TYPES] },
 });
+
+/** The CLI offers only BACKENDS (commander choices); another client's input is checked against the same list. */
+function knownBackends(backends: unknown): Backend[] {
+  if (!Array.isArray(backends) || backends.length === 0 || !backends.every((b) => BACKENDS.includes(b))) {
+    throw new InputError('backends', `${JSON.stringify(backends)} is not a list of backends (${BACKENDS.join(', ')})`);
+  }
+  return backends;
+}
 
 /** Checks what the worker's host offers for the chosen backends. Runs on the queue of the host to inspect. */
 export async function doctorWorkflow(input: { backends: Backend[] }): Promise<DoctorReport> {
-  const progress: RunProgress = { backend: 'doctor', subject: input.backends.join('+'), targets: [newTarget('host', 1)], done: false };
+  const backends = decide(() => knownBackends(input?.backends));
+  const progress: RunProgress = { backend: 'doctor', subject: backends.join('+'), targets: [newTarget('host', 1)], done: false };
   setHandler(progressQuery, () => progress);
   const host = progress.targets[0];
   host.state = 'running';
   host.step = 'inspectHost';
-  const facts = await inspectHost.executeWithOptions({ summary: `inspect host for ${input.backends.join(', ')}` },
-    [],
-  );
-  const report = buildReport(facts, input.backends);
+  const facts = await inspectHost.executeWithOptions({ summary: `inspect host for ${backends.join(', ')}` }, []);
+  const report = decide(() => buildReport(facts, backends));
   Object.assign(host, { target: facts.hostname, state: report.ok ? 'ok' : 'failed', stepsDone: 1 });
   progress.done = true;
   return report;

@@ -5,17 +5,19 @@
  */
 import { ApplicationFailure, executeChild, proxyActivities } from '@temporalio/workflow';
 import type { Activities } from '../activities';
-import { chooseMountTargetSubnets, EFS_MOUNT_STEPS, nfsSourceGroups, planEfsMount, planEfsUnmount, type EfsMountRequest, type EfsPlan, type PlannedStep } from '../domain/efs';
+import { chooseMountTargetSubnets, EFS_MOUNT_STEPS, nfsSourceGroups, planEfsMount, planEfsUnmount, validateInstanceIds, validateVolumeName, type EfsMountRequest, type EfsPlan, type PlannedStep } from '../domain/efs';
+import { INPUT_FAILURE_TYPES } from '../domain/errors';
 import { efsInstanceWorkflowId } from '../domain/workflowIds';
 import type { TargetProgress } from '../domain/progress';
+import { decide } from './decide';
 import { BACKEND_ATTRIBUTE, TARGETS_ATTRIBUTE, VOLUME_ATTRIBUTE } from './definitions';
 import { errorMessage, ProgressBoard, withConcurrency } from './progress';
 
 // AWS answers fast; throttling and 5xx come back as retryable failures, everything else is marked
-// non-retryable by the activities themselves.
+// non-retryable by the activities themselves, except what their validators throw: that is bad input here.
 const aws = proxyActivities<Activities>({
   startToCloseTimeout: '2 minutes',
-  retry: { initialInterval: '2 seconds', backoffCoefficient: 2, maximumInterval: '30 seconds', maximumAttempts: 10 },
+  retry: { initialInterval: '2 seconds', backoffCoefficient: 2, maximumInterval: '30 seconds', maximumAttempts: 10, nonRetryableErrorTypes: [...INPUT_FAILURE_TYPES] },
 });
 
 // Polling activities heartbeat; a lost worker is noticed within the heartbeat timeout, and the retry polls
@@ -23,7 +25,7 @@ const aws = proxyActivities<Activities>({
 const polling = proxyActivities<Activities>({
   startToCloseTimeout: '30 minutes',
   heartbeatTimeout: '30 seconds',
-  retry: { initialInterval: '2 seconds', backoffCoefficient: 2, maximumInterval: '30 seconds', maximumAttempts: 10 },
+  retry: { initialInterval: '2 seconds', backoffCoefficient: 2, maximumInterval: '30 seconds', maximumAttempts: 10, nonRetryableErrorTypes: [...INPUT_FAILURE_TYPES] },
 });
 
 export interface EfsVolumeInput {
@@ -71,6 +73,17 @@ function requestOf(input: EfsMountInput): Omit<EfsMountRequest, 'fileSystemId'> 
   return request;
 }
 
+/**
+ * The volume and instances every run names, checked before its first call to AWS; the activities check them
+ * again, and the rest of a mount's settings are checked with its plan, which needs the file system's ID.
+ */
+function checkTargets(volumeName: string, instanceIds: readonly string[]): void {
+  decide(() => {
+    validateVolumeName(volumeName);
+    validateInstanceIds(instanceIds);
+  });
+}
+
 /** Creates (or finds) the file system, its NFS security group and one mount target per zone of the instances. */
 async function ensureVolume(board: ProgressBoard, input: EfsVolumeInput): Promise<EfsVolumeResult> {
   const row = VOLUME_ROW;
@@ -90,7 +103,7 @@ async function ensureVolume(board: ProgressBoard, input: EfsVolumeInput): Promis
   if (instances.length === 0) {
     throw ApplicationFailure.nonRetryable(`none of the instances exists: ${located.unknown.map((u) => u.reason).join('; ')}`, 'UnknownInstances');
   }
-  const network = chooseMountTargetSubnets(instances);
+  const network = decide(() => chooseMountTargetSubnets(instances));
   const group = await board.step(
     row,
     'ensureNfsSecurityGroup',
@@ -127,6 +140,7 @@ async function ensureVolume(board: ProgressBoard, input: EfsVolumeInput): Promis
 
 /** `sharemount efs create`: the file system and what instances need to reach it; run twice, creates nothing. */
 export async function efsCreateWorkflow(input: EfsVolumeInput): Promise<EfsVolumeResult> {
+  checkTargets(input.name, input.instanceIds);
   const board = new ProgressBoard('efs', input.name);
   board.add(VOLUME_ROW, 6);
   try {
@@ -155,7 +169,8 @@ function instanceSteps(input: EfsInstanceInput): PlannedStep[] {
   if (input.steps) return input.steps;
   if (!input.plan) throw ApplicationFailure.nonRetryable('efsInstanceWorkflow needs a plan or steps', 'InvalidInput');
   const request = { ...input.plan.request, instanceIds: [input.instanceId] };
-  return (input.plan.action === 'mount' ? planEfsMount : planEfsUnmount)(request).instances[0].steps;
+  const plan = input.plan.action === 'mount' ? planEfsMount : planEfsUnmount;
+  return decide(() => plan(request)).instances[0].steps;
 }
 
 /** One instance: its steps in order, each an idempotent SSM command. The ID keeps mount and unmount apart. */
@@ -214,8 +229,20 @@ async function fanOutInstances(board: ProgressBoard, plan: EfsPlan, request: Efs
   );
 }
 
+/** The run's plan; bad settings fail the run (and its open rows) before any instance is touched. */
+async function planOrFail(board: ProgressBoard, openRows: readonly string[], plan: () => EfsPlan): Promise<EfsPlan> {
+  try {
+    return decide(plan);
+  } catch (error) {
+    for (const row of openRows) await board.finish(row, error);
+    board.done();
+    throw error;
+  }
+}
+
 /** `sharemount efs mount`: ensure the volume, then every instance, and report each instance's result. */
 export async function efsMountWorkflow(input: EfsMountInput): Promise<EfsRunResult> {
+  checkTargets(input.volumeName, input.instanceIds);
   const board = new ProgressBoard('efs', input.volumeName);
   board.add(VOLUME_ROW, 6);
   input.instanceIds.forEach((id) => board.add(id, EFS_MOUNT_STEPS.length));
@@ -235,7 +262,7 @@ export async function efsMountWorkflow(input: EfsMountInput): Promise<EfsRunResu
   }
   const reachable = input.instanceIds.filter((id) => !volume.unknownInstances.some((u) => u.instanceId === id));
   const request = { ...requestOf(input), instanceIds: reachable, fileSystemId: volume.fileSystemId };
-  const plan = planEfsMount(request);
+  const plan = await planOrFail(board, reachable, () => planEfsMount(request));
   const instances = [...(await fanOutInstances(board, plan, request, input.concurrency ?? 10)), ...unknown];
   board.done();
   return { volume: input.volumeName, fileSystemId: volume.fileSystemId, ok: instances.every((i) => i.ok), instances };
@@ -243,6 +270,7 @@ export async function efsMountWorkflow(input: EfsMountInput): Promise<EfsRunResu
 
 /** `sharemount efs unmount`: unmount by mount point and remove exactly that fstab line; the data stays. */
 export async function efsUnmountWorkflow(input: EfsMountInput): Promise<EfsRunResult> {
+  checkTargets(input.volumeName, input.instanceIds);
   const board = new ProgressBoard('efs', input.volumeName);
   board.add(VOLUME_ROW, 1);
   const found = await board.step(VOLUME_ROW, 'findFileSystem', () =>
@@ -256,7 +284,7 @@ export async function efsUnmountWorkflow(input: EfsMountInput): Promise<EfsRunRe
   }
   await board.finish(VOLUME_ROW);
   const request = { ...requestOf(input), fileSystemId: found.fileSystemId };
-  const plan = planEfsUnmount(request);
+  const plan = await planOrFail(board, [], () => planEfsUnmount(request));
   plan.instances.forEach((instance) => board.add(instance.instanceId, instance.steps.length));
   const instances = await fanOutInstances(board, plan, request, input.concurrency ?? 10);
   board.done();

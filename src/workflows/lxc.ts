@@ -7,12 +7,15 @@ import type { Activities } from '../activities';
 import type { ApplyOwnershipResult, BindMountPointResult } from '../activities/lxc';
 import { volumeProblems, type LxcVolume } from '../domain/lxc/volume';
 import { buildLxcPlan, type ContainerPlan, type VolumePlan } from '../domain/lxc/plan';
+import { INPUT_FAILURE_TYPES } from '../domain/errors';
+import { LXC_PERMANENT_FAILURES } from '../domain/lxc/failures';
 import type { TargetProgress } from '../domain/progress';
 import { lxcVolumeWorkflowId } from '../domain/workflowIds';
+import { decide } from './decide';
 import { BACKEND_ATTRIBUTE, TARGETS_ATTRIBUTE, VOLUME_ATTRIBUTE } from './definitions';
 import { errorMessage, ProgressBoard, withConcurrency } from './progress';
 
-const NOT_RETRYABLE = ['ContainerNotFound', 'ContainerConfigInvalid', 'VolumeNotFound', 'InvalidInput', 'NoFreeMountPointSlot', 'HostPathUnsafe'];
+const NOT_RETRYABLE = [...LXC_PERMANENT_FAILURES, ...INPUT_FAILURE_TYPES];
 
 // Each reads or writes one small file (or runs one `pct set`): seconds at most, so a lost worker is noticed fast.
 const { readContainer, readHostUsers, inspectHostPaths, bindMountPoint, loadLxcConfig } = proxyActivities<Activities>({
@@ -121,7 +124,7 @@ export async function lxcVolumeWorkflow(input: LxcVolumeInput): Promise<LxcVolum
   addRows(board, volume);
   const own = ownershipTarget(volume.name);
   try {
-    const problems = volumeProblems(volume);
+    const problems = decide(() => volumeProblems(volume));
     if (problems.length) throw ApplicationFailure.nonRetryable(problems.map((p) => p.message).join('; '), 'InvalidInput');
     const containers = await Promise.all(
       volume.mounts.map((mount) =>
@@ -138,7 +141,7 @@ export async function lxcVolumeWorkflow(input: LxcVolumeInput): Promise<LxcVolum
     const hostPaths = await board.step(own, 'checkHostPath', () =>
       inspectHostPaths.executeWithOptions({ summary: `check ${volume.hostPath}: no symlink in any component` }, [[volume.hostPath]]),
     );
-    const plan = buildLxcPlan({ volumes: [volume] }, { node: input.node, containers, hostUsers, hostPaths }).volumes[0];
+    const plan = decide(() => buildLxcPlan({ volumes: [volume] }, { node: input.node, containers, hostUsers, hostPaths })).volumes[0];
     const problem = planErrors(plan);
     if (problem) throw ApplicationFailure.nonRetryable(problem, 'PlanInvalid');
     const owner = plan.owner!;

@@ -245,6 +245,27 @@ describe('sharemount schedule: scheduled LXC re-apply through a real schedule, w
     expect((await sharemount(['schedule', 'create', `${efsName}-x`, 'efs', 'research', 'i-0123456789abcdef0', '--every', '30s'])).code).toBe(2);
   });
 
+  test('schedule create efs checks every argument as a one-off efs mount does: exit 2, the field named, no schedule made', async () => {
+    const refusedName = `efs-refused-${suffix}`;
+    efsSchedules.push(refusedName);
+    const cases: Array<[string, string, RegExp]> = [
+      ['--gid', 'abc', /--gid: "abc" is not a whole number/],
+      ['--gid', '100', /--gid: 100 is outside 1000\.\.60000/],
+      ['--mount-point', 'mnt/research', /--mount-point: "mnt\/research"/],
+      ['--group', 'wheel', /--group: "wheel" is a privileged group/],
+    ];
+    for (const [flag, value, message] of cases) {
+      const refused = await sharemount(['schedule', 'create', refusedName, 'efs', `research${suffix}`, 'i-0123456789abcdef0', '--every', '1h', flag, value]);
+      expect({ flag, value, code: refused.code }).toEqual({ flag, value, code: 2 });
+      expect(refused.stderr).toMatch(message);
+    }
+    // Two bad fields are reported together, as efs mount does.
+    const both = await sharemount(['schedule', 'create', refusedName, 'efs', `research${suffix}`, 'i-0123456789abcdef0', '--every', '1h', '--gid', 'abc', '--group', 'wheel']);
+    expect(both.code).toBe(2);
+    expect(both.stderr).toMatch(/--group[\s\S]*--gid/);
+    await expect(client.schedule.getHandle(`sharemount-schedule-${refusedName}`).describe()).rejects.toThrow();
+  });
+
   test('pause and resume show in describe and list; delete removes the schedule', async () => {
     expect(await sharemountJson(['schedule', 'pause', scheduleName, '--json'])).toEqual({ schedule: scheduleName, pause: true });
     expect(await describeJson()).toMatchObject({ paused: true });

@@ -1,6 +1,7 @@
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import { InputError, InputErrors } from '../../domain/errors';
+import { LXC_FAILURES } from '../../domain/lxc/failures';
 import type { LxcConfig } from '../../domain/lxc/config';
 import type { HostBind, HostPathFacts } from '../../domain/lxc/hostPaths';
 import type { HostUser } from '../../domain/lxc/hostUsers';
@@ -15,18 +16,6 @@ import { createKeyedLock } from './keyedLock';
 
 export type { BindMountPointInput, BindMountPointResult };
 export type LxcDeps = ProxmoxNodeOptions;
-
-/** Failure types the workflows' retry policies list as non-retryable. */
-export const LXC_FAILURES = {
-  containerNotFound: 'ContainerNotFound',
-  containerConfigInvalid: 'ContainerConfigInvalid',
-  volumeNotFound: 'VolumeNotFound',
-  invalidInput: 'InvalidInput',
-  noFreeSlot: 'NoFreeMountPointSlot',
-  pctFailed: 'PctFailed',
-  /** The host path has a symlink in it, or is no longer the directory the plan saw. */
-  hostPathUnsafe: 'HostPathUnsafe',
-} as const;
 
 /** How each Proxmox failure reaches the retry policy: its type, and whether a retry could see it change. */
 const PROXMOX_FAILURES: Record<ProxmoxErrorKind, { type: string; retryable: boolean }> = {

@@ -36,8 +36,11 @@ function positiveInteger(field: string, value: string, max: number): number {
   return n;
 }
 
-/** Validates every argument at once, before anything is sent, so the operator fixes them in one pass. */
-function mountRequest(name: string, instanceIds: string[], options: MountOptions): EfsMountRequest {
+/**
+ * Validates every argument at once, before anything is sent, so the operator fixes them in one pass; a
+ * schedule of mounts checks its arguments here too.
+ */
+export function mountRequest(name: string, instanceIds: string[], options: Pick<MountOptions, 'mountPoint' | 'group' | 'gid' | 'user'>): EfsMountRequest {
   const request: EfsMountRequest = {
     volumeName: validateVolumeName(name),
     fileSystemId: 'fs-00000000',

@@ -4,7 +4,6 @@ import type { Duration } from '@temporalio/common';
 import { ScheduleNotFoundError, ScheduleOverlapPolicy, type Client, type ScheduleOptionsAction } from '@temporalio/client';
 import { readLxcConfigFile } from '../../host/lxcConfigFile';
 import { driftReport } from '../../domain/drift';
-import { validateInstanceIds, validateVolumeName } from '../../domain/efs';
 import { InputError } from '../../domain/errors';
 import { lxcTaskQueue } from '../../domain/taskQueues';
 import { generalTaskQueue } from '../../temporal/connection';
@@ -13,6 +12,7 @@ import { efsMountWorkflow, lxcApplyWorkflow } from '../../workflows';
 import { BACKEND_ATTRIBUTE, TARGETS_ATTRIBUTE, VOLUME_ATTRIBUTE } from '../../workflows/definitions';
 import { defaultNodeName } from '../../temporal/connection';
 import { CliError, EXIT } from '../exitCodes';
+import { mountRequest } from './efs';
 import { printJson, table } from '../output';
 import { Session, withSession } from '../session';
 
@@ -103,14 +103,16 @@ async function createLxcSchedule(name: string, rest: string[], options: CreateOp
 async function createEfsSchedule(name: string, rest: string[], options: CreateOptions): Promise<void> {
   const [volume, ...instanceIds] = rest;
   if (!volume || instanceIds.length === 0) throw new InputError('<args>', 'efs needs <volume> <instance-id...>');
-  const volumeName = validateVolumeName(volume);
-  const ids = [...validateInstanceIds(instanceIds)];
+  // Every run gets what a one-off `efs mount` would accept, checked now by the same code, so a bad
+  // --gid is exit 2 here and not a failed run an hour later.
+  const { volumeName, instanceIds: validIds, mountPoint, group, gid } = mountRequest(volume, instanceIds, options);
+  const ids = [...validIds];
   const action: ScheduleOptionsAction = {
     type: 'startWorkflow',
     workflowType: efsMountWorkflow,
     taskQueue: generalTaskQueue(),
     workflowId: efsRunWorkflowId('mount', volumeName),
-    args: [{ volumeName, instanceIds: ids, mountPoint: options.mountPoint, group: options.group, gid: options.gid }],
+    args: [{ volumeName, instanceIds: ids, mountPoint, group, gid }],
     staticSummary: `scheduled EFS re-apply of ${volumeName} on ${ids.length} instance(s)`,
     typedSearchAttributes: [
       { key: VOLUME_ATTRIBUTE, value: [volumeName] },

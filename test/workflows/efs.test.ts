@@ -1,0 +1,158 @@
+/**
+ * The EFS workflows' failure paths with stub activities: bad input, an unknown instance, a failing child and
+ * cancellation each end the run at once, with the failure or result that says what happened.
+ */
+import { EC2Client } from '@aws-sdk/client-ec2';
+import { EFSClient } from '@aws-sdk/client-efs';
+import { SSMClient } from '@aws-sdk/client-ssm';
+import type { WorkflowStartOptions } from '@temporalio/client';
+import { ApplicationFailure, CancelledFailure, type Workflow } from '@temporalio/common';
+import { createEfsActivities } from '../../src/activities/efs';
+import type { InstanceNetwork } from '../../src/domain/efs/network';
+import { efsInstanceWorkflowId } from '../../src/domain/workflowIds';
+import { efsCreateWorkflow, efsInstanceWorkflow, efsMountWorkflow, efsUnmountWorkflow } from '../../src/workflows';
+import { progressQuery } from '../../src/workflows/definitions';
+import { EXECUTION_TIMEOUT, eventually, recorded, runFailure, uniqueName, untilCancelled, workflowHarness } from './stubs';
+
+const FS_ID = 'fs-0123456789abcdef0';
+const [A, B] = ['i-0aaaaaaaaaaaaaaa1', 'i-0bbbbbbbbbbbbbbb2'];
+
+function network(instanceId: string, vpcId = 'vpc-0aaaa1111', zone = 'us-east-1a'): InstanceNetwork {
+  return { instanceId, vpcId, subnetId: `subnet-${instanceId.slice(2, 10)}`, availabilityZone: zone, securityGroupIds: ['sg-0123abcd'] };
+}
+
+/** A healthy AWS and fleet; a test overrides the activity whose failure it is about. */
+function efsStubs(overrides: Record<string, (...args: any[]) => Promise<unknown>> = {}) {
+  return recorded({
+    ensureFileSystem: async () => ({ fileSystemId: FS_ID, created: true }),
+    findFileSystem: async () => ({ fileSystemId: FS_ID, lifeCycleState: 'available' }),
+    awaitFileSystemAvailable: async () => ({ fileSystemId: FS_ID, lifeCycleState: 'available' }),
+    locateInstances: async ({ instanceIds }: { instanceIds: string[] }) => ({ found: instanceIds.map((id) => network(id)), unknown: [] }),
+    ensureNfsSecurityGroup: async () => ({ securityGroupId: 'sg-0nfs0001', created: true, rulesAdded: [] }),
+    ensureMountTargets: async () => ({ mountTargets: [], securityGroupAddedTo: [] }),
+    awaitMountTargetsAvailable: async () => [],
+    runStepOnInstance: async ({ instanceId, step }: { instanceId: string; step: string }) => ({ instanceId, step, commandId: 'c-1', exitCode: 0, changed: [], unchanged: [], users: [] }),
+    ...overrides,
+  });
+}
+
+const harness = workflowHarness(Object.keys(efsStubs().activities));
+const start = <W extends Workflow>(workflow: W, taskQueue: string, args: Parameters<W>) =>
+  harness.client().workflow.start(workflow, { taskQueue, workflowId: uniqueName('wf-efs-'), args, workflowExecutionTimeout: EXECUTION_TIMEOUT } as unknown as WorkflowStartOptions<W>);
+
+describe('EFS workflows with stub activities', () => {
+  test('bad input: instances in two VPCs fail efs create at once, non-retryable, naming both VPCs', async () => {
+    const { activities, recorder } = efsStubs({
+      locateInstances: async () => ({ found: [network(A, 'vpc-0aaaa1111'), network(B, 'vpc-0bbbb2222', 'us-east-1b')], unknown: [] }),
+    });
+    const failure = await harness.run(activities, async (taskQueue) => runFailure(await start(efsCreateWorkflow, taskQueue, [{ name: uniqueName('vol'), instanceIds: [A, B] }])));
+    expect(failure).toBeInstanceOf(ApplicationFailure);
+    expect(failure).toMatchObject({ type: 'InputError', nonRetryable: true, details: [{ field: '<instance-id>' }] });
+    expect(failure.message).toContain('vpc-0aaaa1111');
+    expect(failure.message).toContain('vpc-0bbbb2222');
+    expect(recorder.count('ensureNfsSecurityGroup')).toBe(0);
+  });
+
+  test('bad input: a relative mount point and a bad GID fail efs mount with both fields, before any instance is touched', async () => {
+    const { activities, recorder } = efsStubs();
+    await harness.run(activities, async (taskQueue) => {
+      const handle = await start(efsMountWorkflow, taskQueue, [{ volumeName: uniqueName('vol'), instanceIds: [A], mountPoint: 'mnt/data', gid: 'abc' }]);
+      const failure = await runFailure(handle);
+      expect(failure).toMatchObject({ type: 'InputErrors', nonRetryable: true });
+      expect((failure as ApplicationFailure).details?.map((d) => (d as { field: string }).field)).toEqual(['--mount-point', '--gid']);
+      const progress = await handle.query(progressQuery);
+      expect(progress.done).toBe(true);
+      expect(progress.targets.find((t) => t.target === A)).toMatchObject({ state: 'failed', error: expect.stringContaining('--mount-point') });
+    });
+    expect(recorder.count('runStepOnInstance')).toBe(0);
+  });
+
+  test('bad input: a privileged group fails efs unmount at once', async () => {
+    const { activities, recorder } = efsStubs();
+    const failure = await harness.run(activities, async (taskQueue) =>
+      runFailure(await start(efsUnmountWorkflow, taskQueue, [{ volumeName: uniqueName('vol'), instanceIds: [A], group: 'wheel' }])),
+    );
+    expect(failure).toMatchObject({ type: 'InputError', nonRetryable: true, details: [{ field: '--group' }] });
+    expect(recorder.count('runStepOnInstance')).toBe(0);
+  });
+
+  test('bad input: an instance child given a bad plan fails at once', async () => {
+    const { activities } = efsStubs();
+    const failure = await harness.run(activities, async (taskQueue) =>
+      runFailure(
+        await start(efsInstanceWorkflow, taskQueue, [
+          { volume: 'vol', instanceId: A, plan: { action: 'mount', request: { volumeName: 'vol', fileSystemId: FS_ID, instanceIds: [A], gid: 12 } } },
+        ]),
+      ),
+    );
+    expect(failure).toMatchObject({ type: 'InputError', nonRetryable: true, details: [{ field: '--gid' }] });
+  });
+
+  test("bad input found by an activity's own validator (the real runStepOnInstance) is not retried", async () => {
+    const offline = { region: 'us-east-1', endpoint: 'http://127.0.0.1:9', credentials: { accessKeyId: 'unused', secretAccessKey: 'unused' } };
+    const real = createEfsActivities({ efs: new EFSClient(offline), ec2: new EC2Client(offline), ssm: new SSMClient(offline) });
+    const { activities, recorder } = efsStubs({ runStepOnInstance: real.runStepOnInstance });
+    // Ready-made steps (the benchmarks' way) skip the plan, so only the activity sees the bad instance ID.
+    const steps = [{ step: 'setUmask' as const, summary: 'umask', script: 'true' }];
+    const failure = await harness.run(activities, async (taskQueue) => runFailure(await start(efsInstanceWorkflow, taskQueue, [{ volume: 'vol', instanceId: 'i-nothex', steps }])));
+    expect(failure.cause).toMatchObject({ type: 'InputError', message: expect.stringContaining('i-nothex') });
+    expect(recorder.count('runStepOnInstance')).toBe(1);
+  });
+
+  test('bad input: a malformed instance ID fails efs create before anything is created', async () => {
+    const { activities, recorder } = efsStubs();
+    const failure = await harness.run(activities, async (taskQueue) => runFailure(await start(efsCreateWorkflow, taskQueue, [{ name: uniqueName('vol'), instanceIds: ['i-nothex'] }])));
+    expect(failure).toMatchObject({ type: 'InputError', nonRetryable: true, details: [{ field: '<instance-id>' }] });
+    expect(recorder.count('ensureFileSystem')).toBe(0);
+  });
+
+  test('an unknown instance fails alone: the other is mounted, the result names the unknown one', async () => {
+    const { activities, recorder } = efsStubs({
+      locateInstances: async () => ({ found: [network(A)], unknown: [{ instanceId: B, reason: `${B}: InvalidInstanceID.NotFound` }] }),
+    });
+    const result = await harness.run(activities, async (taskQueue) => (await start(efsMountWorkflow, taskQueue, [{ volumeName: uniqueName('vol'), instanceIds: [A, B] }])).result());
+    expect(result.ok).toBe(false);
+    expect(result.instances.find((i) => i.instanceId === A)).toMatchObject({ ok: true });
+    expect(result.instances.find((i) => i.instanceId === B)).toMatchObject({ ok: false, error: expect.stringContaining('InvalidInstanceID.NotFound') });
+    expect(new Set(recorder.calls.runStepOnInstance.map(([input]) => (input as { instanceId: string }).instanceId))).toEqual(new Set([A]));
+  });
+
+  test('no instance exists: efs create fails at once with UnknownInstances', async () => {
+    const { activities, recorder } = efsStubs({ locateInstances: async () => ({ found: [], unknown: [{ instanceId: A, reason: `${A}: InvalidInstanceID.NotFound` }] }) });
+    const failure = await harness.run(activities, async (taskQueue) => runFailure(await start(efsCreateWorkflow, taskQueue, [{ name: uniqueName('vol'), instanceIds: [A] }])));
+    expect(failure).toMatchObject({ type: 'UnknownInstances', nonRetryable: true, message: expect.stringContaining(A) });
+    expect(recorder.count('ensureNfsSecurityGroup')).toBe(0);
+  });
+
+  test('a failing child fails its instance alone; the run reports which step failed and why', async () => {
+    const { activities } = efsStubs({
+      runStepOnInstance: async ({ instanceId, step }: { instanceId: string; step: string }) => {
+        if (instanceId === B && step === 'mountVolume') throw ApplicationFailure.nonRetryable('mount.efs: connection refused', 'script-failed');
+        return { instanceId, step, commandId: 'c-1', exitCode: 0, changed: [], unchanged: [], users: [] };
+      },
+    });
+    await harness.run(activities, async (taskQueue) => {
+      const handle = await start(efsMountWorkflow, taskQueue, [{ volumeName: uniqueName('vol'), instanceIds: [A, B] }]);
+      const result = await handle.result();
+      expect(result.ok).toBe(false);
+      expect(result.instances.find((i) => i.instanceId === A)).toMatchObject({ ok: true });
+      expect(result.instances.find((i) => i.instanceId === B)).toMatchObject({ ok: false, error: expect.stringContaining('connection refused') });
+      const row = (await handle.query(progressQuery)).targets.find((t) => t.target === B);
+      expect(row).toMatchObject({ state: 'failed', step: 'mountVolume', stepsDone: 3 });
+    });
+  });
+
+  test('cancellation ends the run as cancelled, and cancels the child and its running step', async () => {
+    const { activities, recorder } = efsStubs({ runStepOnInstance: untilCancelled });
+    const volume = uniqueName('vol');
+    await harness.run(activities, async (taskQueue) => {
+      const handle = await start(efsMountWorkflow, taskQueue, [{ volumeName: volume, instanceIds: [A] }]);
+      await eventually('the first step to start', () => recorder.count('runStepOnInstance') > 0);
+      await handle.cancel();
+      expect(await runFailure(handle)).toBeInstanceOf(CancelledFailure);
+      const child = harness.client().workflow.getHandle(efsInstanceWorkflowId(volume, A));
+      await eventually('the child to be cancelled', async () => (await child.describe()).status.name === 'CANCELLED');
+      await eventually('the step to see its cancellation', () => recorder.cancelled.includes('runStepOnInstance'));
+    });
+  });
+});

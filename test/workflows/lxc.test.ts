@@ -1,0 +1,124 @@
+/**
+ * The LXC workflows' failure paths: the real config loader and container reads over a scratch Proxmox
+ * directory, the real bindMountPoint where it needs no pct, and a stub for the ownership walk.
+ */
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import type { WorkflowStartOptions } from '@temporalio/client';
+import { ApplicationFailure, CancelledFailure, type Workflow } from '@temporalio/common';
+import { createActivities } from '../../src/activities';
+import type { LxcVolume } from '../../src/domain/lxc/volume';
+import { lxcVolumeWorkflowId } from '../../src/domain/workflowIds';
+import { lxcApplyWorkflow, lxcVolumeWorkflow } from '../../src/workflows';
+import { EXECUTION_TIMEOUT, eventually, recorded, runFailure, uniqueName, untilCancelled, workflowHarness } from './stubs';
+
+const DRIFTED_CT = 950;
+const BOUND = '/srv/other';
+const harness = workflowHarness(['loadLxcConfig', 'readContainer', 'readHostUsers', 'inspectHostPaths', 'bindMountPoint', 'applyOwnership']);
+let scratch: string;
+let pveDir: string;
+
+beforeAll(() => {
+  scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'sharemount-wf-lxc-'));
+  pveDir = path.join(scratch, 'pve');
+  fs.mkdirSync(path.join(pveDir, 'lxc'), { recursive: true });
+  fs.mkdirSync(path.join(scratch, 'running'));
+  // CT 950 already binds another host path at /data.
+  fs.writeFileSync(path.join(pveDir, 'lxc', `${DRIFTED_CT}.conf`), `arch: amd64\nhostname: ct${DRIFTED_CT}\nunprivileged: 1\nmp0: ${BOUND},mp=/data\n`);
+});
+afterAll(() => fs.rmSync(scratch, { recursive: true, force: true }));
+
+function lxcStubs(overrides: Record<string, (...args: any[]) => Promise<unknown>> = {}) {
+  const real = createActivities({ pveDir, pct: '/bin/false', runningDir: path.join(scratch, 'running'), awsIdentity: async () => ({}) } as never);
+  return recorded({
+    loadLxcConfig: real.loadLxcConfig,
+    readContainer: real.readContainer,
+    readHostUsers: real.readHostUsers,
+    // the host paths are not made on this machine: each is a directory as far as the workflow is told
+    inspectHostPaths: async (paths: string[]) => Object.fromEntries(paths.map((p, ino) => [p, { path: p, exists: true, isDirectory: true, dev: 1, ino }])),
+    bindMountPoint: real.bindMountPoint,
+    applyOwnership: async (input: { volume: string; root: string; uid: number; gid: number }) => ({ ...input, changed: 0, refusedCount: 0, refused: [], skippedByRootCheck: true, rootLeft: false }),
+    ...overrides,
+  });
+}
+
+const volume = (name: string, hostPath: string, ctid: number, containerPath: string): LxcVolume => ({ name, hostPath, owner: { kind: 'container_root' }, mounts: [{ ctid, containerPath }] });
+
+const start = <W extends Workflow>(workflow: W, taskQueue: string, args: Parameters<W>) =>
+  harness.client().workflow.start(workflow, { taskQueue, workflowId: uniqueName('wf-lxc-'), args, workflowExecutionTimeout: EXECUTION_TIMEOUT } as unknown as WorkflowStartOptions<W>);
+
+describe('LXC workflows with stub activities', () => {
+  test('bad input: a config file that is not JSON fails the apply at once, read once, naming the field', async () => {
+    const file = path.join(scratch, 'broken.json');
+    fs.writeFileSync(file, '{ "shared_volumes": ');
+    const { activities, recorder } = lxcStubs();
+    const failure = await harness.run(activities, async (taskQueue) =>
+      runFailure(await start(lxcApplyWorkflow, taskQueue, [{ node: uniqueName('n'), configFile: file, fixDrift: false, fullScan: false }])),
+    );
+    expect(failure.cause).toMatchObject({ type: 'InvalidInput', nonRetryable: true, message: expect.stringContaining('is not valid JSON') });
+    expect(recorder.count('loadLxcConfig')).toBe(1);
+  });
+
+  test('bad input: a relative host path fails the volume before any container is read', async () => {
+    const { activities, recorder } = lxcStubs();
+    const failure = await harness.run(activities, async (taskQueue) =>
+      runFailure(await start(lxcVolumeWorkflow, taskQueue, [{ node: uniqueName('n'), volume: volume('models', 'srv/models', DRIFTED_CT, '/models'), fixDrift: false, fullScan: false }])),
+    );
+    expect(failure).toMatchObject({ type: 'InvalidInput', nonRetryable: true, message: expect.stringContaining('host_path') });
+    expect(recorder.count('readContainer')).toBe(0);
+  });
+
+  test('an unknown container fails its volume with the missing config named; nothing is chowned', async () => {
+    const { activities, recorder } = lxcStubs();
+    const result = await harness.run(activities, async (taskQueue) =>
+      (await start(lxcApplyWorkflow, taskQueue, [{ node: uniqueName('n'), volumes: [volume('models', '/srv/models', 999, '/models')], fixDrift: false, fullScan: false }])).result(),
+    );
+    expect(result.ok).toBe(false);
+    expect(result.volumes[0]).toMatchObject({ name: 'models', ok: false, error: expect.stringContaining('container 999 does not exist') });
+    expect(recorder.count('applyOwnership')).toBe(0);
+  });
+
+  test('drift is left alone without --fix-drift: the volume fails saying so, and the container config is unchanged', async () => {
+    const conf = path.join(pveDir, 'lxc', `${DRIFTED_CT}.conf`);
+    const before = fs.readFileSync(conf, 'utf8');
+    const { activities, recorder } = lxcStubs();
+    const result = await harness.run(activities, async (taskQueue) =>
+      (await start(lxcApplyWorkflow, taskQueue, [{ node: uniqueName('n'), volumes: [volume('models', '/srv/models', DRIFTED_CT, '/data')], fixDrift: false, fullScan: false }])).result(),
+    );
+    expect(result.volumes[0]).toMatchObject({ ok: false, error: expect.stringMatching(new RegExp(`mp0 binds ${BOUND} at /data.*--fix-drift`)) });
+    expect(recorder.calls.bindMountPoint).toEqual([[expect.objectContaining({ ctid: DRIFTED_CT, fixDrift: false })]]);
+    expect(fs.readFileSync(conf, 'utf8')).toBe(before);
+  });
+
+  test('a failing child fails its volume alone; the other volume is applied', async () => {
+    const { activities } = lxcStubs({
+      applyOwnership: async (input: { volume: string; root: string; uid: number; gid: number }) => {
+        if (input.volume === 'broken') throw ApplicationFailure.nonRetryable(`volume broken: ${input.root} does not exist`, 'VolumeNotFound');
+        return { ...input, changed: 0, refusedCount: 0, refused: [], skippedByRootCheck: true };
+      },
+    });
+    const volumes = [volume('broken', '/srv/broken', DRIFTED_CT, '/broken'), volume('present', BOUND, DRIFTED_CT, '/data')];
+    const result = await harness.run(activities, async (taskQueue) =>
+      (await start(lxcApplyWorkflow, taskQueue, [{ node: uniqueName('n'), volumes, fixDrift: false, fullScan: false }])).result(),
+    );
+    expect(result.ok).toBe(false);
+    const byName = Object.fromEntries(result.volumes.map((v) => [v.name, v]));
+    expect(byName.broken).toMatchObject({ ok: false, error: expect.stringContaining('/srv/broken does not exist') });
+    expect(byName.present).toMatchObject({ ok: true, result: { changes: 0, mounts: [expect.objectContaining({ state: 'present' })] } });
+  });
+
+  test('cancellation ends the apply as cancelled, and cancels the volume child and its walk', async () => {
+    const { activities, recorder } = lxcStubs({ applyOwnership: untilCancelled });
+    const node = uniqueName('n');
+    await harness.run(activities, async (taskQueue) => {
+      const handle = await start(lxcApplyWorkflow, taskQueue, [{ node, volumes: [volume('present', BOUND, DRIFTED_CT, '/data')], fixDrift: false, fullScan: false }]);
+      await eventually('the walk to start', () => recorder.count('applyOwnership') > 0);
+      await handle.cancel();
+      expect(await runFailure(handle)).toBeInstanceOf(CancelledFailure);
+      const child = harness.client().workflow.getHandle(lxcVolumeWorkflowId(node, 'present'));
+      await eventually('the child to be cancelled', async () => (await child.describe()).status.name === 'CANCELLED');
+      await eventually('the walk to see its cancellation', () => recorder.cancelled.includes('applyOwnership'));
+    });
+  });
+});
