@@ -14,27 +14,22 @@ import { efsRunWorkflowId } from '../../domain/workflowIds';
 import { efsCreateWorkflow, efsMountWorkflow, efsUnmountWorkflow, type EfsRunResult, type EfsVolumeResult } from '../../workflows';
 import { BACKEND_ATTRIBUTE, TARGETS_ATTRIBUTE, VOLUME_ATTRIBUTE } from '../../workflows/definitions';
 import { paint, printJson } from '../output';
+import { gidOption, integerOption } from '../parsers';
 import { renderSummary, runWorkflow } from '../run';
 import { openSession } from '../session';
 
 interface MountOptions {
   mountPoint?: string;
   group?: string;
-  gid?: string;
+  gid?: number;
   user?: string[];
-  concurrency: string;
+  concurrency: number;
   dryRun?: boolean;
   json?: boolean;
   detach?: boolean;
 }
 
 const collect = (value: string, previous: string[] = []) => [...previous, value];
-
-function positiveInteger(field: string, value: string, max: number): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 1 || n > max) throw new InputError(field, `must be a whole number from 1 to ${max}`);
-  return n;
-}
 
 /** Validates every argument at once, before anything is sent, so the operator fixes them in one pass. */
 function mountRequest(name: string, instanceIds: string[], options: MountOptions): EfsMountRequest {
@@ -87,15 +82,14 @@ function mountLike(action: 'mount' | 'unmount'): Command {
     .argument('<instance-id...>', 'EC2 instance IDs (reached through SSM Run Command)')
     .option('--mount-point <path>', 'where the volume is mounted on each instance (default /mnt/<name>)')
     .option('--group <name>', 'shared group on every instance (default prism-shared)')
-    .option('--gid <gid>', 'GID of the shared group (default 3000)')
+    .addOption(gidOption('--gid <gid>', 'GID of the shared group (default 3000)'))
     .option('--user <name>', 'login user to add to the group (repeat; default: detected on each instance, never root)', collect)
-    .option('--concurrency <n>', 'instances worked on at once', '10')
+    .addOption(integerOption('--concurrency <n>', 'instances worked on at once', { min: 1, max: 500, default: 10 }))
     .option('--dry-run', 'print the steps and the exact script of each, per instance; send nothing')
     .option('--json', 'print JSON')
     .option('--detach', 'start the workflow and return its ID without following it');
   return command.action(async (name: string, instanceIds: string[], options: MountOptions) => {
     const request = mountRequest(name, instanceIds, options);
-    const concurrency = positiveInteger('--concurrency', options.concurrency, 500);
     if (options.dryRun) {
       const id = await existingFileSystemId(request.volumeName);
       const plan = (action === 'mount' ? planEfsMount : planEfsUnmount)({ ...request, fileSystemId: id ?? request.fileSystemId });
@@ -112,7 +106,7 @@ function mountLike(action: 'mount' | 'unmount'): Command {
         {
           taskQueue: generalTaskQueue(),
           workflowId: efsRunWorkflowId(action, request.volumeName),
-          args: [{ ...input, instanceIds: [...request.instanceIds], users: request.users ? [...request.users] : undefined, concurrency }],
+          args: [{ ...input, instanceIds: [...request.instanceIds], users: request.users ? [...request.users] : undefined, concurrency: options.concurrency }],
           staticSummary: `EFS ${action} ${request.volumeName} on ${request.instanceIds.length} instance(s)`,
           typedSearchAttributes: [
             { key: VOLUME_ATTRIBUTE, value: [request.volumeName] },

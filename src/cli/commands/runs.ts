@@ -4,6 +4,7 @@ import { summarize } from '../../domain/progress';
 import { CliError, EXIT } from '../exitCodes';
 import { follow, queryProgress, summaryTable } from '../follow';
 import { paint, printJson, table } from '../output';
+import { integerOption } from '../parsers';
 import { withSession } from '../session';
 
 function notFound(error: unknown, workflowId: string): never {
@@ -68,10 +69,10 @@ export function listCommand(): Command {
     .option('--volume <name>', 'only this volume (search attribute ShareMountVolume)')
     .addOption(new Option('--backend <backend>', 'only this backend').choices(['lxc', 'efs']))
     .addOption(new Option('--status <status>', 'only this status').choices(['Running', 'Completed', 'Failed', 'Canceled', 'Terminated', 'TimedOut']))
-    .option('--limit <n>', 'at most this many', '20')
+    .addOption(integerOption('--limit <n>', 'at most this many', { min: 1, max: 10_000, default: 20 }))
     .option('--json', 'print JSON')
     .addHelpText('after', '\nExample:\n  $ sharemount list --volume vllm_models --status Running')
-    .action(async (options: { volume?: string; backend?: string; status?: string; limit: string; json?: boolean }) => {
+    .action(async (options: { volume?: string; backend?: string; status?: string; limit: number; json?: boolean }) => {
       if (options.volume !== undefined && !VISIBILITY_VALUE.test(options.volume)) {
         throw new CliError('--volume: use letters, digits and _.:,- only', EXIT.badInput);
       }
@@ -79,7 +80,6 @@ export function listCommand(): Command {
       if (options.volume) clauses.push(`ShareMountVolume = "${options.volume}"`);
       if (options.backend) clauses.push(`ShareMountBackend = "${options.backend}"`);
       if (options.status) clauses.push(`ExecutionStatus = "${options.status}"`);
-      const limit = Number(options.limit);
       await withSession(async (session) => {
         const rows: Array<{ workflowId: string; type: string; status: string; start: string; volume?: unknown }> = [];
         for await (const execution of session.client.workflow.list({ query: clauses.join(' AND ') })) {
@@ -90,7 +90,7 @@ export function listCommand(): Command {
             start: execution.startTime.toISOString(),
             volume: (execution.searchAttributes?.ShareMountVolume as string[] | undefined)?.join(','),
           });
-          if (rows.length >= limit) break;
+          if (rows.length >= options.limit) break;
         }
         if (options.json) printJson(rows);
         else process.stdout.write(`${table(['workflow', 'type', 'status', 'started', 'volume'], rows.map((r) => [r.workflowId, r.type, r.status, r.start, String(r.volume ?? '')]))}\n`);
