@@ -1,3 +1,7 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { stripVTControlCharacters } from 'node:util';
+import { table } from '../../src/cli/output';
 import { buildProgram } from '../../src/cli/program';
 import { runCliInProcess } from '../support/cliInProcess';
 import { runCli } from '../support/cliProcess';
@@ -136,4 +140,24 @@ describe('the sharemount CLI', () => {
     expect(mount.helpInformation()).toMatch(/--concurrency <n> +instances worked on at once \(default: 10\)/);
   });
 
+  it('lines up table columns by what shows, not by the length of colour codes', () => {
+    const red = (s: string) => `\u001b[31m${s}\u001b[39m`;
+    const lines = table(['target', 'result', 'changed'], [
+      ['CT 950', red('failed'), 'refused 1 entry'],
+      [red('CT 951'), 'ok', 'bound mp0'],
+    ]).split('\n');
+    expect(lines.map(stripVTControlCharacters)).toEqual([
+      'target  result  changed',
+      '------  ------  ---------------',
+      'CT 950  failed  refused 1 entry',
+      'CT 951  ok      bound mp0',
+    ]);
+    expect(lines[2]).toContain(red('failed'));
+  });
+
+  it("engines asks for a Node that has every API the code uses (util.styleText: 20.12)", () => {
+    const { engines } = JSON.parse(fs.readFileSync(path.resolve(__dirname, '../../package.json'), 'utf8')) as { engines: { node: string } };
+    const [major, minor] = /^>=(\d+)\.(\d+)\.\d+$/.exec(engines.node)!.slice(1).map(Number);
+    expect(major > 20 || (major === 20 && minor >= 12)).toBe(true);
+  });
 });
