@@ -114,7 +114,7 @@ function mountLike(action: 'mount' | 'unmount'): Command {
             { key: TARGETS_ATTRIBUTE, value: [...request.instanceIds] },
           ],
         },
-        { json: Boolean(options.json), detach: options.detach, render: renderRun, succeeded: (r) => r.ok },
+        { json: Boolean(options.json), detach: options.detach, render: renderRun },
       );
     } finally {
       await session.close();
@@ -124,7 +124,8 @@ function mountLike(action: 'mount' | 'unmount'): Command {
 
 function renderCreate(result: EfsVolumeResult): string {
   const targets = result.mountTargets.map((t) => `${t.mountTargetId} in ${t.availabilityZone}${t.created ? ' (new)' : ''}`).join(', ');
-  return `${result.fileSystemId}${result.created ? ' created' : ' already existed'}; security group ${result.securityGroupId}; mount targets: ${targets || 'none'}`;
+  const head = `${result.fileSystemId}${result.created ? ' created' : ' already existed'}; security group ${result.securityGroupId}; mount targets: ${targets || 'none'}`;
+  return [head, ...result.unknownInstances.map((u) => paint('red', `${u.instanceId}: ${u.reason}`))].join('\n');
 }
 
 export function efsCommand(): Command {
@@ -165,7 +166,7 @@ export function efsCommand(): Command {
                 { key: TARGETS_ATTRIBUTE, value: [...instanceIds] },
               ],
             },
-            { json: Boolean(options.json), detach: options.detach, render: renderCreate, succeeded: () => true },
+            { json: Boolean(options.json), detach: options.detach, render: renderCreate },
           );
         } finally {
           await session.close();

@@ -133,7 +133,7 @@ export function lxcCommand(): Command {
                 { key: TARGETS_ATTRIBUTE, value: [...new Set(config.volumes.flatMap((v) => v.mounts.map((m) => `ct${m.ctid}`)))] },
               ],
             },
-            { json: Boolean(options.json), detach: options.detach, render: (r, p) => [renderSummary(r, p), renderApply(r)].filter(Boolean).join('\n'), succeeded: (r) => r.ok },
+            { json: Boolean(options.json), detach: options.detach, render: (r, p) => [renderSummary(r, p), renderApply(r)].filter(Boolean).join('\n') },
           );
         } finally {
           await session.close();

@@ -1,15 +1,27 @@
 import { Command, Option } from 'commander';
-import { WorkflowNotFoundError } from '@temporalio/client';
-import { summarize } from '../../domain/progress';
+import { WorkflowNotFoundError, type WorkflowHandle } from '@temporalio/client';
+import type { RunProgress } from '../../domain/progress';
 import { CliError, EXIT } from '../exitCodes';
 import { follow, queryProgress, summaryTable } from '../follow';
 import { paint, printJson, table } from '../output';
 import { integerOption } from '../parsers';
 import { withSession } from '../session';
+import { completedExitCode, runningExitCode } from '../verdict';
 
 function notFound(error: unknown, workflowId: string): never {
   if (error instanceof WorkflowNotFoundError) throw new CliError(`no workflow ${workflowId}: list them with \`sharemount list\``, EXIT.badInput);
   throw error;
+}
+
+/**
+ * A finished run is judged like the command that started it, from its result, which the server keeps: the
+ * progress query needs a worker, and none may be running by now. A run that ended without completing
+ * (failed, cancelled, terminated, timed out) did not do what it was asked.
+ */
+async function statusExitCode(handle: WorkflowHandle, type: string, status: string, progress?: RunProgress): Promise<number> {
+  if (status === 'RUNNING') return runningExitCode(progress);
+  if (status !== 'COMPLETED') return EXIT.targetsFailed;
+  return completedExitCode(type, await handle.result(), progress);
 }
 
 export function statusCommand(): Command {
@@ -29,8 +41,7 @@ export function statusCommand(): Command {
           process.stdout.write(`${workflowId} (${description.type}): ${description.status.name}, started ${description.startTime.toISOString()}\n`);
           if (progress) process.stdout.write(`${summaryTable(progress)}\n`);
         }
-        const failed = description.status.name === 'FAILED' || (progress ? summarize(progress).failed > 0 : false);
-        process.exitCode = failed ? EXIT.targetsFailed : EXIT.ok;
+        process.exitCode = await statusExitCode(handle, description.type, description.status.name, progress);
       }),
     );
 }
@@ -44,7 +55,7 @@ export function watchCommand(): Command {
     .action(async (workflowId: string, options: { json?: boolean }) =>
       withSession(async (session) => {
         const handle = session.client.workflow.getHandle(workflowId);
-        await handle.describe().catch((error) => notFound(error, workflowId));
+        const { type } = await handle.describe().catch((error) => notFound(error, workflowId));
         const announce = options.json ? undefined : `watching ${workflowId}; Ctrl-C detaches (the workflow goes on)`;
         const outcome = await follow(handle, { quiet: Boolean(options.json), announce });
         if (outcome.kind === 'detached') {
@@ -55,8 +66,7 @@ export function watchCommand(): Command {
         if (options.json) printJson({ workflowId, ...outcome, error: outcome.kind === 'failed' ? outcome.error.message : undefined });
         else if (outcome.progress) process.stdout.write(`${summaryTable(outcome.progress)}\n`);
         if (outcome.kind === 'failed') throw new CliError(`${workflowId} failed: ${outcome.error.message}`, EXIT.targetsFailed);
-        const failed = outcome.progress ? summarize(outcome.progress).failed > 0 : false;
-        process.exitCode = failed ? EXIT.targetsFailed : EXIT.ok;
+        process.exitCode = completedExitCode(type, outcome.result, outcome.progress);
       }),
     );
 }

@@ -1,0 +1,36 @@
+import { extractWorkflowType, type Workflow } from '@temporalio/common';
+import type { DoctorReport } from '../domain/doctor';
+import { summarize, type RunProgress } from '../domain/progress';
+import type { EfsRunResult, EfsVolumeResult, LxcApplyResult } from '../workflows';
+import { EXIT } from './exitCodes';
+
+/**
+ * Whether a completed run did everything it was asked, by workflow type. These workflows complete rather than
+ * fail when some targets fail, so that the others' results are kept: only the result tells. A child watched
+ * on its own (a volume, an instance) fails when its target fails, so completing is success for it.
+ */
+const SUCCEEDED: Record<string, (result: never) => boolean> = {
+  // Refused entries (hard links, devices, swapped directories) leave the volume not fully converged: the
+  // ownership row is marked failed for them, while the volume itself reports ok.
+  lxcApplyWorkflow: (r: LxcApplyResult) => r.ok && r.volumes.every((v) => !v.result?.ownership.refusedCount),
+  efsMountWorkflow: (r: EfsRunResult) => r.ok,
+  efsUnmountWorkflow: (r: EfsRunResult) => r.ok,
+  // An instance that does not exist gets no mount target for its zone.
+  efsCreateWorkflow: (r: EfsVolumeResult) => r.unknownInstances.length === 0,
+  doctorWorkflow: (r: DoctorReport) => r.ok,
+};
+
+/**
+ * The exit code of a run that completed: 1 when its result says a target failed or its progress shows a
+ * failed row, so the code always agrees with the "n ok, m failed" line printed above it.
+ */
+export function completedExitCode(workflow: string | Workflow, result: unknown, progress?: RunProgress): number {
+  const succeeded = SUCCEEDED[extractWorkflowType(workflow)]?.(result as never) ?? true;
+  const failedRows = progress ? summarize(progress).failed : 0;
+  return succeeded && failedRows === 0 ? EXIT.ok : EXIT.targetsFailed;
+}
+
+/** A run still going has failed as soon as one of its rows has. */
+export function runningExitCode(progress?: RunProgress): number {
+  return progress && summarize(progress).failed > 0 ? EXIT.targetsFailed : EXIT.ok;
+}
