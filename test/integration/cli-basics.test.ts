@@ -77,6 +77,12 @@ describe('the sharemount CLI', () => {
     expect(result.stderr).toMatch(/--mount-point/);
   });
 
+  it('efs create names its own --instance flag for a bad instance, not the <instance-id> argument of mount', async () => {
+    const result = await runCliInProcess(['efs', 'create', 'research', '--instance', 'i-123']);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toMatch(/^error: --instance: "i-123" is not an EC2 instance id/);
+  });
+
   // Every numeric option of every command, each with values Number() would take or turn into NaN. All are
   // refused while the command line is parsed, so none of these connects, starts or stores anything.
   const INSTANCE = 'i-0123456789abcdef0';

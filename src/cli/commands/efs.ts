@@ -142,7 +142,7 @@ export function efsCommand(): Command {
       .addHelpText('after', '\nExample:\n  $ sharemount efs create research --instance i-0123456789abcdef0 --instance i-0fedcba9876543210')
       .action(async (name: string, options: { instance: string[]; tag?: string[]; json?: boolean; detach?: boolean }) => {
         const volumeName = validateVolumeName(name);
-        const instanceIds = validateInstanceIds(options.instance);
+        const instanceIds = validateInstanceIds(options.instance, '--instance');
         const tags = Object.fromEntries(
           (options.tag ?? []).map((pair) => {
             const match = /^([A-Za-z0-9_.:/=+@ -]{1,128})=([A-Za-z0-9_.:/=+@ -]{0,256})$/.exec(pair);
