@@ -20,14 +20,15 @@ const SUCCEEDED: Record<string, (result: never) => boolean> = {
   doctorWorkflow: (r: DoctorReport) => r.ok,
 };
 
-/**
- * The exit code of a run that completed: 1 when its result says a target failed or its progress shows a
- * failed row, so the code always agrees with the "n ok, m failed" line printed above it.
- */
-export function completedExitCode(workflow: string | Workflow, result: unknown, progress?: RunProgress): number {
+/** A completed run succeeded when its result says so and no row of its progress failed. */
+export function runSucceeded(workflow: string | Workflow, result: unknown, progress?: RunProgress): boolean {
   const succeeded = SUCCEEDED[extractWorkflowType(workflow)]?.(result as never) ?? true;
-  const failedRows = progress ? summarize(progress).failed : 0;
-  return succeeded && failedRows === 0 ? EXIT.ok : EXIT.targetsFailed;
+  return succeeded && (progress ? summarize(progress).failed : 0) === 0;
+}
+
+/** The exit code of a run that completed, so it always agrees with the "n ok, m failed" line printed above it. */
+export function completedExitCode(workflow: string | Workflow, result: unknown, progress?: RunProgress): number {
+  return runSucceeded(workflow, result, progress) ? EXIT.ok : EXIT.targetsFailed;
 }
 
 /** A run still going has failed as soon as one of its rows has. */

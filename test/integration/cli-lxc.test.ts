@@ -137,6 +137,11 @@ describe('sharemount lxc, CLI → Temporal → worker on the node', () => {
     expect(applied.stdout).toMatch(/refused 1 entries/);
     expect(applied.code).toBe(1);
     expect(owner(outside)).toBe('0:0');
+    // Run again over every entry: nothing left to change, the same entry refused; that is not "converged".
+    const again = await cli(['lxc', 'apply', ...flags, '--volume', 'linked', '--full-scan']);
+    expect(again.stdout).toMatch(/^1 ok, 1 failed$/m);
+    expect(again.stdout).not.toMatch(/converged/);
+    expect(again.code).toBe(1);
 
     const workflowId = lxcApplyWorkflowId(node, 'linked');
     const status = await runCli(['status', workflowId, '--json'], env);
