@@ -4,6 +4,7 @@ import { CliError, EXIT } from './exitCodes';
 import { follow, summaryTable } from './follow';
 import { printJson } from './output';
 import { Session } from './session';
+import { completedExitCode } from './verdict';
 
 export interface RunOptions {
   json: boolean;
@@ -19,7 +20,7 @@ export async function runWorkflow<W extends Workflow>(
   session: Session,
   workflow: W,
   start: WorkflowStartOptions<W>,
-  options: RunOptions & { render: (result: Awaited<ReturnType<W>>, progress?: RunProgress) => string; succeeded: (result: Awaited<ReturnType<W>>) => boolean },
+  options: RunOptions & { render: (result: Awaited<ReturnType<W>>, progress?: RunProgress) => string },
 ): Promise<number> {
   const handle = await session.client.workflow.start(workflow, { workflowIdConflictPolicy: 'USE_EXISTING', ...start });
   const link = session.uiUrl ? `${session.uiUrl}/namespaces/${session.settings.namespace}/workflows/${handle.workflowId}` : undefined;
@@ -45,7 +46,7 @@ export async function runWorkflow<W extends Workflow>(
   const result = outcome.result as Awaited<ReturnType<W>>;
   if (options.json) printJson({ workflowId: handle.workflowId, result, progress: outcome.progress });
   else process.stdout.write(`${options.render(result, outcome.progress)}\n`);
-  return options.succeeded(result) ? EXIT.ok : EXIT.targetsFailed;
+  return completedExitCode(workflow, result, outcome.progress);
 }
 
 export function renderSummary(_result: unknown, progress?: RunProgress): string {

@@ -62,6 +62,14 @@ describeIfSandbox('sharemount efs, CLI → Temporal → SSM → instance', () =>
     efs.fileSystem(created.fileSystemId);
   });
 
+  it('create with an instance that does not exist finishes for the others but exits 1, naming it', async () => {
+    const ghost = 'i-0fedcba9876543210';
+    const result = await cli(['efs', 'create', volume, '--instance', instanceIds[0], '--instance', ghost]);
+    expect(result.stdout).toMatch(new RegExp(`^fs-[0-9a-f]+ already existed;`, 'm'));
+    expect(result.stdout).toMatch(new RegExp(`^${ghost}: .*InvalidInstanceID\\.NotFound`, 'm'));
+    expect(result.code).toBe(1);
+  });
+
   it('mount runs every step on both instances for real; files are shared across UIDs', async () => {
     const sentBefore = emulator.sent.length;
     const result = await cli(['efs', 'mount', volume, ...instanceIds, '--json']);

@@ -2,6 +2,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { createActivities } from '../../src/activities';
 import { lxcTaskQueue } from '../../src/domain/taskQueues';
+import { lxcApplyWorkflowId } from '../../src/domain/workflowIds';
 import type { LxcPlan } from '../../src/domain/lxc/plan';
 import { runCli } from '../support/cliProcess';
 import { withWorker } from '../support/temporal';
@@ -121,5 +122,34 @@ describe('sharemount lxc, CLI → Temporal → worker on the node', () => {
     expect(result.stdout + result.stderr).toMatch(/CT 950 root is 100000:100000.*CT 952 root is 200000:200000/s);
     expect(allPaths(other).map(owner)).toEqual(before);
     expect(pctSets()).toHaveLength(sets);
+  });
+
+  it('a run with a failed target exits 1, and so do status and watch of it later, with no worker left to ask', async () => {
+    // A hard link to a file outside the volume is refused by the walk: the volume's ownership row fails,
+    // while the containers' rows and the volume's own result are fine.
+    const linked = path.join(base, 'linked');
+    makeTree(linked, ['a', 'b']);
+    const outside = path.join(base, 'outside-file');
+    fs.writeFileSync(outside, 'host data');
+    fs.linkSync(outside, path.join(linked, 'hard'));
+    writeConfig({ linked: { host_path: linked, owner: 'container_root', mounts: { '950': '/linked' } } });
+    const applied = await cli(['lxc', 'apply', ...flags, '--volume', 'linked']);
+    expect(applied.stdout).toMatch(/^1 ok, 1 failed$/m);
+    expect(applied.stdout).toMatch(/refused 1 entries/);
+    expect(applied.code).toBe(1);
+    expect(owner(outside)).toBe('0:0');
+    // Run again over every entry: nothing left to change, the same entry refused; that is not "converged".
+    const again = await cli(['lxc', 'apply', ...flags, '--volume', 'linked', '--full-scan']);
+    expect(again.stdout).toMatch(/^1 ok, 1 failed$/m);
+    expect(again.stdout).not.toMatch(/converged/);
+    expect(again.code).toBe(1);
+
+    const workflowId = lxcApplyWorkflowId(node, 'linked');
+    const status = await runCli(['status', workflowId, '--json'], env);
+    expect(JSON.parse(status.stdout).status).toBe('COMPLETED');
+    expect(status.code).toBe(1);
+    const watched = await runCli(['watch', workflowId, '--json'], env);
+    expect(JSON.parse(watched.stdout).kind).toBe('completed');
+    expect(watched.code).toBe(1);
   });
 });

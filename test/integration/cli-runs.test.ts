@@ -84,6 +84,10 @@ describe('status, watch (Ctrl-C detaches), list, cancel', () => {
       return current;
     });
     expect(status).toBe('CANCELLED');
+    // Its volume was never applied: like watch, status says the run did not do what it was asked.
+    const after = await runCli(['status', workflowId]);
+    expect(after.stdout).toMatch(/CANCELLED/);
+    expect(after.code).toBe(1);
   });
 
   it('an unknown workflow is bad input (exit 2)', async () => {

@@ -49,7 +49,7 @@ async function lxcAct(session: Session, node: DemoNode, json: boolean): Promise<
         { key: TARGETS_ATTRIBUTE, value: ['ct950', 'ct951'] },
       ],
     },
-    { json, render: renderSummary, succeeded: (r) => r.ok },
+    { json, render: renderSummary },
   );
   const after = node.asContainerRoot(950, 'echo hello > "$1"/written-by-ct950', node.volumePath);
   proof(after.ok, `after: root in CT 950 writes ${node.volumePath}/written-by-ct950`);
@@ -82,7 +82,6 @@ async function efsAct(session: Session, cloud: DemoCloud, json: boolean): Promis
         fileSystemId = r.fileSystemId;
         return `${r.fileSystemId}: mount targets in ${r.mountTargets.map((t) => t.availabilityZone).join(', ')}`;
       },
-      succeeded: () => true,
     },
   );
   if (created !== EXIT.ok || !fileSystemId) return false;
@@ -91,7 +90,7 @@ async function efsAct(session: Session, cloud: DemoCloud, json: boolean): Promis
     session,
     efsMountWorkflow,
     { ...common('mount'), args: [{ volumeName: 'research', instanceIds: cloud.instanceIds, concurrency: 10 }], staticSummary: 'demo: EFS mount research on 2 instances' },
-    { json, render: renderSummary, succeeded: (r) => r.ok },
+    { json, render: renderSummary },
   );
   const [ubuntu, rocky] = cloud.sandboxes;
   const wrote = await ubuntu.runAs('ubuntu', 'echo "from ubuntu" > /mnt/research/shared/notes.txt');

@@ -1,20 +1,21 @@
 import { Command } from 'commander';
+import { portOption } from '../parsers';
 import { dataDir, startEmbedded } from '../session';
 import { defaultNodeName } from '../../temporal/connection';
 
 export function devCommand(): Command {
   return new Command('dev')
     .description('run the embedded default: a local Temporal dev server (history in SQLite), its Web UI, and a worker')
-    .option('--port <port>', 'gRPC port', '7233')
-    .option('--ui-port <port>', 'Web UI port', '8233')
+    .addOption(portOption('--port <port>', 'gRPC port', 7233))
+    .addOption(portOption('--ui-port <port>', 'Web UI port', 8233))
     .option('--node <name>', 'Proxmox node whose lxc:<node> queue the worker serves', defaultNodeName())
     .option('--pve-dir <dir>', 'where Proxmox keeps container configs', '/etc/pve')
     .option('--pct <command>', 'the pct command', 'pct')
     .addHelpText('after', '\nExample:\n  $ sharemount dev\n  $ TEMPORAL_ADDRESS=127.0.0.1:7233 sharemount doctor   # in another terminal')
-    .action(async (options: { port: string; uiPort: string; node: string; pveDir: string; pct: string }) => {
+    .action(async (options: { port: number; uiPort: number; node: string; pveDir: string; pct: string }) => {
       const { server, workers, running } = await startEmbedded({
-        port: Number(options.port),
-        uiPort: Number(options.uiPort),
+        port: options.port,
+        uiPort: options.uiPort,
         worker: { node: options.node, pveDir: options.pveDir, pct: options.pct },
       });
       process.stdout.write(

@@ -37,7 +37,7 @@ export function doctorCommand(): Command {
           session,
           doctorWorkflow,
           { taskQueue, workflowId: `sharemount-doctor-${options.node}-${Date.now()}`, args: [{ backends }], staticSummary: `doctor: ${backends.join(', ')} on ${taskQueue}` },
-          { json: Boolean(options.json), render, succeeded: (report) => report.ok },
+          { json: Boolean(options.json), render },
         );
       } finally {
         await session.close();

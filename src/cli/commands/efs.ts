@@ -14,27 +14,22 @@ import { efsRunWorkflowId } from '../../domain/workflowIds';
 import { efsCreateWorkflow, efsMountWorkflow, efsUnmountWorkflow, type EfsRunResult, type EfsVolumeResult } from '../../workflows';
 import { BACKEND_ATTRIBUTE, TARGETS_ATTRIBUTE, VOLUME_ATTRIBUTE } from '../../workflows/definitions';
 import { paint, printJson } from '../output';
+import { gidOption, integerOption } from '../parsers';
 import { renderSummary, runWorkflow } from '../run';
 import { openSession } from '../session';
 
 interface MountOptions {
   mountPoint?: string;
   group?: string;
-  gid?: string;
+  gid?: number;
   user?: string[];
-  concurrency: string;
+  concurrency: number;
   dryRun?: boolean;
   json?: boolean;
   detach?: boolean;
 }
 
 const collect = (value: string, previous: string[] = []) => [...previous, value];
-
-function positiveInteger(field: string, value: string, max: number): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 1 || n > max) throw new InputError(field, `must be a whole number from 1 to ${max}`);
-  return n;
-}
 
 /**
  * Validates every argument at once, before anything is sent, so the operator fixes them in one pass; a
@@ -90,15 +85,14 @@ function mountLike(action: 'mount' | 'unmount'): Command {
     .argument('<instance-id...>', 'EC2 instance IDs (reached through SSM Run Command)')
     .option('--mount-point <path>', 'where the volume is mounted on each instance (default /mnt/<name>)')
     .option('--group <name>', 'shared group on every instance (default prism-shared)')
-    .option('--gid <gid>', 'GID of the shared group (default 3000)')
+    .addOption(gidOption('--gid <gid>', 'GID of the shared group (default 3000)'))
     .option('--user <name>', 'login user to add to the group (repeat; default: detected on each instance, never root)', collect)
-    .option('--concurrency <n>', 'instances worked on at once', '10')
+    .addOption(integerOption('--concurrency <n>', 'instances worked on at once', { min: 1, max: 500, default: 10 }))
     .option('--dry-run', 'print the steps and the exact script of each, per instance; send nothing')
     .option('--json', 'print JSON')
     .option('--detach', 'start the workflow and return its ID without following it');
   return command.action(async (name: string, instanceIds: string[], options: MountOptions) => {
     const request = mountRequest(name, instanceIds, options);
-    const concurrency = positiveInteger('--concurrency', options.concurrency, 500);
     if (options.dryRun) {
       const id = await existingFileSystemId(request.volumeName);
       const plan = (action === 'mount' ? planEfsMount : planEfsUnmount)({ ...request, fileSystemId: id ?? request.fileSystemId });
@@ -115,7 +109,7 @@ function mountLike(action: 'mount' | 'unmount'): Command {
         {
           taskQueue: generalTaskQueue(),
           workflowId: efsRunWorkflowId(action, request.volumeName),
-          args: [{ ...input, instanceIds: [...request.instanceIds], users: request.users ? [...request.users] : undefined, concurrency }],
+          args: [{ ...input, instanceIds: [...request.instanceIds], users: request.users ? [...request.users] : undefined, concurrency: options.concurrency }],
           staticSummary: `EFS ${action} ${request.volumeName} on ${request.instanceIds.length} instance(s)`,
           typedSearchAttributes: [
             { key: VOLUME_ATTRIBUTE, value: [request.volumeName] },
@@ -123,7 +117,7 @@ function mountLike(action: 'mount' | 'unmount'): Command {
             { key: TARGETS_ATTRIBUTE, value: [...request.instanceIds] },
           ],
         },
-        { json: Boolean(options.json), detach: options.detach, render: renderRun, succeeded: (r) => r.ok },
+        { json: Boolean(options.json), detach: options.detach, render: renderRun },
       );
     } finally {
       await session.close();
@@ -133,7 +127,8 @@ function mountLike(action: 'mount' | 'unmount'): Command {
 
 function renderCreate(result: EfsVolumeResult): string {
   const targets = result.mountTargets.map((t) => `${t.mountTargetId} in ${t.availabilityZone}${t.created ? ' (new)' : ''}`).join(', ');
-  return `${result.fileSystemId}${result.created ? ' created' : ' already existed'}; security group ${result.securityGroupId}; mount targets: ${targets || 'none'}`;
+  const head = `${result.fileSystemId}${result.created ? ' created' : ' already existed'}; security group ${result.securityGroupId}; mount targets: ${targets || 'none'}`;
+  return [head, ...result.unknownInstances.map((u) => paint('red', `${u.instanceId}: ${u.reason}`))].join('\n');
 }
 
 export function efsCommand(): Command {
@@ -150,7 +145,7 @@ export function efsCommand(): Command {
       .addHelpText('after', '\nExample:\n  $ sharemount efs create research --instance i-0123456789abcdef0 --instance i-0fedcba9876543210')
       .action(async (name: string, options: { instance: string[]; tag?: string[]; json?: boolean; detach?: boolean }) => {
         const volumeName = validateVolumeName(name);
-        const instanceIds = validateInstanceIds(options.instance);
+        const instanceIds = validateInstanceIds(options.instance, '--instance');
         const tags = Object.fromEntries(
           (options.tag ?? []).map((pair) => {
             const match = /^([A-Za-z0-9_.:/=+@ -]{1,128})=([A-Za-z0-9_.:/=+@ -]{0,256})$/.exec(pair);
@@ -174,7 +169,7 @@ export function efsCommand(): Command {
                 { key: TARGETS_ATTRIBUTE, value: [...instanceIds] },
               ],
             },
-            { json: Boolean(options.json), detach: options.detach, render: renderCreate, succeeded: () => true },
+            { json: Boolean(options.json), detach: options.detach, render: renderCreate },
           );
         } finally {
           await session.close();

@@ -4,6 +4,7 @@ import { readLxcConfigFile } from '../../host/lxcConfigFile';
 import { gatherLxcFacts } from '../../host/proxmox/facts';
 import { proxmoxNode, type ProxmoxNodeOptions } from '../../host/proxmox/node';
 import type { LxcConfig } from '../../domain/lxc/config';
+import type { RunProgress } from '../../domain/progress';
 import { buildLxcPlan, type LxcPlan } from '../../domain/lxc/plan';
 import { lxcTaskQueue } from '../../domain/taskQueues';
 import { lxcApplyWorkflowId } from '../../domain/workflowIds';
@@ -14,6 +15,7 @@ import { CliError, EXIT } from '../exitCodes';
 import { paint, printJson, table } from '../output';
 import { renderSummary, runWorkflow } from '../run';
 import { openSession } from '../session';
+import { runSucceeded } from '../verdict';
 
 export interface LxcOptions {
   config: string;
@@ -71,13 +73,13 @@ function sharedOptions(command: Command): Command {
     .option('--json', 'print JSON');
 }
 
-function renderApply(result: LxcApplyResult): string {
+function renderApply(result: LxcApplyResult, progress?: RunProgress): string {
   const pending = result.volumes.flatMap((v) => (v.result?.pendingRestart ?? []).map((ct) => `CT ${ct} (${v.name})`));
   const changes = result.volumes.reduce((sum, v) => sum + (v.result?.changes ?? 0), 0);
   return [
     ...result.volumes.filter((v) => !v.ok).map((v) => paint('red', `volume ${v.name} failed: ${v.error}`)),
     pending.length ? paint('yellow', `pending until restart (sharemount never restarts containers): ${pending.join(', ')}`) : '',
-    changes === 0 && result.ok ? 'converged: nothing needed changing' : '',
+    changes === 0 && runSucceeded(lxcApplyWorkflow, result, progress) ? 'converged: nothing needed changing' : '',
   ]
     .filter(Boolean)
     .join('\n');
@@ -134,7 +136,7 @@ export function lxcCommand(): Command {
                 { key: TARGETS_ATTRIBUTE, value: [...new Set(config.volumes.flatMap((v) => v.mounts.map((m) => `ct${m.ctid}`)))] },
               ],
             },
-            { json: Boolean(options.json), detach: options.detach, render: (r, p) => [renderSummary(r, p), renderApply(r)].filter(Boolean).join('\n'), succeeded: (r) => r.ok },
+            { json: Boolean(options.json), detach: options.detach, render: (r, p) => [renderSummary(r, p), renderApply(r, p)].filter(Boolean).join('\n') },
           );
         } finally {
           await session.close();

@@ -1,14 +1,27 @@
 import { Command, Option } from 'commander';
-import { WorkflowNotFoundError } from '@temporalio/client';
-import { summarize } from '../../domain/progress';
+import { WorkflowNotFoundError, type WorkflowHandle } from '@temporalio/client';
+import type { RunProgress } from '../../domain/progress';
 import { CliError, EXIT } from '../exitCodes';
 import { follow, queryProgress, summaryTable } from '../follow';
 import { paint, printJson, table } from '../output';
+import { integerOption } from '../parsers';
 import { withSession } from '../session';
+import { completedExitCode, runningExitCode } from '../verdict';
 
 function notFound(error: unknown, workflowId: string): never {
   if (error instanceof WorkflowNotFoundError) throw new CliError(`no workflow ${workflowId}: list them with \`sharemount list\``, EXIT.badInput);
   throw error;
+}
+
+/**
+ * A finished run is judged like the command that started it, from its result, which the server keeps: the
+ * progress query needs a worker, and none may be running by now. A run that ended without completing
+ * (failed, cancelled, terminated, timed out) did not do what it was asked.
+ */
+async function statusExitCode(handle: WorkflowHandle, type: string, status: string, progress?: RunProgress): Promise<number> {
+  if (status === 'RUNNING') return runningExitCode(progress);
+  if (status !== 'COMPLETED') return EXIT.targetsFailed;
+  return completedExitCode(type, await handle.result(), progress);
 }
 
 export function statusCommand(): Command {
@@ -28,8 +41,7 @@ export function statusCommand(): Command {
           process.stdout.write(`${workflowId} (${description.type}): ${description.status.name}, started ${description.startTime.toISOString()}\n`);
           if (progress) process.stdout.write(`${summaryTable(progress)}\n`);
         }
-        const failed = description.status.name === 'FAILED' || (progress ? summarize(progress).failed > 0 : false);
-        process.exitCode = failed ? EXIT.targetsFailed : EXIT.ok;
+        process.exitCode = await statusExitCode(handle, description.type, description.status.name, progress);
       }),
     );
 }
@@ -43,7 +55,7 @@ export function watchCommand(): Command {
     .action(async (workflowId: string, options: { json?: boolean }) =>
       withSession(async (session) => {
         const handle = session.client.workflow.getHandle(workflowId);
-        await handle.describe().catch((error) => notFound(error, workflowId));
+        const { type } = await handle.describe().catch((error) => notFound(error, workflowId));
         const announce = options.json ? undefined : `watching ${workflowId}; Ctrl-C detaches (the workflow goes on)`;
         const outcome = await follow(handle, { quiet: Boolean(options.json), announce });
         if (outcome.kind === 'detached') {
@@ -54,8 +66,7 @@ export function watchCommand(): Command {
         if (options.json) printJson({ workflowId, ...outcome, error: outcome.kind === 'failed' ? outcome.error.message : undefined });
         else if (outcome.progress) process.stdout.write(`${summaryTable(outcome.progress)}\n`);
         if (outcome.kind === 'failed') throw new CliError(`${workflowId} failed: ${outcome.error.message}`, EXIT.targetsFailed);
-        const failed = outcome.progress ? summarize(outcome.progress).failed > 0 : false;
-        process.exitCode = failed ? EXIT.targetsFailed : EXIT.ok;
+        process.exitCode = completedExitCode(type, outcome.result, outcome.progress);
       }),
     );
 }
@@ -68,10 +79,10 @@ export function listCommand(): Command {
     .option('--volume <name>', 'only this volume (search attribute ShareMountVolume)')
     .addOption(new Option('--backend <backend>', 'only this backend').choices(['lxc', 'efs']))
     .addOption(new Option('--status <status>', 'only this status').choices(['Running', 'Completed', 'Failed', 'Canceled', 'Terminated', 'TimedOut']))
-    .option('--limit <n>', 'at most this many', '20')
+    .addOption(integerOption('--limit <n>', 'at most this many', { min: 1, max: 10_000, default: 20 }))
     .option('--json', 'print JSON')
     .addHelpText('after', '\nExample:\n  $ sharemount list --volume vllm_models --status Running')
-    .action(async (options: { volume?: string; backend?: string; status?: string; limit: string; json?: boolean }) => {
+    .action(async (options: { volume?: string; backend?: string; status?: string; limit: number; json?: boolean }) => {
       if (options.volume !== undefined && !VISIBILITY_VALUE.test(options.volume)) {
         throw new CliError('--volume: use letters, digits and _.:,- only', EXIT.badInput);
       }
@@ -79,7 +90,6 @@ export function listCommand(): Command {
       if (options.volume) clauses.push(`ShareMountVolume = "${options.volume}"`);
       if (options.backend) clauses.push(`ShareMountBackend = "${options.backend}"`);
       if (options.status) clauses.push(`ExecutionStatus = "${options.status}"`);
-      const limit = Number(options.limit);
       await withSession(async (session) => {
         const rows: Array<{ workflowId: string; type: string; status: string; start: string; volume?: unknown }> = [];
         for await (const execution of session.client.workflow.list({ query: clauses.join(' AND ') })) {
@@ -90,7 +100,7 @@ export function listCommand(): Command {
             start: execution.startTime.toISOString(),
             volume: (execution.searchAttributes?.ShareMountVolume as string[] | undefined)?.join(','),
           });
-          if (rows.length >= limit) break;
+          if (rows.length >= options.limit) break;
         }
         if (options.json) printJson(rows);
         else process.stdout.write(`${table(['workflow', 'type', 'status', 'started', 'volume'], rows.map((r) => [r.workflowId, r.type, r.status, r.start, String(r.volume ?? '')]))}\n`);

@@ -14,6 +14,7 @@ import { defaultNodeName } from '../../temporal/connection';
 import { CliError, EXIT } from '../exitCodes';
 import { mountRequest } from './efs';
 import { printJson, table } from '../output';
+import { gidOption } from '../parsers';
 import { Session, withSession } from '../session';
 
 const SCHEDULE_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/;
@@ -76,7 +77,7 @@ interface CreateOptions extends CommonScheduleOptions {
   fixDrift?: boolean;
   mountPoint?: string;
   group?: string;
-  gid?: string;
+  gid?: number;
 }
 
 async function createLxcSchedule(name: string, rest: string[], options: CreateOptions): Promise<void> {
@@ -139,7 +140,7 @@ function createCommand(): Command {
     .option('--fix-drift', 'lxc: also rebind drifted mpN slots')
     .option('--mount-point <path>', 'efs: mount point (default /mnt/<volume>)')
     .option('--group <name>', 'efs: shared group (default prism-shared)')
-    .option('--gid <gid>', 'efs: GID of the shared group (default 3000)')
+    .addOption(gidOption('--gid <gid>', 'efs: GID of the shared group (default 3000)'))
     .option('--json', 'print JSON')
     .addHelpText(
       'after',

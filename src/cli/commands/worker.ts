@@ -1,5 +1,6 @@
 import { Command } from 'commander';
 import { defaultNodeName, settingsFromEnv } from '../../temporal/connection';
+import { integerOption } from '../parsers';
 import { LOCAL_ADDRESS } from '../session';
 
 export function workerCommand(): Command {
@@ -10,9 +11,9 @@ export function workerCommand(): Command {
     .option('--no-general', 'do not serve the general queue (EFS, doctor)')
     .option('--pve-dir <dir>', 'where Proxmox keeps container configs', '/etc/pve')
     .option('--pct <command>', 'the pct command', 'pct')
-    .option('--max-concurrent-activities <n>', 'activities run at once', '200')
+    .addOption(integerOption('--max-concurrent-activities <n>', 'activities run at once', { min: 1, max: 10_000, default: 200 }))
     .addHelpText('after', '\nExamples:\n  $ sharemount worker                 # EFS and doctor work\n  $ sharemount worker --lxc           # on a Proxmox node: also its LXC work')
-    .action(async (options: { node?: string; lxc?: boolean; general: boolean; pveDir: string; pct: string; maxConcurrentActivities: string }) => {
+    .action(async (options: { node?: string; lxc?: boolean; general: boolean; pveDir: string; pct: string; maxConcurrentActivities: number }) => {
       const { connectWorker, createWorkers, runWorkers } = await import('../../worker');
       const settings = settingsFromEnv();
       const address = settings.address ?? LOCAL_ADDRESS;
@@ -23,7 +24,7 @@ export function workerCommand(): Command {
         node,
         pveDir: options.pveDir,
         pct: options.pct,
-        maxConcurrentActivities: Number(options.maxConcurrentActivities),
+        maxConcurrentActivities: options.maxConcurrentActivities,
       });
       process.stdout.write(`worker connected to ${address} (namespace ${settings.namespace}), polling ${workers.map((w) => w.options.taskQueue).join(', ')}\n`);
       const stop = () => workers.forEach((worker) => worker.shutdown());
