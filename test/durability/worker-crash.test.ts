@@ -110,7 +110,7 @@ const INSTANCES = 5;
     const retriedSteps: string[] = [];
     for (const volume of lxc.volumes) {
       const records = await activityRecords(client.workflow.getHandle(lxcVolumeWorkflowId(node, volume.name)));
-      const expected = [...volume.mounts.map(() => 'readContainer'), ...(volume.owner.kind === 'user' ? ['readHostUsers'] : []), 'applyOwnership', ...volume.mounts.map(() => 'bindMountPoint')];
+      const expected = [...volume.mounts.map(() => 'readContainer'), ...(volume.owner.kind === 'user' ? ['readHostUsers'] : []), 'inspectHostPaths', 'applyOwnership', ...volume.mounts.map(() => 'bindMountPoint')];
       expect(records.map((r) => r.type).sort()).toEqual(expected.sort());
       expect(records.every((r) => r.completed)).toBe(true);
       const again = records.filter((r) => r.attempts > 1);
