@@ -48,11 +48,6 @@ export function nativeWalkHelper(): string | undefined {
   return undefined;
 }
 
-/** What only this engine can tell: the helper's own peak memory (bench/ownership.js prints it). */
-export interface HelperStats {
-  peakRssKB: number;
-}
-
 const hexOf = (latin1: string) => Buffer.from(latin1, 'latin1').toString('hex');
 const latin1OfHex = (hex: string) => Buffer.from(hex, 'hex').toString('latin1');
 
@@ -89,7 +84,7 @@ export async function walkWithHelper(
   helper: string,
   root: string,
   owner: Owner,
-  options: WalkOptions & { onHelperExit?: (stats: HelperStats) => void },
+  options: WalkOptions,
 ): Promise<WalkResult> {
   for (const id of [owner.uid, owner.gid]) {
     if (!Number.isInteger(id) || id < 0 || id >= 2 ** 32 - 1) throw new Error(`refusing to chown to invalid id ${id}`);
@@ -146,7 +141,6 @@ export async function walkWithHelper(
         }
         case 'D': {
           finished = true;
-          options.onHelperExit?.({ peakRssKB: Number(fields[9]) });
           return { ...parseCounts(fields.slice(1, 7)), refused, skippedByRootCheck: fields[7] === '1', rootLeft: fields[8] === '1' };
         }
         case 'E': {

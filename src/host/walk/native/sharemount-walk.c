@@ -22,7 +22,7 @@
  *   "P <s|w> <6 counts> [cursor names in hex]"  a report; then the helper waits for one byte on stdin (EOF stops it)
  *   "H <the last P's fields>"  a heartbeat while one directory takes long to read: nothing new; waits the same
  *   "R <code> <number> <errno-name|-> <path-hex>"  a refusal (code as in REFUSAL_REASONS)
- *   "D <6 counts> <skippedByRootCheck 0|1> <rootLeft 0|1> <peak RSS KiB>"  done
+ *   "D <6 counts> <skippedByRootCheck 0|1> <rootLeft 0|1>"  done
  *   "E <root|errno> <code> <message-hex>"  the walk failed (exit 1): at the root (a WalkRootError code) or else
  * Counts: entries changed alreadyRight refusedCount skippedSymlinks skippedMounts.
  */
@@ -935,13 +935,11 @@ int main(int argc, char **argv) {
     else finish_directory();
   }
   close_batch();
-  struct rusage usage;
-  getrusage(RUSAGE_SELF, &usage);
   printf("D ");
   struct buffer done = {0};
   add_counts(&done);
   fwrite(done.data, 1, done.len, stdout);
-  printf(" %d %d %ld\n", skipped, root_left, usage.ru_maxrss);
+  printf(" %d %d\n", skipped, root_left);
   fflush(stdout);
   return 0;
 }
