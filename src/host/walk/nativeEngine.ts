@@ -25,7 +25,7 @@ import {
  * Built by scripts/build-native.sh (gcc) to dist/native/sharemount-walk; where it is missing, the Node engine runs.
  */
 
-export const NATIVE_HELPER_NAME = 'sharemount-walk';
+const NATIVE_HELPER_NAME = 'sharemount-walk';
 
 /** The helper to use, or undefined: $SHAREMOUNT_WALK_HELPER, else dist/native/sharemount-walk. */
 export function nativeWalkHelper(): string | undefined {
