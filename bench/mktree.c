@@ -1,13 +1,15 @@
 /*
- * Builds a benchmark tree fast: `mktree <root> <entries> [files-per-dir]`.
+ * Builds a benchmark tree fast: `mktree <root> <entries> [files-per-dir | flat]`.
  * Layout: <root>/gNNNN/dNNNN/fNNNN (empty regular files), about one symlink (to /etc/passwd, outside the
- * tree) and one hard link (to a file of the tree) per 10,000 entries. Prints the number of entries made,
- * the root included. The root must not exist yet.
+ * tree) and one hard link (to a file of the tree) per 10,000 entries; or, with `flat`, every entry an empty
+ * file <root>/fNNNNNNNN in one directory (the memory case). Prints the number of entries made, the root
+ * included. The root must not exist yet.
  */
 #define _GNU_SOURCE
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -25,15 +27,26 @@ int main(int argc, char **argv) {
   }
   const char *root = argv[1];
   long target = atol(argv[2]);
-  long perDir = argc > 3 ? atol(argv[3]) : 100;
+  int flat = argc > 3 && strcmp(argv[3], "flat") == 0;
+  long perDir = argc > 3 && !flat ? atol(argv[3]) : 100;
   if (perDir < 1) perDir = 1;
   if (mkdir(root, 0755)) die(root);
   int rootFd = open(root, O_RDONLY | O_DIRECTORY);
   if (rootFd < 0) die(root);
   made = 1;
+  char name[64];
+  if (flat) {
+    for (; made < target; made++) {
+      snprintf(name, sizeof name, "f%08ld", made);
+      int fd = openat(rootFd, name, O_CREAT | O_WRONLY | O_EXCL, 0644);
+      if (fd < 0) die(name);
+      close(fd);
+    }
+    printf("%ld\n", made);
+    return 0;
+  }
   long specials = target / 10000; /* symlinks and hard links, each */
   if (specials < 1) specials = 1;
-  char name[64];
   long dirIndex = 0;
   int groupFd = -1;
   while (made < target) {

@@ -1,419 +1,471 @@
 import * as fs from 'node:fs';
-import { chooseEngine, nativeWalkSteps } from './nativeEngine';
+import {
+  addRefusal,
+  REFUSAL_REASONS,
+  WALK_DEFAULTS,
+  WalkRootError,
+  type Owner,
+  type RefusalCode,
+  type RefusedEntry,
+  type WalkCounts,
+  type WalkOptions,
+  type WalkProgress,
+  type WalkResult,
+} from './types';
 
 /**
- * The host-side ownership walk over a shared volume. Container root can write into the volume, so everything
- * in it may be hostile: symlinks to host files, hard links to host files, directories swapped for symlinks
- * while we walk. The rules:
+ * The Node engine of the ownership walk (the contract is in types.ts). Node has no openat nor fchownat, so:
  *
- * - Every directory is held open (O_DIRECTORY|O_NOFOLLOW) and its children are reached through
- *   `/proc/self/fd/<dirfd>/<name>`, which the kernel resolves from the open directory, not from a path that
- *   could have been swapped since (Node has no openat/fchownat).
- * - A child is changed only through its own descriptor, opened with O_NOFOLLOW, after checking that device
- *   and inode are the ones the listing's lstat saw; so a swap between look and change is refused, not followed.
- * - Symlinks are left alone, never lchown'ed and never followed: their owner grants nothing, and leaving them
- *   means no call ever takes a path that could be swapped into something else.
- * - Never crosses into another mount: a different st_dev, a mount point listed in mountinfo under the root,
- *   or (for directories) a different mnt_id in /proc/self/fdinfo, which also catches bind mounts of the
- *   same file system.
- * - Regular files with more than one hard link, device nodes and sockets are refused and reported.
- * - Post-order: children before their directory, the volume root last, so a walk that stops leaves the root
- *   wrong and the next run's root check does not skip.
- * - Names are read as bytes (latin1 strings, lossless) and sorted per directory: the order is deterministic,
- *   and a cursor (the names from the root to the last finished entry) lets a retried walk resume.
- * - Memory is one sorted listing per open directory level: O(depth x width), never O(files).
- *
- * Two engines keep these rules: the native helper (nativeWalk.ts, native/sharemount-walk.c: openat, fstatat,
- * fchownat(AT_EMPTY_PATH) on an O_PATH descriptor, a fraction of the system calls) when it is built, else
- * this file's Node walk. Same order, counts, cursor and reports; a cursor from one resumes in the other.
+ * - Every entry, directories included, is reached as `/proc/self/fd/<dirfd>/<name>`, which the kernel resolves
+ *   from the held directory, and opened O_PATH|O_NOFOLLOW: that descriptor pins the inode (a symlink stays a
+ *   symlink), fstat on it decides, and `chown('/proc/self/fd/<fd>')` follows the magic link to exactly that
+ *   inode. Nothing in the volume is opened for reading or writing, so leases and FIFOs cannot block or fail it.
+ * - Directories are held as O_PATH descriptors too, and read through their magic link in sorted windows: the
+ *   next window is the smallest names after the last one handled, kept in a bounded max-heap while the
+ *   directory is streamed.
+ * - The mount of every entry is the `mnt_id` of its descriptor (/proc/self/fdinfo); not being able to read it
+ *   is a refusal, never a guess.
+ * - A directory counts in `entries` when it is finished (post-order), so a report taken while a directory is
+ *   being read never counts something its cursor does not cover, and a resume counts each entry once.
+ * - The work runs in slices: it yields to the event loop every YIELD_AFTER_MS, and reports on time as well as
+ *   on count, during the root check and while streaming a large directory too.
  */
 
-export interface Owner {
-  uid: number;
-  gid: number;
+/** Test-only seam: how fdinfo is read (a failure at exactly one read cannot be produced on demand). */
+export interface NodeEngineTestHooks {
+  readFdInfo?: (fd: number) => string;
 }
 
-export interface WalkCounts {
-  /** Entries looked at, the root included. */
-  entries: number;
-  changed: number;
-  alreadyRight: number;
-  /** Entries left unchanged because changing them is unsafe (hard links, devices, swaps); see `refused`. */
-  refusedCount: number;
-  skippedSymlinks: number;
-  /** Mount points inside the volume that were not entered. */
-  skippedMounts: number;
-}
+/** O_PATH is 010000000 on Linux x86_64 and arm64; Node's fs.constants does not export it. */
+const O_PATH = 0o10000000;
+const PATH_FLAGS = O_PATH | fs.constants.O_NOFOLLOW;
+const YIELD_AFTER_MS = 20;
+/** Names the directory stream buffers per read(2)-like call; a window is kept separately. */
+const DIR_BUFFER = 256;
 
-export interface WalkProgress {
-  /** Names (latin1-encoded bytes) from the root to the last finished entry, in walk order. */
-  cursor: string[];
-  counts: WalkCounts;
-}
-
-export interface RefusedEntry {
-  path: string;
-  reason: string;
-}
-
-export interface WalkResult extends WalkCounts {
-  /** The first `refusedLimit` refused entries; `refusedCount` says how many there were. */
-  refused: RefusedEntry[];
-  /** True when the root and a random sample of entries were already right, so nothing else was looked at. */
-  skippedByRootCheck: boolean;
-}
-
-export const DEFAULT_PROGRESS_INTERVAL_MS = 2000;
-
-export interface WalkOptions {
-  /** Called every `progressEvery` entries with a resumable cursor. May throw to stop the walk. */
-  onProgress?: (progress: WalkProgress) => void;
-  progressEvery?: number;
-  /**
-   * Also report when this many ms have passed since the last report (default 2000; 0 = by count only). The
-   * walk runs synchronously between reports, so reports are its only heartbeats: a store too slow for a
-   * thousand entries per heartbeat timeout must not look like a dead worker.
-   */
-  progressIntervalMs?: number;
-  /** A progress report from an earlier, interrupted walk: finished entries are not visited again. */
-  resumeFrom?: WalkProgress;
-  /** Walk everything even when the root check says the volume is done. */
-  fullScan?: boolean;
-  /** Random root-to-leaf descents checked before trusting the root check (default 32; 0 trusts the root). */
-  sampleSize?: number;
-  refusedLimit?: number;
-  /** Directory depth at which the walk refuses to go deeper (each level holds a descriptor). */
-  maxDepth?: number;
-  mountInfoFile?: string;
-  /** `native` (the C helper), `node`, or `auto` (default: native when built; $SHAREMOUNT_WALK_ENGINE overrides). */
-  engine?: 'auto' | 'native' | 'node';
-}
-
-const { O_RDONLY, O_DIRECTORY, O_NOFOLLOW, O_NONBLOCK, O_NOCTTY } = fs.constants;
-/** Opening for fchown must not touch access times of millions of files; root may use O_NOATIME anywhere. */
-const O_NOATIME = fs.constants.O_NOATIME ?? 0;
-const DIR_FLAGS = O_RDONLY | O_DIRECTORY | O_NOFOLLOW;
-const FILE_FLAGS = O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY;
+type Mode = 'normal' | 'recheck' | 'resume';
 
 interface Frame {
+  /** O_PATH descriptor of the directory. */
   fd: number;
-  /** Sorted child names (latin1). */
-  names: string[];
-  next: number;
-  /** Logical absolute path (latin1), for reports and mountinfo matching. */
-  path: string;
-  /** Name in the parent ('' for the root). */
+  /** Name in the parent (latin1); '' for the root. */
   name: string;
-  uid: number;
-  gid: number;
+  /** Sorted names of the current window. */
+  window: string[];
+  index: number;
+  /** The last name handled: the next window holds the smallest names after it. */
+  after: string | undefined;
+  /** More names than the current window holds (or nothing read yet). */
+  more: boolean;
+  /** While resuming: index into the cursor of the name this directory holds; undefined once past it. */
+  cursorLevel: number | undefined;
+  /** Could not be read: refused already; finished without being changed. */
+  failed: boolean;
 }
 
-/** Walks `root` and gives everything in it (the root last) the owner `owner`. Synchronous. */
-export function walkOwnership(root: string, owner: Owner, options: WalkOptions = {}): WalkResult {
-  const chosen = chooseEngine(options);
-  if (chosen.engine === 'native') {
-    const steps = nativeWalkSteps(chosen.helper, root, owner, options);
-    for (;;) {
-      const next = steps.next();
-      if (next.done) return next.value;
-    }
+export async function walkWithNode(root: string, owner: Owner, options: WalkOptions & NodeEngineTestHooks = {}): Promise<WalkResult> {
+  for (const id of [owner.uid, owner.gid]) {
+    if (!Number.isInteger(id) || id < 0 || id >= 2 ** 32 - 1) throw new Error(`refusing to chown to invalid id ${id}`);
   }
-  const walk = new OwnershipWalk(root, owner, options);
-  try {
-    while (!walk.step(Number.MAX_SAFE_INTEGER));
-    return walk.result();
-  } finally {
-    walk.close();
-  }
+  return new NodeWalk(root, owner, options).run();
 }
 
-/**
- * The same walk in chunks, yielding to the event loop between them so a worker stays responsive (heartbeats,
- * cancellation, other tasks) while it walks millions of files.
- */
-export async function walkOwnershipAsync(
-  root: string,
-  owner: Owner,
-  options: WalkOptions & { chunk?: number; signal?: AbortSignal } = {},
-): Promise<WalkResult> {
-  const { signal, onProgress } = options;
-  const stopIfCancelled = () => {
-    if (signal?.aborted) throw signal.reason ?? new Error('ownership walk cancelled');
-  };
-  // Cancellation reaches an activity with a heartbeat's answer, so look right after each report too.
-  const withCancellation: WalkOptions = { ...options, onProgress: onProgress && ((progress) => (onProgress(progress), stopIfCancelled())) };
-  const chosen = chooseEngine(options);
-  if (chosen.engine === 'native') {
-    // The helper pauses after each progress report: yield to the event loop there (heartbeats, cancellation).
-    // Progress is asked for even without a listener, so the walk pauses (and yields) every progressEvery entries.
-    const steps = nativeWalkSteps(chosen.helper, root, owner, { ...withCancellation, onProgress: withCancellation.onProgress ?? stopIfCancelled });
-    try {
-      for (;;) {
-        const next = steps.next();
-        if (next.done) return next.value;
-        await new Promise((resolve) => setImmediate(resolve));
-        stopIfCancelled();
-      }
-    } finally {
-      steps.return(undefined as never);
-    }
-  }
-  const walk = new OwnershipWalk(root, owner, withCancellation);
-  try {
-    while (!walk.step(options.chunk ?? 2000)) {
-      await new Promise((resolve) => setImmediate(resolve));
-      stopIfCancelled();
-    }
-    return walk.result();
-  } finally {
-    walk.close();
-  }
-}
-
-export class OwnershipWalk {
+class NodeWalk {
   private readonly stack: Frame[] = [];
-  private readonly counts: WalkCounts;
+  private readonly counts: WalkCounts = { entries: 0, changed: 0, alreadyRight: 0, refusedCount: 0, skippedSymlinks: 0, skippedMounts: 0 };
   private readonly refused: RefusedEntry[] = [];
-  private readonly rootDev: number;
-  private readonly rootMountId: string | undefined;
-  private readonly mountPoints: Set<string>;
+  private readonly rootBytes: Buffer;
+  private readonly cursor: string[];
   private readonly progressEvery: number;
-  private lastProgressAt: number;
+  private readonly intervalMs: number;
   private readonly refusedLimit: number;
   private readonly maxDepth: number;
-  private skippedByRootCheck = false;
-  private sinceProgress = 0;
-  private done = false;
+  private readonly windowSize: number;
+  private rootFd = -1;
+  private rootMount: string | undefined;
+  private phase: WalkProgress['phase'] = 'walk';
+  /** A re-check behind the cursor found something it could not change (not counted again, but not converged). */
+  private unconverged = false;
+  private rootLeft = false;
+  private lastName: string | undefined;
+  private lastDepth = 0;
+  private sinceReport = 0;
+  private lastReport = Date.now();
+  private lastYield = Date.now();
 
   constructor(
-    root: string,
+    private readonly root: string,
     private readonly owner: Owner,
-    private readonly options: WalkOptions = {},
+    private readonly options: WalkOptions & NodeEngineTestHooks,
   ) {
-    for (const id of [owner.uid, owner.gid]) {
-      if (!Number.isInteger(id) || id < 0 || id >= 2 ** 32 - 1) throw new Error(`refusing to chown to invalid id ${id}`);
-    }
-    this.progressEvery = options.progressEvery ?? 1000;
-    this.lastProgressAt = Date.now();
-    this.refusedLimit = options.refusedLimit ?? 100;
-    this.maxDepth = options.maxDepth ?? 512;
-    this.counts = options.resumeFrom
-      ? { ...options.resumeFrom.counts }
-      : { entries: 0, changed: 0, alreadyRight: 0, refusedCount: 0, skippedSymlinks: 0, skippedMounts: 0 };
-    // The root itself must not be a symlink either: O_NOFOLLOW makes that ELOOP.
-    const rootPath = fs.realpathSync(root, { encoding: 'buffer' }).toString('latin1');
-    const fd = fs.openSync(root, DIR_FLAGS);
-    const stat = fs.fstatSync(fd);
-    this.rootDev = stat.dev;
-    this.rootMountId = mountIdOf(fd);
-    this.mountPoints = mountPointsUnder(rootPath, options.mountInfoFile ?? '/proc/self/mountinfo');
-    const frame: Frame = { fd, names: [], next: 0, path: rootPath, name: '', uid: stat.uid, gid: stat.gid };
-    this.stack.push(frame);
-    if (!options.resumeFrom) this.counts.entries++;
-    frame.names = listNames(fd);
-    if (!options.fullScan && !options.resumeFrom && this.isRight(stat.uid, stat.gid) && this.sampleLooksRight(fd, frame.names)) {
-      this.skippedByRootCheck = true;
-      this.counts.alreadyRight++;
-      this.close();
-      this.done = true;
-      return;
-    }
-    const cursor = options.resumeFrom?.cursor ?? [];
-    if (cursor.length) this.resume(frame, cursor);
-  }
-
-  /** Does up to `budget` entries of work; true when the walk is finished. */
-  step(budget: number): boolean {
-    while (!this.done && budget-- > 0) {
-      const top = this.stack[this.stack.length - 1];
-      if (top.next < top.names.length) this.visit(top, top.names[top.next++]);
-      else this.finishDirectory();
-    }
-    return this.done;
-  }
-
-  result(): WalkResult {
-    return { ...this.counts, refused: [...this.refused], skippedByRootCheck: this.skippedByRootCheck };
-  }
-
-  /** Closes every descriptor still held (after an error or a stop). */
-  close(): void {
-    while (this.stack.length) fs.closeSync(this.stack.pop()!.fd);
-  }
-
-  private isRight(uid: number, gid: number): boolean {
-    return uid === this.owner.uid && gid === this.owner.gid;
-  }
-
-  /** Re-enters the directories named by `cursor`; everything sorted before it is finished. */
-  private resume(frame: Frame, cursor: string[]): void {
-    let current = frame;
-    for (let depth = 0; depth < cursor.length; depth++) {
-      const name = cursor[depth];
-      let index = lowerBound(current.names, name);
-      const found = current.names[index] === name;
-      const last = depth === cursor.length - 1;
-      if (found && last) index++;
-      current.next = index;
-      if (!found || last) return;
-      // A directory that was in progress: enter it again (same checks as a normal visit), then continue inside.
-      current.next = index + 1;
-      const depthBefore = this.stack.length;
-      this.visit(current, name, true);
-      if (this.stack.length === depthBefore) return; // no longer a directory we may enter: treated as a visit
-      current = this.stack[this.stack.length - 1];
+    this.rootBytes = Buffer.from(root);
+    this.progressEvery = Math.max(1, options.progressEvery ?? WALK_DEFAULTS.progressEvery);
+    this.intervalMs = options.progressIntervalMs ?? WALK_DEFAULTS.progressIntervalMs;
+    this.refusedLimit = options.refusedLimit ?? WALK_DEFAULTS.refusedLimit;
+    this.maxDepth = options.maxDepth ?? WALK_DEFAULTS.maxDepth;
+    this.windowSize = Math.max(1, options.windowSize ?? WALK_DEFAULTS.windowSize);
+    // A report from the root check (or one without a cursor) has nothing finished to resume from.
+    const resume = options.resumeFrom;
+    this.cursor = resume && resume.phase !== 'sample' && Array.isArray(resume.cursor) ? resume.cursor : [];
+    if (this.cursor.length && resume) {
+      Object.assign(this.counts, resume.counts);
+      this.refused.push(...(resume.refused ?? []).slice(0, this.refusedLimit));
     }
   }
 
-  private visit(parent: Frame, name: string, resuming = false): void {
-    const childPath = procPath(parent.fd, name);
-    const st = fs.lstatSync(childPath, { throwIfNoEntry: false });
-    if (!st) return; // removed since the listing: nothing to do
-    if (!resuming) this.counts.entries++;
-    if (st.isSymbolicLink()) {
-      this.counts.skippedSymlinks++;
-    } else if (st.dev !== this.rootDev || (this.mountPoints.size > 0 && this.mountPoints.has(`${parent.path}/${name}`))) {
-      this.counts.skippedMounts++;
-    } else if (st.isDirectory()) {
-      if (this.enterDirectory(parent, name, childPath, st)) return;
-    } else if (this.isRight(st.uid, st.gid)) {
-      this.counts.alreadyRight++;
-    } else if (st.isFile() && st.nlink > 1) {
-      this.refuse(parent, name, `regular file with ${st.nlink} hard links: another link may be a host file outside the volume`);
-    } else if (st.isBlockDevice() || st.isCharacterDevice()) {
-      this.refuse(parent, name, 'device node: changing its owner could hand a device to the container');
-    } else if (st.isSocket()) {
-      this.refuse(parent, name, 'socket: cannot be opened to change it safely');
-    } else {
-      this.changeFile(parent, name, childPath, st);
+  async run(): Promise<WalkResult> {
+    try {
+      this.rootFd = openRoot(this.root);
+      const st = fs.fstatSync(this.rootFd);
+      const expected = this.options.expectedRoot;
+      if (expected && (st.dev !== expected.dev || st.ino !== expected.ino)) {
+        throw new WalkRootError('RootChanged', `${this.root} is not the directory the plan saw (device ${expected.dev}, inode ${expected.ino})`);
+      }
+      this.rootMount = this.mountId(this.rootFd);
+      if (this.rootMount === undefined) throw new Error(`${this.root}: cannot read the mount id of the volume root from /proc/self/fdinfo`);
+      if (!this.options.fullScan && !this.cursor.length && this.isRight(st) && (await this.sampleLooksRight())) {
+        this.counts.entries++;
+        this.counts.alreadyRight++;
+        return this.result(true);
+      }
+      this.phase = 'walk';
+      this.stack.push(newFrame(this.rootFd, '', this.cursor.length ? 0 : undefined));
+      while (this.stack.length) {
+        const top = this.stack[this.stack.length - 1];
+        if (top.index >= top.window.length) {
+          if (top.more && !top.failed) {
+            await this.readWindow(top);
+            continue;
+          }
+          this.finishDirectory();
+          const pause = this.stack.length ? this.tick(true) : undefined;
+          if (pause) await pause;
+          continue;
+        }
+        const name = top.window[top.index++];
+        top.after = name;
+        const pushed = this.visit(top, name, this.modeFor(top, name));
+        if (!pushed) this.finished(name);
+        const pause = this.tick(!pushed);
+        if (pause) await pause;
+      }
+      return this.result(false);
+    } finally {
+      for (const frame of this.stack.splice(0)) if (frame.fd !== this.rootFd) fs.closeSync(frame.fd);
+      if (this.rootFd >= 0) fs.closeSync(this.rootFd);
+      this.rootFd = -1;
     }
-    this.finished(name);
   }
 
-  /** Opens and pushes a directory; false when it was refused or skipped instead. */
-  private enterDirectory(parent: Frame, name: string, childPath: Buffer, st: fs.Stats): boolean {
-    if (this.stack.length >= this.maxDepth) {
-      this.refuse(parent, name, `deeper than ${this.maxDepth} levels; not entered`);
-      return false;
+  private result(skippedByRootCheck: boolean): WalkResult {
+    return { ...this.counts, refused: [...this.refused], skippedByRootCheck, rootLeft: this.rootLeft };
+  }
+
+  /** One more entry looked at, and what became of it. */
+  private count(outcome: Exclude<keyof WalkCounts, 'entries'>): void {
+    this.counts.entries++;
+    this.counts[outcome]++;
+  }
+
+  private isRight(st: fs.Stats): boolean {
+    return st.uid === this.owner.uid && st.gid === this.owner.gid;
+  }
+
+  private mountId(fd: number): string | undefined {
+    try {
+      return /^mnt_id:\s*(\d+)/m.exec(this.options.readFdInfo ? this.options.readFdInfo(fd) : readFdInfo(fd))?.[1];
+    } catch {
+      return undefined;
     }
+  }
+
+  /**
+   * Resume: in each directory on the cursor path, names before the cursor's (and, at its last level, the
+   * cursor's own) were finished by the earlier run: re-checked, not walked again; the cursor's directory at an
+   * inner level was in progress: entered again.
+   */
+  private modeFor(frame: Frame, name: string): Mode {
+    if (frame.cursorLevel === undefined) return 'normal';
+    const at = this.cursor[frame.cursorLevel];
+    if (name < at) return 'recheck';
+    if (name === at) return frame.cursorLevel === this.cursor.length - 1 ? 'recheck' : 'resume';
+    frame.cursorLevel = undefined;
+    return 'normal';
+  }
+
+  /** Looks at one entry and changes it if it is safe; true when it is a directory now being walked. */
+  private visit(parent: Frame, name: string, mode: Mode): boolean {
     let fd: number;
     try {
-      fd = fs.openSync(childPath, DIR_FLAGS | O_NOATIME);
+      fd = fs.openSync(procPath(parent.fd, name), PATH_FLAGS);
     } catch (error) {
-      const code = (error as NodeJS.ErrnoException).code;
-      if (code === 'ENOENT') return false;
-      if (code === 'ELOOP' || code === 'ENOTDIR') {
-        this.refuse(parent, name, 'replaced by something else while the walk ran; not entered');
+      const code = errorCode(error);
+      if (code !== 'ENOENT') this.refuse(name, mode, 'errno', 0, code); // ENOENT: removed since the listing
+      return false;
+    }
+    let held = false;
+    try {
+      const st = fs.fstatSync(fd);
+      const fresh = mode === 'normal';
+      if (st.isSymbolicLink()) {
+        if (fresh) this.count('skippedSymlinks');
         return false;
       }
-      throw error;
-    }
-    const opened = fs.fstatSync(fd);
-    if (opened.dev !== st.dev || opened.ino !== st.ino) {
-      fs.closeSync(fd);
-      this.refuse(parent, name, 'replaced by another directory while the walk ran; not entered');
+      // A right non-directory is neither changed nor entered: its mount does not matter (and costs a read).
+      if (!st.isDirectory() && this.isRight(st)) {
+        if (fresh) this.count('alreadyRight');
+        return false;
+      }
+      const mount = this.mountId(fd);
+      if (mount === undefined) return this.refuse(name, mode, 'unknownMount');
+      if (mount !== this.rootMount) {
+        if (fresh) this.count('skippedMounts');
+        return false;
+      }
+      if (st.isDirectory()) {
+        // Behind the cursor a right directory was finished (post-order); a wrong one is walked like a new one.
+        if (mode === 'recheck' && this.isRight(st)) return false;
+        if (this.stack.length >= this.maxDepth) return this.refuse(name, mode, 'tooDeep', this.maxDepth);
+        this.stack.push(newFrame(fd, name, mode === 'resume' ? parent.cursorLevel! + 1 : undefined));
+        held = true;
+        return true;
+      }
+      if (st.nlink > 1) return this.refuse(name, mode, 'hardLinks', st.nlink);
+      if (st.isBlockDevice() || st.isCharacterDevice()) return this.refuse(name, mode, 'device');
+      if (st.isSocket()) return this.refuse(name, mode, 'socket');
+      try {
+        fs.chownSync(`/proc/self/fd/${fd}`, this.owner.uid, this.owner.gid);
+      } catch (error) {
+        return this.refuse(name, mode, 'errno', 0, errorCode(error));
+      }
+      // Behind the cursor a wrong entry is new (or drifted since): it counts like one.
+      this.count('changed');
       return false;
-    }
-    if (mountIdOf(fd) !== this.rootMountId) {
-      fs.closeSync(fd);
-      this.counts.skippedMounts++;
-      return false;
-    }
-    this.stack.push({ fd, names: listNames(fd), next: 0, path: `${parent.path}/${name}`, name, uid: opened.uid, gid: opened.gid });
-    return true;
-  }
-
-  private changeFile(parent: Frame, name: string, childPath: Buffer, st: fs.Stats): void {
-    let fd: number;
-    try {
-      fd = openNoFollow(childPath, FILE_FLAGS);
-    } catch (error) {
-      const code = (error as NodeJS.ErrnoException).code;
-      if (code === 'ENOENT') return;
-      if (code === 'ELOOP' || code === 'ENXIO') return this.refuse(parent, name, 'replaced by a symlink or socket while the walk ran');
-      throw error;
-    }
-    try {
-      const opened = fs.fstatSync(fd);
-      if (opened.dev !== st.dev || opened.ino !== st.ino) return this.refuse(parent, name, 'replaced while the walk ran');
-      if (opened.isFile() && opened.nlink > 1) return this.refuse(parent, name, `regular file with ${opened.nlink} hard links`);
-      if (!opened.isFile() && !opened.isFIFO()) return this.refuse(parent, name, 'changed type while the walk ran');
-      fs.fchownSync(fd, this.owner.uid, this.owner.gid);
-      this.counts.changed++;
     } finally {
-      fs.closeSync(fd);
+      if (!held) fs.closeSync(fd);
     }
   }
 
-  /** After all children: the directory itself, through the descriptor that was listed. */
+  /** After all children: the directory itself, through its descriptor; the root only when all converged. */
   private finishDirectory(): void {
     const frame = this.stack.pop()!;
+    const isRoot = this.stack.length === 0;
     try {
-      if (this.isRight(frame.uid, frame.gid)) this.counts.alreadyRight++;
-      else {
-        fs.fchownSync(frame.fd, this.owner.uid, this.owner.gid);
-        this.counts.changed++;
+      if (frame.failed) return;
+      const st = fs.fstatSync(frame.fd);
+      if (this.isRight(st)) {
+        this.count('alreadyRight');
+      } else if (isRoot && (this.counts.refusedCount > 0 || this.unconverged)) {
+        this.counts.entries++;
+        this.rootLeft = true;
+      } else {
+        try {
+          fs.chownSync(`/proc/self/fd/${frame.fd}`, this.owner.uid, this.owner.gid);
+        } catch (error) {
+          if (isRoot) throw error;
+          this.refuse(frame.name, 'normal', 'errno', 0, errorCode(error));
+          return;
+        }
+        this.count('changed');
       }
     } finally {
       fs.closeSync(frame.fd);
+      if (isRoot) this.rootFd = -1;
+      else this.finished(frame.name);
     }
-    if (this.stack.length === 0) this.done = true;
-    else this.finished(frame.name);
   }
 
-  private refuse(parent: Frame, name: string, reason: string): void {
+  /** Refuses `name` in the directory on top of the stack; behind the cursor it was counted already. */
+  private refuse(name: string, mode: Mode, code: RefusalCode, n = 0, errName?: string): false {
+    if (mode !== 'normal') {
+      this.unconverged = true;
+      return false;
+    }
+    this.counts.entries++;
     this.counts.refusedCount++;
-    if (this.refused.length < this.refusedLimit) {
-      this.refused.push({ path: Buffer.from(`${parent.path}/${name}`, 'latin1').toString('utf8'), reason });
-    }
+    addRefusal(this.refused, this.refusedLimit, this.pathOf(name), REFUSAL_REASONS[code](n, errName));
+    return false;
   }
 
-  /** One more entry done; every `progressEvery` (or `progressIntervalMs`), report a cursor pointing at it. */
+  private pathOf(name: string): Buffer {
+    const parts: Buffer[] = [this.rootBytes];
+    for (const frame of this.stack.slice(1)) parts.push(Buffer.from(`/${frame.name}`, 'latin1'));
+    parts.push(Buffer.from(`/${name}`, 'latin1'));
+    return Buffer.concat(parts);
+  }
+
+  /** Reads the next sorted window of `frame`: the smallest `windowSize` names after `frame.after`. */
+  private async readWindow(frame: Frame): Promise<void> {
+    const after = frame.after;
+    const heap = new MaxHeap();
+    let more = false;
+    let dir: fs.Dir;
+    try {
+      dir = fs.opendirSync(`/proc/self/fd/${frame.fd}`, { encoding: 'latin1', bufferSize: DIR_BUFFER });
+    } catch (error) {
+      return this.failDirectory(frame, error);
+    }
+    try {
+      for (;;) {
+        let entry: fs.Dirent | null;
+        try {
+          entry = dir.readSync();
+        } catch (error) {
+          return this.failDirectory(frame, error);
+        }
+        if (!entry) break;
+        const name = entry.name;
+        if (after !== undefined && name <= after) continue;
+        if (heap.size < this.windowSize) heap.push(name);
+        else {
+          more = true;
+          if (name < heap.max()) heap.replaceMax(name);
+        }
+        const pause = this.tick(false);
+        if (pause) await pause;
+      }
+    } finally {
+      dir.closeSync();
+    }
+    frame.window = heap.sorted();
+    frame.index = 0;
+    frame.more = more;
+  }
+
+  private failDirectory(frame: Frame, error: unknown): void {
+    if (frame.fd === this.rootFd) throw error;
+    this.stack.pop();
+    this.refuse(frame.name, 'normal', 'errno', 0, errorCode(error));
+    this.stack.push(frame);
+    frame.failed = true;
+    frame.window = [];
+    frame.more = false;
+  }
+
   private finished(name: string): void {
-    if (!this.options.onProgress) return;
-    const interval = this.options.progressIntervalMs ?? DEFAULT_PROGRESS_INTERVAL_MS;
-    if (++this.sinceProgress < this.progressEvery && !(interval > 0 && Date.now() - this.lastProgressAt >= interval)) return;
-    this.sinceProgress = 0;
-    this.lastProgressAt = Date.now();
-    const cursor = this.stack.slice(1).map((f) => f.name);
-    cursor.push(name);
-    this.options.onProgress({ cursor, counts: { ...this.counts } });
+    this.lastName = name;
+    this.lastDepth = this.stack.length;
+  }
+
+  /** Per unit of work: a report when one is due (by count or time), else a yield when the slice is used up. */
+  private tick(counted: boolean): Promise<void> | undefined {
+    if (counted) this.sinceReport++;
+    const now = Date.now();
+    if (this.options.onProgress && (this.sinceReport >= this.progressEvery || (this.intervalMs > 0 && now - this.lastReport >= this.intervalMs))) {
+      return this.report();
+    }
+    if (now - this.lastYield >= YIELD_AFTER_MS) return this.yieldNow();
+    return undefined;
+  }
+
+  private async report(): Promise<void> {
+    this.sinceReport = 0;
+    const cursor = this.phase === 'walk' && this.lastName !== undefined ? [...this.stack.slice(1, this.lastDepth).map((f) => f.name), this.lastName] : [];
+    await this.options.onProgress!({ phase: this.phase, cursor, counts: { ...this.counts }, refused: [...this.refused] });
+    this.lastReport = Date.now();
+    this.stopIfAborted();
+    // A listener that answers synchronously gives the event loop no turn: take one here.
+    await this.yieldNow();
+  }
+
+  private async yieldNow(): Promise<void> {
+    await new Promise((resolve) => setImmediate(resolve));
+    this.lastYield = Date.now();
+    this.stopIfAborted();
+  }
+
+  private stopIfAborted(): void {
+    const signal = this.options.signal;
+    if (signal?.aborted) throw signal.reason ?? new Error('ownership walk cancelled');
   }
 
   /**
-   * OnRootMismatch plus drift detection: random root-to-leaf descents; any entry on the way with the wrong
-   * owner (that the walk would change) means the volume is not done.
+   * The root check's drift detection: `sampleSize` descents from the root, as a tree: each directory is streamed
+   * once, `budget` of its children are reservoir-sampled and the budget is split among them, so no directory is
+   * listed twice, memory is the samples on one path, and descents reach any depth within maxDepth. Any entry on
+   * the way that the walk would change means the volume is not done.
    */
-  private sampleLooksRight(rootFd: number, rootNames: string[]): boolean {
-    const samples = this.options.sampleSize ?? 32;
-    for (let i = 0; i < samples; i++) {
-      let dirFd = rootFd;
+  private async sampleLooksRight(): Promise<boolean> {
+    const budget = this.options.sampleSize ?? WALK_DEFAULTS.sampleSize;
+    if (budget <= 0) return true;
+    this.phase = 'sample';
+    return this.sampleDirectory(this.rootFd, budget, 1);
+  }
+
+  private async sampleDirectory(dirFd: number, budget: number, depth: number): Promise<boolean> {
+    const picks = await this.reservoir(dirFd, budget);
+    if (!picks) return false; // could not be read: the walk will look, and refuse it
+    for (const [i, name] of picks.entries()) {
+      const share = Math.floor(budget / picks.length) + (i < budget % picks.length ? 1 : 0);
+      let fd: number;
       try {
-        for (let depth = 0; depth < 64; depth++) {
-          const names = dirFd === rootFd ? rootNames : listNames(dirFd);
-          if (names.length === 0) break;
-          const name = names[Math.floor(Math.random() * names.length)];
-          const childPath = procPath(dirFd, name);
-          const st = fs.lstatSync(childPath, { throwIfNoEntry: false });
-          if (!st || st.isSymbolicLink() || st.dev !== this.rootDev) break;
-          const wouldChange = !(st.isFile() && st.nlink > 1) && !st.isBlockDevice() && !st.isCharacterDevice() && !st.isSocket();
-          if (wouldChange && !this.isRight(st.uid, st.gid)) return false;
-          if (!st.isDirectory()) break;
-          let next: number;
-          try {
-            next = fs.openSync(childPath, DIR_FLAGS | O_NOATIME);
-          } catch {
-            break;
-          }
-          if (dirFd !== rootFd) fs.closeSync(dirFd);
-          dirFd = next;
-          if (mountIdOf(dirFd) !== this.rootMountId) break;
-        }
+        fd = fs.openSync(procPath(dirFd, name), PATH_FLAGS);
+      } catch (error) {
+        if (errorCode(error) === 'ENOENT') continue;
+        return false;
+      }
+      try {
+        const st = fs.fstatSync(fd);
+        if (st.isSymbolicLink()) continue;
+        const mount = this.mountId(fd);
+        if (mount === undefined) return false;
+        if (mount !== this.rootMount) continue;
+        const wouldChange = st.isDirectory() || (st.nlink <= 1 && !st.isBlockDevice() && !st.isCharacterDevice() && !st.isSocket());
+        if (wouldChange && !this.isRight(st)) return false;
+        if (st.isDirectory() && depth < this.maxDepth && !(await this.sampleDirectory(fd, share, depth + 1))) return false;
       } finally {
-        if (dirFd !== rootFd) fs.closeSync(dirFd);
+        fs.closeSync(fd);
       }
     }
     return true;
+  }
+
+  /** Streams a directory once and keeps `k` of its names, each equally likely (reservoir sampling). */
+  private async reservoir(dirFd: number, k: number): Promise<string[] | undefined> {
+    const picks: string[] = [];
+    let dir: fs.Dir;
+    try {
+      dir = fs.opendirSync(`/proc/self/fd/${dirFd}`, { encoding: 'latin1', bufferSize: DIR_BUFFER });
+    } catch {
+      return undefined;
+    }
+    try {
+      for (let seen = 0; ; seen++) {
+        let entry: fs.Dirent | null;
+        try {
+          entry = dir.readSync();
+        } catch {
+          return undefined;
+        }
+        if (!entry) break;
+        if (picks.length < k) picks.push(entry.name);
+        else {
+          const j = Math.floor(Math.random() * (seen + 1));
+          if (j < k) picks[j] = entry.name;
+        }
+        const pause = this.tick(true);
+        if (pause) await pause;
+      }
+    } finally {
+      dir.closeSync();
+    }
+    return picks;
+  }
+}
+
+function newFrame(fd: number, name: string, cursorLevel: number | undefined): Frame {
+  return { fd, name, window: [], index: 0, after: undefined, more: true, cursorLevel, failed: false };
+}
+
+const fdInfoBuffer = Buffer.alloc(4096);
+
+/** /proc/self/fdinfo/<fd> (pos, flags, mnt_id, …: far less than a page), without readFileSync's fstat. */
+function readFdInfo(fd: number): string {
+  const info = fs.openSync(`/proc/self/fdinfo/${fd}`, fs.constants.O_RDONLY);
+  try {
+    return fdInfoBuffer.toString('latin1', 0, fs.readSync(info, fdInfoBuffer, 0, fdInfoBuffer.length, 0));
+  } finally {
+    fs.closeSync(info);
   }
 }
 
@@ -421,54 +473,85 @@ function procPath(dirFd: number, name: string): Buffer {
   return Buffer.from(`/proc/self/fd/${dirFd}/${name}`, 'latin1');
 }
 
-function listNames(dirFd: number): string[] {
-  return fs.readdirSync(`/proc/self/fd/${dirFd}`, { encoding: 'latin1' }).sort();
+function errorCode(error: unknown): string {
+  return (error as NodeJS.ErrnoException).code ?? 'EIO';
 }
 
-function openNoFollow(path: Buffer, flags: number): number {
+/**
+ * Opens the volume root from `/`, one component at a time through the previous component's descriptor, with
+ * no symlink allowed anywhere; the path must be absolute and canonical. Returns an O_PATH descriptor.
+ */
+function openRoot(root: string): number {
+  if (!root.startsWith('/') || (root !== '/' && root.slice(1).split('/').some((c) => c === '' || c === '.' || c === '..'))) {
+    throw new WalkRootError('NotCanonical', `${JSON.stringify(root)} is not an absolute canonical path (no ".", "..", "//" nor trailing "/")`);
+  }
+  let fd = fs.openSync('/', O_PATH | fs.constants.O_DIRECTORY);
+  let sofar = '';
   try {
-    return fs.openSync(path, flags | O_NOATIME);
+    for (const component of root === '/' ? [] : root.slice(1).split('/')) {
+      sofar += `/${component}`;
+      let next: number;
+      try {
+        next = fs.openSync(`/proc/self/fd/${fd}/${component}`, PATH_FLAGS);
+      } catch (error) {
+        if (errorCode(error) === 'ENOENT') throw new WalkRootError('NotFound', `${sofar} does not exist (volume root ${root})`);
+        if (errorCode(error) === 'ENOTDIR') throw new WalkRootError('NotADirectory', `${sofar.slice(0, sofar.lastIndexOf('/')) || '/'} is not a directory (volume root ${root})`);
+        throw error;
+      }
+      fs.closeSync(fd);
+      fd = next;
+      const st = fs.fstatSync(fd);
+      if (st.isSymbolicLink()) throw new WalkRootError('SymlinkInPath', `${sofar} is a symlink; no component of a volume root may be one (volume root ${root})`);
+      if (!st.isDirectory()) throw new WalkRootError('NotADirectory', `${sofar} is not a directory (volume root ${root})`);
+    }
+    return fd;
   } catch (error) {
-    // O_NOATIME is refused (EPERM) where the caller neither owns the file nor has CAP_FOWNER.
-    if ((error as NodeJS.ErrnoException).code === 'EPERM' && O_NOATIME) return fs.openSync(path, flags);
+    fs.closeSync(fd);
     throw error;
   }
 }
 
-/** The mount a descriptor lives on, from /proc/self/fdinfo (Linux 3.15+); undefined where not shown. */
-function mountIdOf(fd: number): string | undefined {
-  try {
-    return /^mnt_id:\s*(\d+)/m.exec(fs.readFileSync(`/proc/self/fdinfo/${fd}`, 'latin1'))?.[1];
-  } catch {
-    return undefined;
-  }
-}
+/** A binary max-heap of strings (bytewise, as latin1): the smallest names seen so far, at most one window. */
+class MaxHeap {
+  private readonly items: string[] = [];
 
-/** Mount points strictly below `root` (latin1 paths), from mountinfo's fifth field (octal-escaped). */
-export function mountPointsUnder(root: string, mountInfoFile: string): Set<string> {
-  const found = new Set<string>();
-  let text: string;
-  try {
-    text = fs.readFileSync(mountInfoFile, 'latin1');
-  } catch {
-    return found;
+  get size(): number {
+    return this.items.length;
   }
-  const prefix = root.endsWith('/') ? root : `${root}/`;
-  for (const line of text.split('\n')) {
-    const field = line.split(' ')[4];
-    if (!field) continue;
-    const mountPoint = field.replace(/\\([0-7]{3})/g, (_, octal: string) => String.fromCharCode(parseInt(octal, 8)));
-    if (mountPoint.startsWith(prefix)) found.add(mountPoint);
-  }
-  return found;
-}
 
-function lowerBound(sorted: string[], value: string): number {
-  let [low, high] = [0, sorted.length];
-  while (low < high) {
-    const mid = (low + high) >>> 1;
-    if (sorted[mid] < value) low = mid + 1;
-    else high = mid;
+  max(): string {
+    return this.items[0];
   }
-  return low;
+
+  push(value: string): void {
+    const items = this.items;
+    let i = items.push(value) - 1;
+    while (i > 0) {
+      const parent = (i - 1) >> 1;
+      if (items[parent] >= value) break;
+      items[i] = items[parent];
+      i = parent;
+    }
+    items[i] = value;
+  }
+
+  replaceMax(value: string): void {
+    const items = this.items;
+    const n = items.length;
+    let i = 0;
+    for (;;) {
+      let child = 2 * i + 1;
+      if (child >= n) break;
+      if (child + 1 < n && items[child + 1] > items[child]) child++;
+      if (items[child] <= value) break;
+      items[i] = items[child];
+      i = child;
+    }
+    items[i] = value;
+  }
+
+  sorted(): string[] {
+    // Default sort compares UTF-16 code units: for latin1 strings, byte order.
+    return this.items.sort();
+  }
 }
