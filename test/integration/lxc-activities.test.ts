@@ -178,15 +178,20 @@ describe('LXC activities with the stand-in pct', () => {
     });
     await expect(first.run(activities.applyOwnership, { volume: 'v', root, uid: 100000, gid: 100000 })).rejects.toThrow();
     const last = beats[beats.length - 1];
-    expect(last.counts.changed).toBeGreaterThan(0);
-    const finished = last.counts.changed;
-    // undo everything the first attempt did: what the retry leaves undone is exactly what it did not revisit
-    for (const p of allPaths(root)) fs.lchownSync(p, 0, 0);
+    expect(last.phase).toBe('walk');
+    expect(last.cursor[0]).toBe('d1'); // two reports of 1000 entries: d0 is finished, d1 under way
+    // d0 was finished before the stop: a retry that walked it again would change these back
+    const insideFinished = allPaths(path.join(root, 'd0')).slice(1);
+    for (const p of insideFinished) fs.lchownSync(p, 0, 0);
+    // an entry of d1 behind the cursor that changed after the stop is looked at again (the cursor's level is re-checked)
+    const behindCursor = path.join(root, 'd1', 'f0001');
+    fs.lchownSync(behindCursor, 0, 0);
     const retry = new MockActivityEnvironment({ heartbeatDetails: last, attempt: 2 });
     const result = await retry.run(activities.applyOwnership, { volume: 'v', root, uid: 100000, gid: 100000 });
-    expect(result).toMatchObject({ entries: 3004, changed: 3004, skippedByRootCheck: false });
-    const leftAlone = allPaths(root).filter((p) => owner(p) === '0:0');
-    expect(leftAlone).toHaveLength(finished);
+    // counts continue from the heartbeat: every entry once, plus the one behind the cursor, looked at again
+    expect(result).toMatchObject({ entries: 3005, skippedByRootCheck: false, rootLeft: false });
+    expect(insideFinished.map(owner)).toEqual(insideFinished.map(() => '0:0'));
+    expect(owner(behindCursor)).toBe('100000:100000');
     expect(owner(root)).toBe('100000:100000');
     const missing = await failure(activities.applyOwnership({ volume: 'v', root: path.join(root, 'nope'), uid: 1, gid: 1 }));
     expect(missing).toMatchObject({ type: 'VolumeNotFound', nonRetryable: true });

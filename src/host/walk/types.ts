@@ -25,7 +25,10 @@ export interface Owner {
 }
 
 export interface WalkCounts {
-  /** Entries looked at, the root included (each once, also across a resume). */
+  /**
+   * Entries looked at, the root included: each once, also across a resume, except an entry behind a resume's
+   * cursor that had to be changed again (it counts, and is changed, twice).
+   */
   entries: number;
   changed: number;
   alreadyRight: number;
