@@ -10,21 +10,33 @@ const path = require('node:path');
 // SHAREMOUNT_BENCH_DIST is set by bench/lib.js.
 const { walkOwnership } = require(path.join(process.env.SHAREMOUNT_BENCH_DIST, 'host', 'walk'));
 
+let helperPid;
+
 /** VmHWM (kB) of this process's live sharemount-walk child, 0 when there is none. */
 function helperPeakKB() {
+  // Found once, then read directly: a scan of /proc at every report cost ~26 ms each on a loaded machine.
+  helperPid ??= findHelperPid();
+  try {
+    return Number(/^VmHWM:\s+(\d+) kB/m.exec(fs.readFileSync(`/proc/${helperPid}/status`, 'latin1'))?.[1] ?? 0);
+  } catch {
+    helperPid = undefined; // exited meanwhile
+    return 0;
+  }
+}
+
+function findHelperPid() {
   for (const entry of fs.readdirSync('/proc')) {
     if (!/^\d+$/.test(entry)) continue;
     try {
       const stat = fs.readFileSync(`/proc/${entry}/stat`, 'latin1');
       const close = stat.lastIndexOf(')');
       const [state, ppid] = stat.slice(close + 2).split(' ');
-      if (Number(ppid) !== process.pid || state === 'Z' || stat.slice(stat.indexOf('(') + 1, close) !== 'sharemount-walk') continue;
-      return Number(/^VmHWM:\s+(\d+) kB/m.exec(fs.readFileSync(`/proc/${entry}/status`, 'latin1'))?.[1] ?? 0);
+      if (Number(ppid) === process.pid && state !== 'Z' && stat.slice(stat.indexOf('(') + 1, close) === 'sharemount-walk') return entry;
     } catch {
       // exited meanwhile
     }
   }
-  return 0;
+  return undefined;
 }
 
 async function main() {
