@@ -57,4 +57,4 @@ export function createEfsActivities(deps: EfsActivityDeps) {
 
 export type EfsActivities = ReturnType<typeof createEfsActivities>;
 export type { ActivityRuntime } from './runtime';
-export { plainRuntime, temporalRuntime } from './runtime';
+export { plainRuntime } from './runtime';

@@ -6,13 +6,13 @@ import { classifySsmFailure, type SsmFailureClass } from '../../domain/efs/resul
 import type { EfsStep } from '../../domain/efs/scripts';
 
 /** The name AWS gave an error (its code), its message and HTTP status, from any SDK error shape. */
-export interface AwsErrorInfo {
+interface AwsErrorInfo {
   name: string;
   message: string;
   httpStatus?: number;
 }
 
-export function awsErrorInfo(error: unknown): AwsErrorInfo {
+function awsErrorInfo(error: unknown): AwsErrorInfo {
   const e = error as { name?: string; Code?: string; message?: string; $metadata?: { httpStatusCode?: number } };
   return { name: e?.Code ?? e?.name ?? 'Error', message: e?.message ?? String(error), httpStatus: e?.$metadata?.httpStatusCode };
 }

@@ -30,7 +30,7 @@ export interface EnsureFileSystemResult extends FileSystemState {
 
 const GONE = ['deleting', 'deleted'];
 
-export function volumeTags(name: string, extra: Record<string, string> = {}): { Key: string; Value: string }[] {
+function volumeTags(name: string, extra: Record<string, string> = {}): { Key: string; Value: string }[] {
   const tags: Record<string, string> = { ...extra, Name: name, 'sharemount:volume': name };
   return Object.entries(tags).map(([Key, Value]) => ({ Key, Value }));
 }

@@ -2,7 +2,7 @@ import { GetCommandInvocationCommand, GetCommandInvocationCommandOutput, SendCom
 import { validateInstanceId } from '../../domain/efs/names';
 import { classifySsmFailure, parseStepOutput, stepFailureMessage, trimOutput } from '../../domain/efs/results';
 import type { EfsStep } from '../../domain/efs/scripts';
-import { AwsCallError, awsErrorInfo, AwsStateError, StepFailedError, type StepFailureDetails } from './errors';
+import { AwsCallError, AwsStateError, isAwsError, StepFailedError, type StepFailureDetails } from './errors';
 import type { Polling } from './polling';
 
 export interface RunStepInput {
@@ -140,8 +140,7 @@ export async function runStep(ssm: SSMClient, input: RunStepInput, options: RunS
       invocation = await ssm.send(new GetCommandInvocationCommand({ CommandId: commandId, InstanceId: input.instanceId }));
       pollErrors = 0;
     } catch (error) {
-      const info = awsErrorInfo(error);
-      if (info.name === 'InvocationDoesNotExist') {
+      if (isAwsError(error, 'InvocationDoesNotExist')) {
         // Right after SendCommand the invocation is not there yet; an inherited id may have expired.
         if (Date.now() - unknownSince < graceMs) {
           polling.report({ commandId, instanceId: input.instanceId, step: input.step, status: 'NotYetVisible' } satisfies CommandProgress);
