@@ -1,8 +1,51 @@
-// Workflow code runs in Temporal's deterministic sandbox: no Node built-ins, no I/O, no floating promises,
-// and imports only from domain code, other workflow files, types, and the Temporal workflow/common APIs.
+import * as fs from 'node:fs';
+import { builtinModules } from 'node:module';
+import * as path from 'node:path';
 import tseslint from 'typescript-eslint';
 
-const nodeBuiltins = ['fs', 'path', 'os', 'child_process', 'net', 'http', 'https', 'crypto', 'dns', 'tls', 'worker_threads', 'process', 'timers', 'stream', 'util', 'zlib', 'events', 'readline', 'cluster', 'dgram', 'v8', 'vm'];
+// The layers of src/ and what each may import, so the next change cannot quietly undo them (the cases are
+// proven in test/unit/ops/boundaries.test.ts; import cycles are caught by scripts/check-import-cycles.js):
+//   domain      pure: other domain code only; no I/O, no Temporal, no AWS
+//   workflows   domain, workflows, @temporalio/workflow|common, and types (only) from activities
+//   host        effects without Temporal: domain and host only
+//   activities  thin wrappers: domain, host, activities and Temporal's activity APIs; never cli or sandbox
+//   cli         anything but activities (the read-only plans and dry runs use the host layer)
+
+/** Every top-level entry of src/ (folders and files like worker.ts), so a new one is covered at once. */
+const SRC_ENTRIES = fs.readdirSync(path.join(import.meta.dirname, 'src')).map((name) => name.replace(/\.ts$/, ''));
+const escape = (text) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+
+/** A relative import of a top-level src entry other than the allowed ones, from any depth below src/. */
+function projectExcept(...allowed) {
+  const denied = SRC_ENTRIES.filter((name) => !allowed.includes(name)).map(escape);
+  return `^(\\.\\./)+(${denied.join('|')})(/|$)`;
+}
+const project = (name) => `^(\\.\\./)+${escape(name)}(/|$)`;
+const NODE_BUILTINS = `^(node:.*|(${builtinModules.filter((m) => !m.startsWith('_')).map(escape).join('|')})(/.*)?)$`;
+
+/**
+ * One layer's boundary as two rules: no-restricted-imports for import/export declarations, and
+ * no-restricted-syntax for import() and require(), which the former does not see. Each restriction is a
+ * regex over the specifier as written; allowTypeImports lets `import type` through (a dynamic import never is).
+ */
+function boundary(files, restrictions, extraSyntax = []) {
+  // esquery regexes end at the first "/", so the selector spells it \x2F.
+  const selectorRegex = (regex) => `/${regex.replaceAll('/', '\\x2F')}/`;
+  return {
+    files,
+    rules: {
+      'no-restricted-imports': ['error', { patterns: restrictions.map(({ regex, message, allowTypeImports }) => ({ regex, message, ...(allowTypeImports ? { allowTypeImports } : {}) })) }],
+      'no-restricted-syntax': [
+        'error',
+        ...restrictions.flatMap(({ regex, message }) => [
+          { selector: `ImportExpression[source.value=${selectorRegex(regex)}]`, message },
+          { selector: `CallExpression[callee.name='require'][arguments.0.value=${selectorRegex(regex)}]`, message },
+        ]),
+        ...extraSyntax,
+      ],
+    },
+  };
+}
 
 export default tseslint.config(
   { ignores: ['dist/**', 'node_modules/**', '.tools/**', 'test-artifacts/**'] },
@@ -15,34 +58,32 @@ export default tseslint.config(
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', ignoreRestSiblings: true }],
     },
   },
+  // Workflow code runs in Temporal's deterministic sandbox: no Node built-ins, no I/O, no floating promises.
   {
     files: ['src/workflows/**/*.ts'],
     languageOptions: { parserOptions: { project: './tsconfig.json', tsconfigRootDir: import.meta.dirname } },
     rules: {
       '@typescript-eslint/no-floating-promises': 'error',
-      'no-restricted-imports': [
-        'error',
-        {
-          paths: nodeBuiltins.flatMap((name) => [
-            { name, message: 'workflow code must not use Node built-ins: do I/O in an activity' },
-            { name: `node:${name}`, message: 'workflow code must not use Node built-ins: do I/O in an activity' },
-          ]),
-          patterns: [
-            { group: ['@aws-sdk/*', '@temporalio/worker', '@temporalio/client', '@temporalio/activity'], message: 'workflow code talks to the outside only through activities' },
-            { group: ['../activities', '../activities/*', '../activities/**', '../cli/*', '../temporal/*'], allowTypeImports: true, message: 'workflows may import activity types only (import type)' },
-          ],
-        },
-      ],
       'no-restricted-globals': ['error', { name: 'setTimeout', message: 'use sleep() from @temporalio/workflow' }, { name: 'fetch', message: 'do I/O in an activity' }],
     },
   },
-  {
-    files: ['src/domain/**/*.ts'],
-    rules: {
-      'no-restricted-imports': [
-        'error',
-        { patterns: [{ group: ['node:*', 'fs', 'child_process', '@aws-sdk/*', '@temporalio/*', '../activities*', '../cli*'], message: 'domain code is pure: no I/O, no Temporal' }] },
-      ],
-    },
-  },
+  boundary(['src/workflows/**/*.ts'], [
+    { regex: NODE_BUILTINS, message: 'workflow code must not use Node built-ins: do I/O in an activity' },
+    { regex: '^(?![./]|node:|@temporalio/(workflow|common)(/|$))', message: 'workflow code imports only @temporalio/workflow and @temporalio/common: it talks to the outside through activities' },
+    { regex: projectExcept('domain', 'workflows', 'activities'), message: 'workflows import only domain code, other workflow files and activity types' },
+    { regex: project('activities'), allowTypeImports: true, message: 'workflows may import activity types only (import type)' },
+  ]),
+  boundary(['src/domain/**/*.ts'], [
+    { regex: NODE_BUILTINS, message: 'domain code is pure: no I/O (do it in the host layer)' },
+    { regex: '^@(aws-sdk|smithy|temporalio)/', message: 'domain code is pure: no AWS, no Temporal' },
+    { regex: projectExcept('domain'), message: 'domain code imports only other domain code' },
+  ]),
+  boundary(['src/host/**/*.ts'], [
+    { regex: '^@temporalio/', message: 'the host layer has no Temporal: heartbeats and failure types belong to the activities that wrap it' },
+    { regex: projectExcept('domain', 'host'), message: 'the host layer imports only domain and host code (no activities, cli, sandbox or Temporal wiring)' },
+  ]),
+  boundary(['src/activities/**/*.ts'], [
+    { regex: projectExcept('domain', 'host', 'activities'), message: 'activities import only domain and host code: never the CLI, the sandboxes, workflows or the worker' },
+  ]),
+  boundary(['src/cli/**/*.ts'], [{ regex: project('activities'), message: 'the CLI never imports activities: use the host layer (src/host) for reads and dry runs' }]),
 );

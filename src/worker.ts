@@ -5,7 +5,7 @@ import { EFSClient } from '@aws-sdk/client-efs';
 import { SSMClient } from '@aws-sdk/client-ssm';
 import { NativeConnection, Runtime, Worker, WorkerOptions, makeTelemetryFilterString } from '@temporalio/worker';
 import { createActivities, ActivityDeps } from './activities';
-import { resolveAwsIdentity } from './activities/aws';
+import { resolveAwsIdentity } from './host/aws/identity';
 import { lxcTaskQueue } from './domain/taskQueues';
 import { defaultNodeName, generalTaskQueue } from './temporal/connection';
 
@@ -21,6 +21,8 @@ export interface WorkerConfig {
   pct?: string;
   /** Overrides for tests: activities to register instead of the real ones. */
   activities?: object;
+  /** Dependencies to build the real activities with instead of the defaults (the demo's sandboxes). */
+  activityDeps?: Partial<ActivityDeps>;
   maxConcurrentActivities?: number;
 }
 
@@ -64,7 +66,7 @@ export function taskQueuesFor(config: WorkerConfig): string[] {
  * they run only on a worker that lives on that node and polls `lxc:<node>`.
  */
 export async function createWorkers(connection: NativeConnection, namespace: string, config: WorkerConfig): Promise<Worker[]> {
-  const activities = config.activities ?? createActivities(defaultActivityDeps(config));
+  const activities = config.activities ?? createActivities({ ...defaultActivityDeps(config), ...config.activityDeps });
   const queues = taskQueuesFor(config);
   if (queues.length === 0) throw new Error('the worker polls no task queue: enable the general queue or name a node');
   const source = workflowSource();

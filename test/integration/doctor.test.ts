@@ -2,7 +2,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { createDoctorActivities } from '../../src/activities/doctor';
-import { resolveAwsIdentity } from '../../src/activities/aws';
+import { resolveAwsIdentity } from '../../src/host/aws/identity';
 import type { DoctorReport } from '../../src/domain/doctor';
 import { lxcTaskQueue } from '../../src/domain/taskQueues';
 import { runCli } from '../support/cliProcess';

@@ -120,11 +120,7 @@ export function demoCommand(): Command {
     .option('--json', 'print each workflow result as JSON')
     .addHelpText('after', '\nNeeds root on Linux (user and mount namespaces) and moto; scripts/install-system-deps.sh installs the rest.\n\nExample:\n  $ sudo sharemount demo')
     .action(async (options: { wait: boolean; json?: boolean }) => {
-      const [{ createActivities }, { resolveAwsIdentity }, { buildDemoCloud, buildDemoNode, demoPrerequisites, nodeActivityDeps }] = await Promise.all([
-        import('../../activities'),
-        import('../../activities/aws'),
-        import('../../sandbox/demo'),
-      ]);
+      const { buildDemoCloud, buildDemoNode, demoPrerequisites, nodeActivityDeps } = await import('../../sandbox/demo');
       const missing = demoPrerequisites();
       if (missing.length) throw new CliError(`the demo cannot run here:\n  ${missing.join('\n  ')}`, EXIT.targetsFailed);
       const node = buildDemoNode();
@@ -137,12 +133,8 @@ export function demoCommand(): Command {
           uiPort: await portOr(8233),
           worker: {
             node: NODE,
-            activities: createActivities({
-              ...nodeActivityDeps(node),
-              awsIdentity: resolveAwsIdentity,
-              ...cloud.clients,
-              pollIntervalMs: 300,
-            }),
+            // The real activities, built by the worker, over the sandboxes' pct and AWS endpoints.
+            activityDeps: { ...nodeActivityDeps(node), ...cloud.clients, pollIntervalMs: 300 },
           },
         });
         say(`Temporal dev server ${session.settings.address}, Web UI ${session.uiUrl}`);

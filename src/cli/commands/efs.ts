@@ -51,18 +51,16 @@ export function mountRequest(name: string, instanceIds: string[], options: Pick<
 
 /** Read-only lookup for the dry run: the plan shows the real file-system ID when the volume exists. */
 async function existingFileSystemId(name: string): Promise<string | undefined> {
-  const [{ EC2Client }, { EFSClient }, { SSMClient }, { createEfsActivities, plainRuntime }] = await Promise.all([
-    import('@aws-sdk/client-ec2'),
-    import('@aws-sdk/client-efs'),
-    import('@aws-sdk/client-ssm'),
-    import('../../activities/efs'),
-  ]);
-  const activities = createEfsActivities({ efs: new EFSClient({}), ec2: new EC2Client({}), ssm: new SSMClient({}), runtime: plainRuntime });
+  // The AWS SDK takes a while to load: only a dry run pays for it.
+  const [{ EFSClient }, { findFileSystem }] = await Promise.all([import('@aws-sdk/client-efs'), import('../../host/aws/fileSystem')]);
+  const efs = new EFSClient({});
   try {
-    return (await activities.findFileSystem({ name }))?.fileSystemId;
+    return (await findFileSystem(efs, name))?.fileSystemId;
   } catch (error) {
     process.stderr.write(`note: could not look up the file system (${(error as Error).message.split('\n')[0]}); the plan shows a placeholder ID\n`);
     return undefined;
+  } finally {
+    efs.destroy();
   }
 }
 

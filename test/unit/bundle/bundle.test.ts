@@ -17,8 +17,8 @@ describe('the workflow bundle deny list', () => {
       () => new Error('bundled'),
       (e: Error) => e,
     );
-    expect(error.message).toMatch(/- src\/activities\/aws\.ts \(workflows import only domain code.*\), imported by test\/unit\/bundle\/importsActivities\.workflow\.ts\n/);
-    expect(error.message).toMatch(/- @aws-sdk\/client-ssm, imported by src\/activities\/aws\.ts\n/);
+    expect(error.message).toMatch(/- src\/activities\/efs\/index\.ts \(workflows import only domain code.*\), imported by test\/unit\/bundle\/importsActivities\.workflow\.ts\n/);
+    expect(error.message).toMatch(/- @aws-sdk\/client-ssm, imported by src\/host\/aws\/ssm\.ts\n/);
   });
 
   it('fails on a Node built-in that the SDK itself would let through', async () => {

@@ -1,6 +1,6 @@
 // A workflow that imports an activity module's code instead of its types.
-import { resolveAwsIdentity } from '../../../src/activities/aws';
+import { createEfsActivities } from '../../../src/activities/efs';
 
 export async function makesClients(): Promise<boolean> {
-  return typeof resolveAwsIdentity === 'function';
+  return typeof createEfsActivities === 'function';
 }

@@ -1,10 +1,13 @@
 import { SSMClient } from '@aws-sdk/client-ssm';
+import type { HostFacts } from '../../domain/doctor';
+
+export type AwsIdentity = HostFacts['aws'];
 
 /**
  * Region and credential source from the standard AWS chain (env, shared files, SSO, instance role), without
  * calling AWS: doctor must answer on a host that cannot reach it.
  */
-export async function resolveAwsIdentity(): Promise<{ region?: string; credentialsSource?: string; problem?: string }> {
+export async function resolveAwsIdentity(): Promise<AwsIdentity> {
   const client = new SSMClient({});
   try {
     let region: string | undefined;
