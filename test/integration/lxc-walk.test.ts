@@ -97,6 +97,17 @@ function helperPeakKB() {
 describe.each(['node', 'native'] as const)('walkOwnership on a real tree (%s engine)', (engine) => {
   const walk = (root: string, options: WalkOptions = {}, target = TARGET) => walkOwnership(root, target, { engine, ...options });
 
+  /** Walks until the report at `cursor`, where the worker "dies"; returns that last report. */
+  async function stoppedAt(root: string, cursor: string): Promise<WalkProgress> {
+    let last: WalkProgress | undefined;
+    const stop = (p: WalkProgress) => {
+      last = p;
+      if (p.cursor.join('/') === cursor) throw new Error('worker died');
+    };
+    await expect(walk(root, { progressEvery: 1, onProgress: stop })).rejects.toThrow('worker died');
+    return last!;
+  }
+
   it('changes every entry, children before their directory, the root last', async () => {
     const root = volume();
     const paths = allPaths(root);
@@ -146,16 +157,7 @@ describe.each(['node', 'native'] as const)('walkOwnership on a real tree (%s eng
 
   it('resumes from a cursor: right directories before it are not entered again, counts stay exact', async () => {
     const root = volume();
-    let last: WalkProgress | undefined;
-    await expect(
-      walk(root, {
-        progressEvery: 1,
-        onProgress: (p) => {
-          last = p;
-          if (p.cursor.join('/') === 'b/c/x') throw new Error('worker died');
-        },
-      }),
-    ).rejects.toThrow('worker died');
+    const last = await stoppedAt(root, 'b/c/x');
     expect(last).toMatchObject({ phase: 'walk', cursor: ['b', 'c', 'x'], counts: { changed: 5 } });
     // a/ was finished (post-order) and is right: a walk that entered it again would change a/1 back
     fs.chownSync(path.join(root, 'a/1'), 0, 0);
@@ -168,16 +170,7 @@ describe.each(['node', 'native'] as const)('walkOwnership on a real tree (%s eng
 
   it('drift (attack 9): a resume finds entries created behind the cursor, wrong directories before it are walked', async () => {
     const root = volume();
-    let last: WalkProgress | undefined;
-    await expect(
-      walk(root, {
-        progressEvery: 1,
-        onProgress: (p) => {
-          last = p;
-          if (p.cursor.join('/') === 'b/c/y') throw new Error('worker died');
-        },
-      }),
-    ).rejects.toThrow('worker died');
+    const last = await stoppedAt(root, 'b/c/y');
     // created after the kill, before the cursor, in each directory on the cursor path
     const behind = ['0-new', 'b/0-new', 'b/c/w', 'b/c/x-new', '0-dir/inner'];
     makeTree(root, behind);
