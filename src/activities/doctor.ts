@@ -2,6 +2,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import type { HostFacts } from '../domain/doctor';
+import { walkEngineChoice } from '../host/walk';
 
 export interface DoctorDeps {
   /** PATH to look tools up in; the worker's own by default. */
@@ -47,6 +48,7 @@ export function createDoctorActivities(deps: DoctorDeps) {
           mountEfs: find('mount.efs'),
         },
         aws: await deps.awsIdentity(),
+        walk: walkEngineChoice(),
       };
     },
   };
