@@ -151,7 +151,7 @@ describe('a helper that fails its checksum', () => {
         await walkOwnership(root, TARGET, { fullScan: true });
         await expect(walkOwnership(root, TARGET, { engine: 'native' })).rejects.toThrow(/native ownership walk cannot run: checksum mismatch/);
       });
-      const ours = emitWarning.mock.calls.filter((call) => call[1] === 'SharemountWalkWarning');
+      const ours = emitWarning.mock.calls.filter((call) => (call as unknown[])[1] === 'SharemountWalkWarning');
       expect(ours.map((call) => call[0])).toEqual([expect.stringMatching(/^ownership walk: the Node engine runs: checksum mismatch/)]);
       expect(allPaths(root).map(owner)).toEqual(Array(4).fill('100000:100000'));
     } finally {
