@@ -4,6 +4,9 @@
 #   acl         getfacl/setfacl for inspecting volumes
 #   chromium    the Web UI browser test (driven by playwright-core)
 #   moto        AWS EFS/EC2/SSM over HTTP for the tests (PyPI: moto[server])
+#   gcc, libc6-dev  build the x86_64 prebuilt walk helper (statically linked)
+#   gcc-aarch64-linux-gnu, libc6-dev-arm64-cross  build the arm64 prebuilt walk helper (statically linked)
+#   qemu-user-static  runs the arm64 helper in the tests (qemu-aarch64-static <binary>; no binfmt needed)
 set -euo pipefail
 need=()
 command -v newuidmap >/dev/null || need+=(uidmap)
@@ -11,6 +14,11 @@ command -v setfacl >/dev/null || need+=(acl)
 command -v chromium >/dev/null || need+=(chromium)
 command -v nsenter >/dev/null || need+=(util-linux)
 command -v python3 >/dev/null || need+=(python3 python3-pip)
+command -v gcc >/dev/null || need+=(gcc)
+[ -e /usr/lib/x86_64-linux-gnu/libc.a ] || [ "$(uname -m)" != x86_64 ] || need+=(libc6-dev)
+command -v aarch64-linux-gnu-gcc >/dev/null || need+=(gcc-aarch64-linux-gnu)
+[ -e /usr/aarch64-linux-gnu/lib/libc.a ] || need+=(libc6-dev-arm64-cross)
+command -v qemu-aarch64-static >/dev/null || need+=(qemu-user-static)
 if [ ${#need[@]} -gt 0 ]; then
   if [ "$(id -u)" -ne 0 ]; then
     echo "install-system-deps: missing ${need[*]}; run as root or install them with your package manager" >&2

@@ -1,4 +1,6 @@
 /** Turns what a host offers into checks an operator can act on: ok or missing, and the fix. */
+import { describeWalkEngine, type WalkEngineChoice } from './walkEngine';
+
 export type Backend = 'lxc' | 'efs';
 export const BACKENDS: readonly Backend[] = ['lxc', 'efs'];
 
@@ -8,6 +10,8 @@ export interface HostFacts {
   /** Paths of the tools found on the worker's PATH; absent when missing. */
   tools: { pct?: string; newuidmap?: string; newgidmap?: string; mountEfs?: string };
   aws: { region?: string; credentialsSource?: string; problem?: string };
+  /** The ownership walk the LXC worker will run here. */
+  walk: WalkEngineChoice;
 }
 
 export interface Check {
@@ -51,6 +55,17 @@ export function evaluateHost(facts: HostFacts): Check[] {
       ok: idmapped,
       detail: idmapped ? 'supported (Linux 5.12 or later)' : 'not supported: ownership is applied by walking the volume',
       fix: idmapped ? undefined : 'upgrade to Linux 5.12 or later to mount without changing ownership',
+      requiredFor: [],
+    },
+    {
+      // informs only: the Node walk keeps the same rules, slower (BENCHMARKS.md)
+      name: 'walk engine',
+      ok: facts.walk.engine === 'native',
+      detail: describeWalkEngine(facts.walk),
+      fix:
+        facts.walk.engine === 'native'
+          ? undefined
+          : 'install the release tarball (prebuilt helpers for x64 and arm64), or build one from source: npm run build:walk-here (needs gcc)',
       requiredFor: [],
     },
     tool('pct', facts.tools.pct, 'run the LXC worker on a Proxmox VE node (pct comes with pve-container), or pass --pct', ['lxc']),

@@ -3,6 +3,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import type { HostFacts } from '../domain/doctor';
 import type { AwsIdentity } from './aws/identity';
+import { walkEngineChoice } from './walk';
 
 export interface HostFactsOptions {
   /** PATH to look tools up in; this process's own by default. */
@@ -31,7 +32,7 @@ function isExecutable(file: string): boolean {
   }
 }
 
-/** What this host offers each backend: its kernel, the tools each needs, and the AWS identity. Changes nothing. */
+/** What this host offers each backend: its kernel, the tools each needs, the walk engine and the AWS identity. Changes nothing. */
 export async function readHostFacts(options: HostFactsOptions): Promise<HostFacts> {
   const find = (command: string) => findOnPath(command, options.searchPath);
   return {
@@ -44,5 +45,6 @@ export async function readHostFacts(options: HostFactsOptions): Promise<HostFact
       mountEfs: find('mount.efs'),
     },
     aws: await options.awsIdentity(),
+    walk: walkEngineChoice(),
   };
 }

@@ -46,6 +46,8 @@ describe('sharemount lxc, CLI → Temporal → worker on the node', () => {
     expect(plan).toEqual({
       node,
       ok: true,
+      // this checkout's build made the prebuilt helpers, so the plan names the one for this machine
+      walkEngine: { engine: 'native', source: 'prebuilt', helper: path.resolve(__dirname, `../../prebuilt/linux-${process.arch}/sharemount-walk`), sha256: expect.stringMatching(/^[0-9a-f]{64}$/) },
       volumes: [
         {
           name: 'models',

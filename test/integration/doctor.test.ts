@@ -38,6 +38,33 @@ describe('doctor', () => {
     expect(report_.checks.find((c) => c.name === 'kernel')?.detail).toBe(os.release());
   });
 
+  it('says which walk engine runs: the prebuilt helper with its checksum, or the Node walk and why (informs only)', async () => {
+    const walkCheck = (result: { stdout: string }) => JSON.parse(result.stdout).result.checks.find((c: { name: string }) => c.name === 'walk engine');
+    const prebuilt = path.resolve(__dirname, `../../prebuilt/linux-${process.arch}/sharemount-walk`);
+    expect(walkCheck(await report(withPct, ['--backend', 'lxc']))).toEqual({
+      name: 'walk engine',
+      ok: true,
+      detail: expect.stringMatching(new RegExp(`^native: prebuilt helper ${prebuilt}, sha256 ok`)),
+      requiredFor: [],
+    });
+    // the inspection runs in this process's worker: a tampered copy named by SHAREMOUNT_WALK_HELPER
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sharemount-doctor-walk-'));
+    const tampered = path.join(dir, 'sharemount-walk');
+    fs.copyFileSync(prebuilt, tampered);
+    fs.chmodSync(tampered, 0o755);
+    fs.copyFileSync(`${prebuilt}.sha256`, `${tampered}.sha256`);
+    fs.appendFileSync(tampered, '\0');
+    process.env.SHAREMOUNT_WALK_HELPER = tampered;
+    try {
+      const result = await report(withPct, ['--backend', 'lxc']);
+      expect(result.code).toBe(0); // the Node walk keeps the same rules: lxc is still ready
+      expect(walkCheck(result)).toMatchObject({ ok: false, detail: expect.stringMatching(/^Node walk \(fallback\): checksum mismatch: /), fix: expect.stringMatching(/build:walk-here/) });
+    } finally {
+      delete process.env.SHAREMOUNT_WALK_HELPER;
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('names the missing pct with its fix and exits 1', async () => {
     const result = await report(without, ['--backend', 'lxc']);
     expect(result.code).toBe(1);

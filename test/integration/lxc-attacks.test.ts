@@ -3,6 +3,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { MAX_REFUSED_PATH_BYTES, walkOwnership, WalkRootError, type WalkOptions, type WalkProgress } from '../../src/host/walk';
 import { walkWithNode } from '../../src/host/walk/nodeEngine';
+import { engineOption, itNeedingMountIds, useWalkEngine, WALK_ENGINES } from '../support/walkEngines';
 import { makeTree, mount, owner, scratchDir, unmount } from './lxc-support';
 
 /**
@@ -112,8 +113,11 @@ drain()
 print(json.dumps(counts), flush=True)
 `;
 
-describe.each(['node', 'native'] as const)('the ownership walk under attack (%s engine)', (engine) => {
+describe.each(WALK_ENGINES)('the ownership walk under attack (%s engine)', (name) => {
+  useWalkEngine(name);
+  const engine = engineOption(name);
   const walk = (root: string, options: WalkOptions = {}) => walkOwnership(root, TARGET, { engine, ...options });
+  const itWithMountIds = itNeedingMountIds(name);
   const mounts: string[] = [];
   const immutable: string[] = [];
   afterEach(() => {
@@ -174,7 +178,7 @@ describe.each(['node', 'native'] as const)('the ownership walk under attack (%s 
     ]);
   });
 
-  it('does not cross into a bind mount of a directory inside the volume, even of the same file system', async () => {
+  itWithMountIds('does not cross into a bind mount of a directory inside the volume, even of the same file system', async () => {
     const { outside, root } = setup();
     const secret = hostFile(outside, 'key');
     fs.mkdirSync(path.join(root, 'mnt'));
@@ -188,7 +192,7 @@ describe.each(['node', 'native'] as const)('the ownership walk under attack (%s 
     expect(owner(path.join(root, 'plain'))).toBe('100000:100000');
   });
 
-  it('attack 2: a host file bind-mounted into the volume (same file system), before and during the walk, is not changed', async () => {
+  itWithMountIds('attack 2: a host file bind-mounted into the volume (same file system), before and during the walk, is not changed', async () => {
     const { outside, root } = setup();
     const before = hostFile(outside, 'before');
     const during = hostFile(outside, 'during');

@@ -3,8 +3,10 @@ import { Command } from 'commander';
 import { readLxcConfigFile } from '../../host/lxcConfigFile';
 import { gatherLxcFacts } from '../../host/proxmox/facts';
 import { proxmoxNode, type ProxmoxNodeOptions } from '../../host/proxmox/node';
+import { walkEngineChoice } from '../../host/walk';
 import type { LxcConfig } from '../../domain/lxc/config';
 import type { RunProgress } from '../../domain/progress';
+import { describeWalkEngine, type WalkEngineChoice } from '../../domain/walkEngine';
 import { buildLxcPlan, type LxcPlan } from '../../domain/lxc/plan';
 import { lxcTaskQueue } from '../../domain/taskQueues';
 import { lxcApplyWorkflowId } from '../../domain/workflowIds';
@@ -30,13 +32,16 @@ function nodeOptions(options: LxcOptions): ProxmoxNodeOptions {
   return { pveDir: options.pveDir, pct: options.pct };
 }
 
+/** The plan, and the ownership walk this host would run (its worker reads the same files and environment). */
+export type LocalLxcPlan = LxcPlan & { walkEngine: WalkEngineChoice };
+
 /** The plan from this host's own files; changes nothing. */
-export async function planLocally(config: LxcConfig, options: LxcOptions): Promise<LxcPlan> {
+export async function planLocally(config: LxcConfig, options: LxcOptions): Promise<LocalLxcPlan> {
   const facts = await gatherLxcFacts(config, proxmoxNode(nodeOptions(options)), options.node);
-  return buildLxcPlan(config, facts);
+  return { ...buildLxcPlan(config, facts), walkEngine: walkEngineChoice() };
 }
 
-export function renderPlan(plan: LxcPlan): string {
+export function renderPlan(plan: LocalLxcPlan): string {
   const mountText = { new: paint('yellow', 'new'), present: paint('green', 'present'), drift: paint('red', 'drift') };
   const blocks = plan.volumes.map((volume) => {
     const owner = volume.owner ? `${volume.owner.uid}:${volume.owner.gid} (${volume.owner.mode}${volume.owner.user ? `, ${volume.owner.user}` : ''})` : paint('red', 'unresolved');
@@ -55,10 +60,11 @@ export function renderPlan(plan: LxcPlan): string {
     for (const error of volume.errors ?? []) lines.push(paint('red', `  error: ${error.field}: ${error.problem}`));
     return lines.join('\n');
   });
-  return [...blocks, plan.ok ? 'plan ok: nothing has been changed' : paint('red', 'plan has errors: apply would refuse; nothing has been changed')].join('\n\n');
+  const walk = `walk engine: ${describeWalkEngine(plan.walkEngine)}`;
+  return [...blocks, plan.walkEngine.engine === 'native' ? walk : paint('yellow', walk), plan.ok ? 'plan ok: nothing has been changed' : paint('red', 'plan has errors: apply would refuse; nothing has been changed')].join('\n\n');
 }
 
-function printPlan(plan: LxcPlan, json?: boolean): void {
+function printPlan(plan: LocalLxcPlan, json?: boolean): void {
   if (json) printJson(plan);
   else process.stdout.write(`${renderPlan(plan)}\n`);
 }

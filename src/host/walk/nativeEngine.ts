@@ -1,7 +1,6 @@
 import { spawn } from 'node:child_process';
-import * as fs from 'node:fs';
-import * as path from 'node:path';
 import * as readline from 'node:readline';
+import { HELPER_NAME as NATIVE_HELPER_NAME } from './helper';
 import {
   addRefusal,
   REFUSAL_REASONS,
@@ -22,31 +21,8 @@ import {
  * and speaks to it in lock step: after each report the helper waits for one byte, which is sent once
  * `onProgress` has settled (a heartbeat, a cancellation, or a test that changes the tree right then).
  *
- * Built by scripts/build-native.sh (gcc) to dist/native/sharemount-walk; where it is missing, the Node engine runs.
+ * Which helper runs, and whether one does, is helper.ts's to decide.
  */
-
-const NATIVE_HELPER_NAME = 'sharemount-walk';
-
-/** The helper to use, or undefined: $SHAREMOUNT_WALK_HELPER, else dist/native/sharemount-walk. */
-export function nativeWalkHelper(): string | undefined {
-  if (process.platform !== 'linux') return undefined;
-  const explicit = process.env.SHAREMOUNT_WALK_HELPER;
-  const candidates = explicit
-    ? [explicit]
-    : [
-        path.resolve(__dirname, '..', '..', 'native', NATIVE_HELPER_NAME), // dist/host/walk → dist/native
-        path.resolve(__dirname, '..', '..', '..', 'dist', 'native', NATIVE_HELPER_NAME), // src/host/walk → dist/native
-      ];
-  for (const candidate of candidates) {
-    try {
-      fs.accessSync(candidate, fs.constants.X_OK);
-      return candidate;
-    } catch {
-      // not built here
-    }
-  }
-  return undefined;
-}
 
 const hexOf = (latin1: string) => Buffer.from(latin1, 'latin1').toString('hex');
 const latin1OfHex = (hex: string) => Buffer.from(hex, 'hex').toString('latin1');

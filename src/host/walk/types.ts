@@ -90,7 +90,7 @@ export interface WalkOptions {
   windowSize?: number;
   /** The root must be this directory (what the plan saw); else the walk fails with WalkRootError 'RootChanged'. */
   expectedRoot?: RootIdentity;
-  /** `native` (the C helper), `node`, or `auto` (default: native when built; $SHAREMOUNT_WALK_ENGINE overrides). */
+  /** `native` (the C helper), `node`, or `auto` (default: native when a helper passes its checksum, see helper.ts; $SHAREMOUNT_WALK_ENGINE overrides). */
   engine?: 'auto' | 'native' | 'node';
   /** Stops the walk (rejects with the signal's reason) at the next report. */
   signal?: AbortSignal;
