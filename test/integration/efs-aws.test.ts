@@ -7,7 +7,8 @@ import { DescribeFileSystemsCommand, DescribeMountTargetsCommand } from '@aws-sd
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { createEfsActivities, EfsActivities, plainRuntime } from '../../src/activities/efs';
-import { chooseMountTargetSubnets, creationToken, planEfsMount, STEP_EXIT_CODES } from '../../src/domain/efs';
+import { chooseMountTargetSubnets, creationToken, planEfsMount } from '../../src/domain/efs';
+import { STEP_EXIT_CODES } from '../../src/domain/efs/steps/script';
 import { createFakeEfs, createInstanceSandbox, destroyAllSandboxes, FakeEfs, InstanceSandbox, sandboxUnavailableReason } from '../support/instanceSandbox';
 import { launchInstances, motoClients, MotoServer, startMoto } from '../support/moto';
 import { SsmAgentEmulator, startSsmAgentEmulator } from '../support/ssmAgentEmulator';

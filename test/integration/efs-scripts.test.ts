@@ -6,21 +6,10 @@ import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import {
-  addUsersScript,
-  buildStepScript,
-  EFS_MOUNT_STEPS,
-  EfsStep,
-  EfsStepSettings,
-  ensureGroupScript,
-  installEfsUtilsScript,
-  parseStepOutput,
-  persistFstabScript,
-  planEfsMount,
-  prepareLayoutScript,
-  STEP_EXIT_CODES,
-  UMASK_PROFILE_CONTENT,
-} from '../../src/domain/efs';
+import { parseStepOutput, planEfsMount } from '../../src/domain/efs';
+import { buildStepScript, EFS_MOUNT_STEPS, type EfsStep } from '../../src/domain/efs/steps';
+import { STEP_EXIT_CODES, type EfsStepSettings } from '../../src/domain/efs/steps/script';
+import { UMASK_PROFILE_CONTENT } from '../../src/domain/efs/steps/setUmask';
 import { InputError, InputErrors } from '../../src/domain/errors';
 import { shAssignments } from '../../src/domain/shell';
 import { createFakeEfs, createInstanceSandbox, destroyAllSandboxes, FakeEfs, InstanceSandbox, sandboxUnavailableReason } from '../support/instanceSandbox';
@@ -197,7 +186,7 @@ describeWithSandboxes('EFS step scripts refuse what they must not fix', () => {
 
   test('a different group holding the GID is a conflict that names it, and nothing is created', async () => {
     await mustRun(instance, 'groupadd -g 3000 research');
-    const result = await instance.run(ensureGroupScript({ group: 'prism-shared', gid: 3000 }));
+    const result = await instance.run(buildStepScript('ensureGroup', { ...base, users: [] }));
     expect(result.code).toBe(STEP_EXIT_CODES.conflict);
     expect(parseStepOutput(result.stdout).errors).toEqual(['GID 3000 is already held by group research: choose another --gid, or --group research']);
     expect((await instance.run('getent group prism-shared')).code).not.toBe(0);
@@ -205,14 +194,14 @@ describeWithSandboxes('EFS step scripts refuse what they must not fix', () => {
 
   test('the group existing with another GID is a conflict too', async () => {
     await mustRun(instance, 'groupadd -g 4000 team');
-    const result = await instance.run(ensureGroupScript({ group: 'team', gid: 3001 }));
+    const result = await instance.run(buildStepScript('ensureGroup', { ...base, group: 'team', gid: 3001, users: [] }));
     expect(result.code).toBe(STEP_EXIT_CODES.conflict);
     expect(result.stderr).toContain('group team already exists with GID 4000, not 3001');
   });
 
   test('a named user that does not exist on the instance is a missing prerequisite', async () => {
     await mustRun(instance, 'groupadd -g 3002 shared-two');
-    const result = await instance.run(addUsersScript({ group: 'shared-two', users: ['ubuntu'] }));
+    const result = await instance.run(buildStepScript('addUsers', { ...base, group: 'shared-two', users: ['ubuntu'] }));
     expect(result.code).toBe(STEP_EXIT_CODES.missingPrerequisite);
     expect(result.stderr).toContain('user ubuntu does not exist on this instance');
     expect(await mustRun(instance, 'getent group shared-two')).toBe('shared-two:x:3002:\n');
@@ -220,7 +209,7 @@ describeWithSandboxes('EFS step scripts refuse what they must not fix', () => {
 
   test('detection finds the login user and skips system users, nologin shells and root', async () => {
     await mustRun(instance, "useradd -M -u 1500 -s /usr/sbin/nologin svc && useradd -M -r -s /bin/bash sysuser");
-    const result = await instance.run(addUsersScript({ group: 'shared-two', users: [] }));
+    const result = await instance.run(buildStepScript('addUsers', { ...base, group: 'shared-two', users: [] }));
     expect(result.code).toBe(0);
     expect(parseStepOutput(result.stdout).users).toEqual(['ec2-user']);
     expect(await mustRun(instance, 'getent group shared-two')).toBe('shared-two:x:3002:ec2-user\n');
@@ -240,7 +229,7 @@ describeWithSandboxes('EFS step scripts refuse what they must not fix', () => {
         '',
       ].join('\n'),
     );
-    const result = await instance.run(persistFstabScript({ fileSystemId: FS_ID, mountPoint: MOUNT_POINT }));
+    const result = await instance.run(buildStepScript('persistFstab', { ...base, users: [] }));
     expect(result.code).toBe(0);
     expect(fs.readFileSync(fstab, 'utf8')).toBe(
       [
@@ -264,7 +253,7 @@ describeWithSandboxes('EFS step scripts refuse what they must not fix', () => {
       fs.symlinkSync(target, path.join(efs.root, 'fs-00000000000000001', 'shared'));
       expect((await instance.run(buildStepScript('mountVolume', { ...base, mountPoint: mp, fileSystemId: 'fs-00000000000000001', users: [] }))).code).toBe(0);
       await mustRun(instance, 'groupadd -g 3003 trapgroup');
-      const result = await instance.run(prepareLayoutScript({ mountPoint: mp, group: 'trapgroup', users: ['ec2-user'] }));
+      const result = await instance.run(buildStepScript('prepareLayout', { ...base, mountPoint: mp, group: 'trapgroup', users: ['ec2-user'] }));
       expect(result.code).toBe(STEP_EXIT_CODES.conflict);
       expect(result.stderr).toContain('is a symbolic link');
       expect(statOnHost(target)).toMatchObject({ uid: 0, gid: 0, mode: '700' });
@@ -303,23 +292,23 @@ describeWithSandboxes('installEfsUtils on an instance without mount.efs', () => 
 
   test('dnf with the package installs it once', async () => {
     stub('dnf', `case "$*" in *install*) printf '#!/bin/sh\\n' > '${bin}/mount.efs'; /bin/chmod 755 '${bin}/mount.efs' ;; esac; exit 0`);
-    const first = await instance.run(installEfsUtilsScript(), { env: { PATH: bin } });
+    const first = await instance.run(buildStepScript('installEfsUtils', { ...base, users: [] }), { env: { PATH: bin } });
     expect(first.code).toBe(0);
     expect(parseStepOutput(first.stdout).changed).toEqual(['installed amazon-efs-utils with dnf']);
-    const second = await instance.run(installEfsUtilsScript(), { env: { PATH: bin } });
+    const second = await instance.run(buildStepScript('installEfsUtils', { ...base, users: [] }), { env: { PATH: bin } });
     expect(parseStepOutput(second.stdout)).toMatchObject({ changed: [], unchanged: ['amazon-efs-utils is installed (mount.efs found)'] });
   });
 
   test('apt without an amazon-efs-utils package says what to install', async () => {
     stub('apt-get', 'exit 0');
     stub('apt-cache', 'echo "E: No packages found" >&2; exit 100');
-    const result = await instance.run(installEfsUtilsScript(), { env: { PATH: bin } });
+    const result = await instance.run(buildStepScript('installEfsUtils', { ...base, users: [] }), { env: { PATH: bin } });
     expect(result.code).toBe(STEP_EXIT_CODES.missingPrerequisite);
     expect(result.stderr).toMatch(/no amazon-efs-utils package for debian.*https:\/\/github.com\/aws\/efs-utils/);
   });
 
   test('no package manager at all says what to install', async () => {
-    const result = await instance.run(installEfsUtilsScript(), { env: { PATH: bin } });
+    const result = await instance.run(buildStepScript('installEfsUtils', { ...base, users: [] }), { env: { PATH: bin } });
     expect(result.code).toBe(STEP_EXIT_CODES.missingPrerequisite);
     expect(result.stderr).toContain('no dnf, yum or apt-get');
   });

@@ -2,7 +2,7 @@ import { GetCommandInvocationCommand, GetCommandInvocationCommandOutput, SendCom
 import { ApplicationFailure } from '@temporalio/common';
 import { validateInstanceId } from '../../domain/efs/names';
 import { classifySsmFailure, parseStepOutput, stepFailureMessage, trimOutput } from '../../domain/efs/results';
-import type { EfsStep } from '../../domain/efs/scripts';
+import type { EfsStep } from '../../domain/efs/steps';
 import { ActivityRuntime, awsErrorInfo, awsFailure } from './runtime';
 
 export interface RunStepInput {
