@@ -4,11 +4,13 @@
 #   acl         getfacl/setfacl for inspecting volumes
 #   chromium    the Web UI browser test (driven by playwright-core)
 #   moto        AWS EFS/EC2/SSM over HTTP for the tests (PyPI: moto[server])
+#   shellcheck  checks every generated EFS step script (test/safety/step-scripts-shellcheck.test.ts)
 set -euo pipefail
 need=()
 command -v newuidmap >/dev/null || need+=(uidmap)
 command -v setfacl >/dev/null || need+=(acl)
 command -v chromium >/dev/null || need+=(chromium)
+command -v shellcheck >/dev/null || need+=(shellcheck)
 command -v nsenter >/dev/null || need+=(util-linux)
 command -v python3 >/dev/null || need+=(python3 python3-pip)
 if [ ${#need[@]} -gt 0 ]; then

@@ -16,7 +16,7 @@ import type { LxcVolume } from '../../src/domain/lxc/volume';
 import type { LxcApplyResult } from '../../src/workflows';
 import { makePveDir, makeTree, pctCalls, scratchDir, STAND_IN_PCT } from '../integration/lxc-support';
 import { injectionPayloads } from '../support/injectionPayloads';
-import { motoClients } from '../support/moto';
+import { motoClients } from '../../src/sandbox/moto';
 import { sharemount } from '../support/sharemountBin';
 import { testClient, uniqueTaskQueue, withWorker } from '../support/temporal';
 

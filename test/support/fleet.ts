@@ -12,9 +12,9 @@ import { UMASK_PROFILE_PATH } from '../../src/domain/efs/steps/setUmask';
 import type { LxcVolume } from '../../src/domain/lxc/volume';
 import { makePveDir, makeTree, pctCalls, scratchDir, STAND_IN_PCT } from '../integration/lxc-support';
 import type { WorkerProcessConfig } from './workerProcess';
-import { createFakeEfs, createInstanceSandbox, FakeEfs, InstanceSandbox } from './instanceSandbox';
-import { launchInstances, motoClients, MotoServer, startMoto } from './moto';
-import { SsmAgentEmulator, startSsmAgentEmulator } from './ssmAgentEmulator';
+import { createFakeEfs, createInstanceSandbox, FakeEfs, InstanceSandbox } from '../../src/sandbox/instanceSandbox';
+import { launchInstances, motoClients, MotoServer, startMoto } from '../../src/sandbox/moto';
+import { SsmAgentEmulator, startSsmAgentEmulator } from '../../src/sandbox/ssmAgentEmulator';
 
 export { STAND_IN_PCT };
 
