@@ -10,7 +10,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { sandboxUnavailableReason } from '../../src/sandbox/instanceSandbox';
 
-export const REQUIRE_TOOLS_VARIABLE = 'SHAREMOUNT_REQUIRE_TOOLS';
+const REQUIRE_TOOLS_VARIABLE = 'SHAREMOUNT_REQUIRE_TOOLS';
 
 export interface Need {
   /** What the suite needs, in words ("Debian's chromium"). */
@@ -46,13 +46,13 @@ export const needs = {
   shellcheck: (): Need => ({ name: 'shellcheck', missing: onPath('shellcheck') ? undefined : 'shellcheck is not on PATH (apt-get install shellcheck)' }),
 };
 
-export function toolsRequired(env: NodeJS.ProcessEnv = process.env): boolean {
+function toolsRequired(env: NodeJS.ProcessEnv = process.env): boolean {
   const value = env[REQUIRE_TOOLS_VARIABLE];
   return value !== undefined && value !== '' && value !== '0';
 }
 
 /** What a suite does about its needs: run, skip (saying why), or fail (saying why). */
-export function decideNeeds(needsOfSuite: readonly Need[], required = toolsRequired()): { run: true } | { run: false; fail: boolean; why: string } {
+function decideNeeds(needsOfSuite: readonly Need[], required = toolsRequired()): { run: true } | { run: false; fail: boolean; why: string } {
   const missing = needsOfSuite.filter((need) => need.missing !== undefined);
   if (missing.length === 0) return { run: true };
   const why = missing.map((need) => `${need.name}: ${need.missing}`).join('; ');
