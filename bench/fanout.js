@@ -15,7 +15,7 @@ async function runFanout({ full = false } = {}) {
   const stepMs = full ? 1000 : 250;
   const counts = process.env.BENCH_FANOUT_N ? process.env.BENCH_FANOUT_N.split(',').map(Number) : full ? [1, 10, 100, 500] : [1, 10, 100];
   const { requireDist } = require('./lib');
-  const { EFS_MOUNT_STEPS } = requireDist('domain/efs');
+  const { EFS_MOUNT_STEPS } = requireDist('domain/efs/steps');
   const steps = EFS_MOUNT_STEPS.length;
   const instanceMs = steps * stepMs;
   const timeoutS = Number(process.env.BENCH_FANOUT_TIMEOUT_S) || (10 * instanceMs) / 1000 + 60;

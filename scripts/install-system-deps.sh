@@ -7,11 +7,13 @@
 #   gcc, libc6-dev  build the x86_64 prebuilt walk helper (statically linked)
 #   gcc-aarch64-linux-gnu, libc6-dev-arm64-cross  build the arm64 prebuilt walk helper (statically linked)
 #   qemu-user-static  runs the arm64 helper in the tests (qemu-aarch64-static <binary>; no binfmt needed)
+#   shellcheck  checks every generated EFS step script (test/safety/step-scripts-shellcheck.test.ts)
 set -euo pipefail
 need=()
 command -v newuidmap >/dev/null || need+=(uidmap)
 command -v setfacl >/dev/null || need+=(acl)
 command -v chromium >/dev/null || need+=(chromium)
+command -v shellcheck >/dev/null || need+=(shellcheck)
 command -v nsenter >/dev/null || need+=(util-linux)
 command -v python3 >/dev/null || need+=(python3 python3-pip)
 command -v gcc >/dev/null || need+=(gcc)

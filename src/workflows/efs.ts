@@ -5,7 +5,8 @@
  */
 import { ApplicationFailure, executeChild, proxyActivities } from '@temporalio/workflow';
 import type { Activities } from '../activities';
-import { chooseMountTargetSubnets, EFS_MOUNT_STEPS, nfsSourceGroups, planEfsMount, planEfsUnmount, validateInstanceIds, validateVolumeName, type EfsMountRequest, type EfsPlan, type PlannedStep } from '../domain/efs';
+import { chooseMountTargetSubnets, nfsSourceGroups, planEfsMount, planEfsUnmount, validateInstanceIds, validateVolumeName, type EfsMountRequest, type EfsPlan, type PlannedStep } from '../domain/efs';
+import { EFS_MOUNT_STEPS } from '../domain/efs/steps';
 import { INPUT_FAILURE_TYPES } from '../domain/errors';
 import { efsInstanceWorkflowId } from '../domain/workflowIds';
 import type { TargetProgress } from '../domain/progress';

@@ -10,13 +10,12 @@ import type { EfsRunResult } from '../../src/workflows';
 import { checkEfsInstance, EfsConvergence, EfsFleet, makeEfsFleet, sentCounts } from '../support/fleet';
 import { FaultProxy, faults, startFaultProxy } from '../support/faultProxy';
 import { activityRecords } from '../support/history';
-import { sandboxUnavailableReason } from '../support/instanceSandbox';
-import { motoClients } from '../support/moto';
+import { describeNeeding, needs } from '../support/requires';
+import { motoClients } from '../../src/sandbox/moto';
 import { testClient, uniqueTaskQueue, withWorker } from '../support/temporal';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 
-const skip = sandboxUnavailableReason();
 
 function workerActivities(endpoint: string) {
   return createActivities({ ...motoClients(endpoint, endpoint), awsIdentity: async () => ({ region: 'us-east-1' }), pollIntervalMs: 250 });
@@ -35,7 +34,7 @@ function failureChain(error: unknown): string {
   return messages.join(' <- ');
 }
 
-(skip ? describe.skip : describe)('AWS faults over real HTTP, through a real worker and workflow', () => {
+describeNeeding([needs.rootNamespaces()], 'AWS faults over real HTTP, through a real worker and workflow', () => {
   let fleet: EfsFleet | undefined;
   let failedResults: Record<string, string> | undefined;
   let expectedMessages: Record<string, string[]> = {};

@@ -10,10 +10,9 @@ import { efsRunWorkflowId, lxcApplyWorkflowId } from '../../src/domain/workflowI
 import { startDevServer, type DevServer } from '../../src/temporal/devServer';
 import type { EfsRunResult, LxcApplyResult } from '../../src/workflows';
 import { checkEfsFleet, checkLxcFleet, EfsFleet, fleetWorkerConfig, LxcFleet, makeEfsFleet, makeLxcFleet, pctSetCounts, seededRandom, sentCounts, sleep, tmpLogDir } from '../support/fleet';
-import { sandboxUnavailableReason } from '../support/instanceSandbox';
+import { describeNeeding, needs } from '../support/requires';
 import { killAllWorkerProcesses, startWorkerProcess, WorkerProcess } from '../support/workerProcess';
 
-const skip = sandboxUnavailableReason();
 const SERVER_KILLS = Number(process.env.SHAREMOUNT_SERVER_KILLS ?? 2);
 
 /** Waits for a workflow's result across server outages: the long poll fails while the server is down. */
@@ -29,7 +28,7 @@ async function resultAcrossOutages<T>(handle: () => WorkflowHandle, deadline: nu
   }
 }
 
-(skip ? describe.skip : describe)('Temporal dev server SIGKILLed mid-run and restarted from its SQLite file', () => {
+describeNeeding([needs.rootNamespaces()], 'Temporal dev server SIGKILLed mid-run and restarted from its SQLite file', () => {
   const dir = tmpLogDir('server-crash');
   let server: DevServer | undefined;
   let lxc: LxcFleet | undefined;

@@ -13,17 +13,16 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { efsInstanceWorkflowId, efsRunWorkflowId, lxcApplyWorkflowId, lxcVolumeWorkflowId } from '../../src/domain/workflowIds';
 import type { EfsRunResult, LxcApplyResult } from '../../src/workflows';
-import { sandboxUnavailableReason } from '../support/instanceSandbox';
+import { describeNeeding, needs } from '../support/requires';
 import { checkEfsFleet, checkLxcFleet, EfsFleet, fleetWorkerConfig, LxcFleet, makeEfsFleet, makeLxcFleet, pctSetCounts, seededRandom, sentCounts, sleep, tmpLogDir } from '../support/fleet';
 import { activityRecords } from '../support/history';
 import { testClient, testServerAddress, uniqueTaskQueue } from '../support/temporal';
 import { killAllWorkerProcesses, startWorkerProcess, WorkerProcess } from '../support/workerProcess';
 
-const skip = sandboxUnavailableReason();
 const KILLS = Number(process.env.SHAREMOUNT_CRASH_KILLS ?? 4);
 const INSTANCES = 5;
 
-(skip ? describe.skip : describe)('worker SIGKILLed mid-run, several times', () => {
+describeNeeding([needs.rootNamespaces()], 'worker SIGKILLed mid-run, several times', () => {
   let lxc: LxcFleet | undefined;
   let efs: EfsFleet | undefined;
   let closeClient: (() => Promise<void>) | undefined;

@@ -1,10 +1,11 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { createActivities } from '../../src/activities';
-import { createFakeEfs, createInstanceSandbox, destroyAllSandboxes, FakeEfs, InstanceSandbox, sandboxUnavailableReason } from '../../src/sandbox/instanceSandbox';
+import { createFakeEfs, createInstanceSandbox, destroyAllSandboxes, FakeEfs, InstanceSandbox } from '../../src/sandbox/instanceSandbox';
 import { launchInstances, motoClients, MotoServer, startMoto } from '../../src/sandbox/moto';
 import { SsmAgentEmulator, startSsmAgentEmulator } from '../../src/sandbox/ssmAgentEmulator';
 import { runCli } from '../support/cliProcess';
+import { describeNeeding, needs } from '../support/requires';
 import { uniqueTaskQueue, withWorker } from '../support/temporal';
 
 /**
@@ -12,10 +13,8 @@ import { uniqueTaskQueue, withWorker } from '../support/temporal';
  * SSM executor sends each step to moto over HTTP, the SSM agent emulator runs the script in the instance's
  * mount namespace, and the script's real exit status comes back through GetCommandInvocation.
  */
-const unavailable = sandboxUnavailableReason();
-const describeIfSandbox = unavailable ? describe.skip : describe;
 
-describeIfSandbox('sharemount efs, CLI → Temporal → SSM → instance', () => {
+describeNeeding([needs.rootNamespaces()], 'sharemount efs, CLI → Temporal → SSM → instance', () => {
   let moto: MotoServer;
   let emulator: SsmAgentEmulator;
   let efs: FakeEfs;

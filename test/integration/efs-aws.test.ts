@@ -7,10 +7,12 @@ import { DescribeFileSystemsCommand, DescribeMountTargetsCommand } from '@aws-sd
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { createEfsActivities, EfsActivities, plainRuntime } from '../../src/activities/efs';
-import { chooseMountTargetSubnets, creationToken, planEfsMount, STEP_EXIT_CODES } from '../../src/domain/efs';
-import { createFakeEfs, createInstanceSandbox, destroyAllSandboxes, FakeEfs, InstanceSandbox, sandboxUnavailableReason } from '../support/instanceSandbox';
-import { launchInstances, motoClients, MotoServer, startMoto } from '../support/moto';
-import { SsmAgentEmulator, startSsmAgentEmulator } from '../support/ssmAgentEmulator';
+import { chooseMountTargetSubnets, creationToken, planEfsMount } from '../../src/domain/efs';
+import { STEP_EXIT_CODES } from '../../src/domain/efs/steps/script';
+import { createFakeEfs, createInstanceSandbox, destroyAllSandboxes, FakeEfs, InstanceSandbox } from '../../src/sandbox/instanceSandbox';
+import { describeNeeding, needs } from '../support/requires';
+import { launchInstances, motoClients, MotoServer, startMoto } from '../../src/sandbox/moto';
+import { SsmAgentEmulator, startSsmAgentEmulator } from '../../src/sandbox/ssmAgentEmulator';
 import { failureOf } from '../support/failures';
 
 
@@ -88,8 +90,7 @@ describe('EFS activities against moto', () => {
   });
 });
 
-const skipSandboxes = sandboxUnavailableReason();
-(skipSandboxes ? describe.skip : describe)('runStepOnInstance through SSM into instance sandboxes', () => {
+describeNeeding([needs.rootNamespaces()], 'runStepOnInstance through SSM into instance sandboxes', () => {
   let moto: MotoServer;
   let emulator: SsmAgentEmulator;
   let efs: FakeEfs;

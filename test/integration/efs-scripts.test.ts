@@ -6,27 +6,14 @@ import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import {
-  addUsersScript,
-  buildStepScript,
-  EFS_MOUNT_STEPS,
-  EfsStep,
-  EfsStepSettings,
-  ensureGroupScript,
-  installEfsUtilsScript,
-  parseStepOutput,
-  persistFstabScript,
-  planEfsMount,
-  prepareLayoutScript,
-  STEP_EXIT_CODES,
-  UMASK_PROFILE_CONTENT,
-} from '../../src/domain/efs';
+import { parseStepOutput, planEfsMount } from '../../src/domain/efs';
+import { buildStepScript, EFS_MOUNT_STEPS, type EfsStep } from '../../src/domain/efs/steps';
+import { STEP_EXIT_CODES, type EfsStepSettings } from '../../src/domain/efs/steps/script';
+import { UMASK_PROFILE_CONTENT } from '../../src/domain/efs/steps/setUmask';
 import { InputError, InputErrors } from '../../src/domain/errors';
 import { shAssignments } from '../../src/domain/shell';
-import { createFakeEfs, createInstanceSandbox, destroyAllSandboxes, FakeEfs, InstanceSandbox, sandboxUnavailableReason } from '../support/instanceSandbox';
-
-const skip = sandboxUnavailableReason();
-const describeWithSandboxes = skip ? describe.skip : describe;
+import { createFakeEfs, createInstanceSandbox, destroyAllSandboxes, FakeEfs, InstanceSandbox } from '../../src/sandbox/instanceSandbox';
+import { describeNeeding, needs } from '../support/requires';
 
 const FS_ID = 'fs-0123456789abcdef0';
 const MOUNT_POINT = '/mnt/research';
@@ -48,113 +35,149 @@ function statOnHost(file: string): { uid: number; gid: number; mode: string } {
   return { uid: st.uid, gid: st.gid, mode: (st.mode & 0o7777).toString(8) };
 }
 
-describeWithSandboxes('EFS step scripts on two instances sharing one file system', () => {
-  let efs: FakeEfs;
-  let volume: string;
-  let ubuntuInstance: InstanceSandbox;
-  let rockyInstance: InstanceSandbox;
-  const ubuntuSettings: EfsStepSettings = { ...base, users: [] };
-  const rockySettings: EfsStepSettings = { ...base, users: ['rocky'] };
+const ubuntuSettings: EfsStepSettings = { ...base, users: [] };
+const rockySettings: EfsStepSettings = { ...base, users: ['rocky'] };
+
+/** Two fresh instances whose login users have different UIDs, over one fresh file system. */
+async function freshPair() {
+  const efs = createFakeEfs();
+  const volume = efs.fileSystem(FS_ID);
+  const ubuntuInstance = await createInstanceSandbox({ name: 'ubuntu', efsRoot: efs.root, users: [{ name: 'ubuntu', uid: 1000 }] });
+  const rockyInstance = await createInstanceSandbox({ name: 'rocky', efsRoot: efs.root, users: [{ name: 'rocky', uid: 1001 }] });
+  return { efs, volume, ubuntuInstance, rockyInstance };
+}
+type Pair = Awaited<ReturnType<typeof freshPair>>;
+
+/** Every mount step once on both instances, in order; what each step reported. */
+async function mountAll({ ubuntuInstance, rockyInstance }: Pair) {
+  const reports: Array<{ instance: string; step: EfsStep; code: number; stderr: string; changed: string[] }> = [];
+  for (const [instance, settings] of [[ubuntuInstance, ubuntuSettings], [rockyInstance, rockySettings]] as const) {
+    for (const step of EFS_MOUNT_STEPS) {
+      const result = await runStep(instance, step, settings);
+      reports.push({ instance: instance.name, step, code: result.code, stderr: result.stderr, changed: result.output.changed });
+    }
+  }
+  return reports;
+}
+
+/** The ubuntu user writes a file in shared/ and the rocky user of the other instance appends to it. */
+async function shareAFile({ ubuntuInstance, rockyInstance }: Pair, name: string) {
+  expect(await ubuntuInstance.runAs('ubuntu', `echo 'from ubuntu' > ${MOUNT_POINT}/shared/${name}`)).toMatchObject({ code: 0 });
+  expect(await rockyInstance.runAs('rocky', `echo 'from rocky' >> ${MOUNT_POINT}/shared/${name}`)).toMatchObject({ code: 0 });
+}
+
+/**
+ * One run of every mount step on a fresh pair, made once for the tests that look at its result; each of them
+ * works on files of its own, so none depends on another having run.
+ */
+describeNeeding([needs.rootNamespaces()], 'EFS step scripts on two instances sharing one file system', () => {
+  let pair: Pair;
+  let firstRun: Awaited<ReturnType<typeof mountAll>>;
 
   beforeAll(async () => {
-    efs = createFakeEfs();
-    volume = efs.fileSystem(FS_ID);
-    ubuntuInstance = await createInstanceSandbox({ name: 'ubuntu', efsRoot: efs.root, users: [{ name: 'ubuntu', uid: 1000 }] });
-    rockyInstance = await createInstanceSandbox({ name: 'rocky', efsRoot: efs.root, users: [{ name: 'rocky', uid: 1001 }] });
+    pair = await freshPair();
+    firstRun = await mountAll(pair);
   });
 
   afterAll(async () => {
     await destroyAllSandboxes();
-    efs?.destroy();
+    pair?.efs.destroy();
   });
 
   test('the first run of every step changes each instance, in order, with exit code 0', async () => {
-    for (const [instance, settings] of [[ubuntuInstance, ubuntuSettings], [rockyInstance, rockySettings]] as const) {
-      for (const step of EFS_MOUNT_STEPS) {
-        const result = await runStep(instance, step, settings);
-        expect({ step, code: result.code, stderr: result.stderr }).toEqual({ step, code: 0, stderr: '' });
-        // mount.efs is already there (the stand-in), everything else is new on a fresh instance.
-        if (step === 'installEfsUtils') expect(result.output.changed).toEqual([]);
-        else expect(result.output.changed.length).toBeGreaterThan(0);
-      }
+    for (const report of firstRun) {
+      expect(report).toMatchObject({ code: 0, stderr: '' });
+      // mount.efs is already there (the stand-in), everything else is new on a fresh instance.
+      if (report.step === 'installEfsUtils') expect(report.changed).toEqual([]);
+      else expect({ step: report.step, changedSomething: report.changed.length > 0 }).toEqual({ step: report.step, changedSomething: true });
     }
   });
 
   test('the group holds the detected login user on one instance and the named user on the other, never root', async () => {
-    expect(await mustRun(ubuntuInstance, 'getent group prism-shared')).toBe('prism-shared:x:3000:ubuntu\n');
-    expect(await mustRun(rockyInstance, 'getent group prism-shared')).toBe('prism-shared:x:3000:rocky\n');
+    expect(await mustRun(pair.ubuntuInstance, 'getent group prism-shared')).toBe('prism-shared:x:3000:ubuntu\n');
+    expect(await mustRun(pair.rockyInstance, 'getent group prism-shared')).toBe('prism-shared:x:3000:rocky\n');
   });
 
-  test('the layout has the documented owners and modes, visible on the file system itself', () => {
-    expect(statOnHost(volume)).toEqual({ uid: 0, gid: 3000, mode: '2775' });
-    expect(statOnHost(path.join(volume, 'shared'))).toEqual({ uid: 0, gid: 3000, mode: '2775' });
-    expect(statOnHost(path.join(volume, 'users'))).toEqual({ uid: 0, gid: 3000, mode: '2755' });
-    expect(statOnHost(path.join(volume, 'users', 'ubuntu'))).toEqual({ uid: 1000, gid: 3000, mode: '2755' });
-    expect(statOnHost(path.join(volume, 'users', 'rocky'))).toEqual({ uid: 1001, gid: 3000, mode: '2755' });
+  test('the layout has the documented owners and modes, visible on the file system itself', async () => {
+    expect(statOnHost(pair.volume)).toEqual({ uid: 0, gid: 3000, mode: '2775' });
+    expect(statOnHost(path.join(pair.volume, 'shared'))).toEqual({ uid: 0, gid: 3000, mode: '2775' });
+    expect(statOnHost(path.join(pair.volume, 'users'))).toEqual({ uid: 0, gid: 3000, mode: '2755' });
+    expect(statOnHost(path.join(pair.volume, 'users', 'ubuntu'))).toEqual({ uid: 1000, gid: 3000, mode: '2755' });
+    expect(statOnHost(path.join(pair.volume, 'users', 'rocky'))).toEqual({ uid: 1001, gid: 3000, mode: '2755' });
   });
 
   test('mount.efs was called with TLS and without gid=, and fstab holds exactly one _netdev,tls line', async () => {
-    expect(ubuntuInstance.mountEfsCalls()).toEqual([`${FS_ID}:/ ${MOUNT_POINT} -o rw,tls`]);
-    const fstab = fs.readFileSync(path.join(ubuntuInstance.etcDir, 'fstab'), 'utf8');
+    expect(pair.ubuntuInstance.mountEfsCalls()).toEqual([`${FS_ID}:/ ${MOUNT_POINT} -o rw,tls`]);
+    const fstab = fs.readFileSync(path.join(pair.ubuntuInstance.etcDir, 'fstab'), 'utf8');
     expect(fstab.split('\n').filter((l) => l.includes(MOUNT_POINT))).toEqual([`${FS_ID}:/ ${MOUNT_POINT} efs _netdev,tls 0 0`]);
-    expect(fs.readFileSync(path.join(ubuntuInstance.etcDir, 'profile.d', 'sharemount-umask.sh'), 'utf8')).toBe(`${UMASK_PROFILE_CONTENT}\n`);
+    expect(fs.readFileSync(path.join(pair.ubuntuInstance.etcDir, 'profile.d', 'sharemount-umask.sh'), 'utf8')).toBe(`${UMASK_PROFILE_CONTENT}\n`);
   });
 
-  test("a file the ubuntu user creates in shared/ is writable by the rocky user of the other instance", async () => {
-    const created = await ubuntuInstance.runAs('ubuntu', `echo 'from ubuntu' > ${MOUNT_POINT}/shared/experiment.txt`);
-    expect(created).toMatchObject({ code: 0 });
-    expect(statOnHost(path.join(volume, 'shared', 'experiment.txt'))).toEqual({ uid: 1000, gid: 3000, mode: '664' });
-
-    const appended = await rockyInstance.runAs('rocky', `echo 'from rocky' >> ${MOUNT_POINT}/shared/experiment.txt`);
-    expect(appended).toMatchObject({ code: 0 });
-    expect(fs.readFileSync(path.join(volume, 'shared', 'experiment.txt'), 'utf8')).toBe('from ubuntu\nfrom rocky\n');
+  test('a file the ubuntu user creates in shared/ is writable by the rocky user of the other instance', async () => {
+    await shareAFile(pair, 'experiment.txt');
+    expect(statOnHost(path.join(pair.volume, 'shared', 'experiment.txt'))).toEqual({ uid: 1000, gid: 3000, mode: '664' });
+    expect(fs.readFileSync(path.join(pair.volume, 'shared', 'experiment.txt'), 'utf8')).toBe('from ubuntu\nfrom rocky\n');
   });
 
   test("users/<user>/ is the user's own: rocky cannot write into ubuntu's", async () => {
-    expect(await ubuntuInstance.runAs('ubuntu', `touch ${MOUNT_POINT}/users/ubuntu/notes.txt`)).toMatchObject({ code: 0 });
-    const denied = await rockyInstance.runAs('rocky', `touch ${MOUNT_POINT}/users/ubuntu/intruder.txt`);
+    expect(await pair.ubuntuInstance.runAs('ubuntu', `touch ${MOUNT_POINT}/users/ubuntu/notes.txt`)).toMatchObject({ code: 0 });
+    const denied = await pair.rockyInstance.runAs('rocky', `touch ${MOUNT_POINT}/users/ubuntu/intruder.txt`);
     expect(denied.code).not.toBe(0);
-    expect(fs.existsSync(path.join(volume, 'users', 'ubuntu', 'intruder.txt'))).toBe(false);
+    expect(fs.existsSync(path.join(pair.volume, 'users', 'ubuntu', 'intruder.txt'))).toBe(false);
   });
 
   test('running every step a second time changes nothing', async () => {
-    const fstabBefore = fs.readFileSync(path.join(ubuntuInstance.etcDir, 'fstab'), 'utf8');
-    const groupBefore = fs.readFileSync(path.join(ubuntuInstance.etcDir, 'group'), 'utf8');
-    for (const [instance, settings] of [[ubuntuInstance, ubuntuSettings], [rockyInstance, rockySettings]] as const) {
+    const fstabBefore = fs.readFileSync(path.join(pair.ubuntuInstance.etcDir, 'fstab'), 'utf8');
+    const groupBefore = fs.readFileSync(path.join(pair.ubuntuInstance.etcDir, 'group'), 'utf8');
+    for (const [instance, settings] of [[pair.ubuntuInstance, ubuntuSettings], [pair.rockyInstance, rockySettings]] as const) {
       for (const step of EFS_MOUNT_STEPS) {
         const result = await runStep(instance, step, settings);
         expect({ step, code: result.code, changed: result.output.changed }).toEqual({ step, code: 0, changed: [] });
         expect(result.output.unchanged.length).toBeGreaterThan(0);
       }
     }
-    expect(fs.readFileSync(path.join(ubuntuInstance.etcDir, 'fstab'), 'utf8')).toBe(fstabBefore);
-    expect(fs.readFileSync(path.join(ubuntuInstance.etcDir, 'group'), 'utf8')).toBe(groupBefore);
-    expect(fs.readdirSync(path.join(ubuntuInstance.etcDir, 'profile.d')).filter((f) => f.includes('sharemount'))).toEqual(['sharemount-umask.sh']);
-    expect(ubuntuInstance.mountEfsCalls()).toHaveLength(1);
-    expect(await mustRun(ubuntuInstance, `findmnt -rn -M ${MOUNT_POINT} | wc -l`)).toBe('1\n');
+    expect(fs.readFileSync(path.join(pair.ubuntuInstance.etcDir, 'fstab'), 'utf8')).toBe(fstabBefore);
+    expect(fs.readFileSync(path.join(pair.ubuntuInstance.etcDir, 'group'), 'utf8')).toBe(groupBefore);
+    expect(fs.readdirSync(path.join(pair.ubuntuInstance.etcDir, 'profile.d')).filter((f) => f.includes('sharemount'))).toEqual(['sharemount-umask.sh']);
+    expect(pair.ubuntuInstance.mountEfsCalls()).toHaveLength(1);
+    expect(await mustRun(pair.ubuntuInstance, `findmnt -rn -M ${MOUNT_POINT} | wc -l`)).toBe('1\n');
+  });
+});
+
+/** Tests that change what the others look at (a reboot, an unmount, a race on new file systems): a fresh pair each. */
+describeNeeding([needs.rootNamespaces()], 'EFS step scripts on two instances, changed by the test', () => {
+  let pair: Pair;
+
+  beforeEach(async () => {
+    pair = await freshPair();
+  });
+
+  afterEach(async () => {
+    await destroyAllSandboxes();
+    pair?.efs.destroy();
   });
 
   test('after a "reboot" (a fresh namespace over the same /etc and /mnt), mount -a mounts the volume from fstab', async () => {
-    const rebooted = await createInstanceSandbox({ name: 'ubuntu-rebooted', efsRoot: efs.root, rebootOf: ubuntuInstance });
-    try {
-      expect((await rebooted.run(`findmnt -M ${MOUNT_POINT}`)).code).not.toBe(0);
-      expect(await rebooted.run('mount -a')).toMatchObject({ code: 0 });
-      expect(rebooted.mountEfsCalls()).toEqual([`${FS_ID}:/ ${MOUNT_POINT} -o rw,tls,_netdev`]);
-      expect(await mustRun(rebooted, `cat ${MOUNT_POINT}/shared/experiment.txt`)).toBe('from ubuntu\nfrom rocky\n');
-      const mountAgain = await runStep(rebooted, 'mountVolume', ubuntuSettings);
-      expect(mountAgain.output.changed).toEqual([]);
-    } finally {
-      await rebooted.destroy();
-    }
+    await mountAll(pair);
+    await shareAFile(pair, 'experiment.txt');
+    const rebooted = await createInstanceSandbox({ name: 'ubuntu-rebooted', efsRoot: pair.efs.root, rebootOf: pair.ubuntuInstance });
+    expect((await rebooted.run(`findmnt -M ${MOUNT_POINT}`)).code).not.toBe(0);
+    expect(await rebooted.run('mount -a')).toMatchObject({ code: 0 });
+    expect(rebooted.mountEfsCalls()).toEqual([`${FS_ID}:/ ${MOUNT_POINT} -o rw,tls,_netdev`]);
+    expect(await mustRun(rebooted, `cat ${MOUNT_POINT}/shared/experiment.txt`)).toBe('from ubuntu\nfrom rocky\n');
+    const mountAgain = await runStep(rebooted, 'mountVolume', ubuntuSettings);
+    expect(mountAgain.output.changed).toEqual([]);
   });
 
   test('prepareLayout on two instances at the same moment over a fresh file system succeeds on both (CI once saw mkdir race)', async () => {
     for (let round = 0; round < 8; round++) {
       const fileSystemId = `fs-0000000000000${String(round).padStart(4, '0')}`;
-      efs.fileSystem(fileSystemId);
+      pair.efs.fileSystem(fileSystemId);
       const settings = (users: string[]) => ({ ...base, fileSystemId, mountPoint: `/mnt/race${round}`, users });
-      const pairs = [[ubuntuInstance, settings([])], [rockyInstance, settings(['rocky'])]] as const;
-      for (const [instance, s] of pairs) expect((await runStep(instance, 'mountVolume', s)).code).toBe(0);
+      const pairs = [[pair.ubuntuInstance, settings([])], [pair.rockyInstance, settings(['rocky'])]] as const;
+      for (const [instance, s] of pairs) {
+        for (const step of ['ensureGroup', 'mountVolume'] as const) expect((await runStep(instance, step, s)).code).toBe(0);
+      }
       const results = await Promise.all(pairs.map(([instance, s]) => runStep(instance, 'prepareLayout', s)));
       expect(results.map((r) => [r.code, r.stderr])).toEqual([[0, ''], [0, '']]);
       for (const [instance] of pairs) await mustRun(instance, `umount /mnt/race${round}`);
@@ -162,25 +185,32 @@ describeWithSandboxes('EFS step scripts on two instances sharing one file system
   });
 
   test('unmount and removeFstabLine take the volume off one instance and leave the data alone', async () => {
-    const unmount = await runStep(rockyInstance, 'unmountVolume', rockySettings);
+    await mountAll(pair);
+    await shareAFile(pair, 'experiment.txt');
+    expect(await pair.ubuntuInstance.runAs('ubuntu', `touch ${MOUNT_POINT}/users/ubuntu/notes.txt`)).toMatchObject({ code: 0 });
+    const unmount = await runStep(pair.rockyInstance, 'unmountVolume', rockySettings);
     expect(unmount.code).toBe(0);
     expect(unmount.output.changed).toEqual([`unmounted ${MOUNT_POINT}`]);
-    expect((await rockyInstance.run(`findmnt -M ${MOUNT_POINT}`)).code).not.toBe(0);
+    expect((await pair.rockyInstance.run(`findmnt -M ${MOUNT_POINT}`)).code).not.toBe(0);
 
-    const remove = await runStep(rockyInstance, 'removeFstabLine', rockySettings);
+    const remove = await runStep(pair.rockyInstance, 'removeFstabLine', rockySettings);
     expect(remove.code).toBe(0);
-    expect(fs.readFileSync(path.join(rockyInstance.etcDir, 'fstab'), 'utf8')).not.toContain(MOUNT_POINT);
+    expect(fs.readFileSync(path.join(pair.rockyInstance.etcDir, 'fstab'), 'utf8')).not.toContain(MOUNT_POINT);
 
     for (const step of ['unmountVolume', 'removeFstabLine'] as const) {
-      const again = await runStep(rockyInstance, step, rockySettings);
+      const again = await runStep(pair.rockyInstance, step, rockySettings);
       expect({ step, code: again.code, changed: again.output.changed }).toEqual({ step, code: 0, changed: [] });
     }
-    expect(fs.readFileSync(path.join(volume, 'shared', 'experiment.txt'), 'utf8')).toBe('from ubuntu\nfrom rocky\n');
-    expect((await ubuntuInstance.run(`test -f ${MOUNT_POINT}/users/ubuntu/notes.txt`)).code).toBe(0);
+    expect(fs.readFileSync(path.join(pair.volume, 'shared', 'experiment.txt'), 'utf8')).toBe('from ubuntu\nfrom rocky\n');
+    expect((await pair.ubuntuInstance.run(`test -f ${MOUNT_POINT}/users/ubuntu/notes.txt`)).code).toBe(0);
   });
 });
 
-describeWithSandboxes('EFS step scripts refuse what they must not fix', () => {
+/**
+ * One instance (a sandbox takes seconds to make); each test sets up the conflict it needs itself, with group
+ * names, GIDs, mount points and file systems no other test uses, so none depends on another having run.
+ */
+describeNeeding([needs.rootNamespaces()], 'EFS step scripts refuse what they must not fix', () => {
   let efs: FakeEfs;
   let instance: InstanceSandbox;
 
@@ -197,7 +227,7 @@ describeWithSandboxes('EFS step scripts refuse what they must not fix', () => {
 
   test('a different group holding the GID is a conflict that names it, and nothing is created', async () => {
     await mustRun(instance, 'groupadd -g 3000 research');
-    const result = await instance.run(ensureGroupScript({ group: 'prism-shared', gid: 3000 }));
+    const result = await instance.run(buildStepScript('ensureGroup', { ...base, users: [] }));
     expect(result.code).toBe(STEP_EXIT_CODES.conflict);
     expect(parseStepOutput(result.stdout).errors).toEqual(['GID 3000 is already held by group research: choose another --gid, or --group research']);
     expect((await instance.run('getent group prism-shared')).code).not.toBe(0);
@@ -205,25 +235,26 @@ describeWithSandboxes('EFS step scripts refuse what they must not fix', () => {
 
   test('the group existing with another GID is a conflict too', async () => {
     await mustRun(instance, 'groupadd -g 4000 team');
-    const result = await instance.run(ensureGroupScript({ group: 'team', gid: 3001 }));
+    const result = await instance.run(buildStepScript('ensureGroup', { ...base, group: 'team', gid: 3001, users: [] }));
     expect(result.code).toBe(STEP_EXIT_CODES.conflict);
     expect(result.stderr).toContain('group team already exists with GID 4000, not 3001');
   });
 
   test('a named user that does not exist on the instance is a missing prerequisite', async () => {
     await mustRun(instance, 'groupadd -g 3002 shared-two');
-    const result = await instance.run(addUsersScript({ group: 'shared-two', users: ['ubuntu'] }));
+    const result = await instance.run(buildStepScript('addUsers', { ...base, group: 'shared-two', users: ['ubuntu'] }));
     expect(result.code).toBe(STEP_EXIT_CODES.missingPrerequisite);
     expect(result.stderr).toContain('user ubuntu does not exist on this instance');
     expect(await mustRun(instance, 'getent group shared-two')).toBe('shared-two:x:3002:\n');
   });
 
   test('detection finds the login user and skips system users, nologin shells and root', async () => {
+    await mustRun(instance, 'groupadd -g 3004 detected');
     await mustRun(instance, "useradd -M -u 1500 -s /usr/sbin/nologin svc && useradd -M -r -s /bin/bash sysuser");
-    const result = await instance.run(addUsersScript({ group: 'shared-two', users: [] }));
+    const result = await instance.run(buildStepScript('addUsers', { ...base, group: 'detected', users: [] }));
     expect(result.code).toBe(0);
     expect(parseStepOutput(result.stdout).users).toEqual(['ec2-user']);
-    expect(await mustRun(instance, 'getent group shared-two')).toBe('shared-two:x:3002:ec2-user\n');
+    expect(await mustRun(instance, 'getent group detected')).toBe('detected:x:3004:ec2-user\n');
   });
 
   test('persistFstab replaces every other line for the mount point, by field, and keeps the rest', async () => {
@@ -240,7 +271,7 @@ describeWithSandboxes('EFS step scripts refuse what they must not fix', () => {
         '',
       ].join('\n'),
     );
-    const result = await instance.run(persistFstabScript({ fileSystemId: FS_ID, mountPoint: MOUNT_POINT }));
+    const result = await instance.run(buildStepScript('persistFstab', { ...base, users: [] }));
     expect(result.code).toBe(0);
     expect(fs.readFileSync(fstab, 'utf8')).toBe(
       [
@@ -264,7 +295,7 @@ describeWithSandboxes('EFS step scripts refuse what they must not fix', () => {
       fs.symlinkSync(target, path.join(efs.root, 'fs-00000000000000001', 'shared'));
       expect((await instance.run(buildStepScript('mountVolume', { ...base, mountPoint: mp, fileSystemId: 'fs-00000000000000001', users: [] }))).code).toBe(0);
       await mustRun(instance, 'groupadd -g 3003 trapgroup');
-      const result = await instance.run(prepareLayoutScript({ mountPoint: mp, group: 'trapgroup', users: ['ec2-user'] }));
+      const result = await instance.run(buildStepScript('prepareLayout', { ...base, mountPoint: mp, group: 'trapgroup', users: ['ec2-user'] }));
       expect(result.code).toBe(STEP_EXIT_CODES.conflict);
       expect(result.stderr).toContain('is a symbolic link');
       expect(statOnHost(target)).toMatchObject({ uid: 0, gid: 0, mode: '700' });
@@ -275,7 +306,7 @@ describeWithSandboxes('EFS step scripts refuse what they must not fix', () => {
   });
 });
 
-describeWithSandboxes('installEfsUtils on an instance without mount.efs', () => {
+describeNeeding([needs.rootNamespaces()], 'installEfsUtils on an instance without mount.efs', () => {
   let efs: FakeEfs;
   let instance: InstanceSandbox;
   let bin: string;
@@ -303,29 +334,29 @@ describeWithSandboxes('installEfsUtils on an instance without mount.efs', () => 
 
   test('dnf with the package installs it once', async () => {
     stub('dnf', `case "$*" in *install*) printf '#!/bin/sh\\n' > '${bin}/mount.efs'; /bin/chmod 755 '${bin}/mount.efs' ;; esac; exit 0`);
-    const first = await instance.run(installEfsUtilsScript(), { env: { PATH: bin } });
+    const first = await instance.run(buildStepScript('installEfsUtils', { ...base, users: [] }), { env: { PATH: bin } });
     expect(first.code).toBe(0);
     expect(parseStepOutput(first.stdout).changed).toEqual(['installed amazon-efs-utils with dnf']);
-    const second = await instance.run(installEfsUtilsScript(), { env: { PATH: bin } });
+    const second = await instance.run(buildStepScript('installEfsUtils', { ...base, users: [] }), { env: { PATH: bin } });
     expect(parseStepOutput(second.stdout)).toMatchObject({ changed: [], unchanged: ['amazon-efs-utils is installed (mount.efs found)'] });
   });
 
   test('apt without an amazon-efs-utils package says what to install', async () => {
     stub('apt-get', 'exit 0');
     stub('apt-cache', 'echo "E: No packages found" >&2; exit 100');
-    const result = await instance.run(installEfsUtilsScript(), { env: { PATH: bin } });
+    const result = await instance.run(buildStepScript('installEfsUtils', { ...base, users: [] }), { env: { PATH: bin } });
     expect(result.code).toBe(STEP_EXIT_CODES.missingPrerequisite);
     expect(result.stderr).toMatch(/no amazon-efs-utils package for debian.*https:\/\/github.com\/aws\/efs-utils/);
   });
 
   test('no package manager at all says what to install', async () => {
-    const result = await instance.run(installEfsUtilsScript(), { env: { PATH: bin } });
+    const result = await instance.run(buildStepScript('installEfsUtils', { ...base, users: [] }), { env: { PATH: bin } });
     expect(result.code).toBe(STEP_EXIT_CODES.missingPrerequisite);
     expect(result.stderr).toContain('no dnf, yum or apt-get');
   });
 });
 
-describeWithSandboxes('injection: values never become code', () => {
+describeNeeding([needs.rootNamespaces()], 'injection: values never become code', () => {
   let efs: FakeEfs;
   let instance: InstanceSandbox;
   const marker = path.join(os.tmpdir(), `pwned-${randomBytes(6).toString('hex')}`);

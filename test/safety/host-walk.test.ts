@@ -11,12 +11,11 @@ import { createLxcActivities } from '../../src/activities/lxc';
 import type { LxcVolume } from '../../src/domain/lxc/volume';
 import type { LxcApplyResult } from '../../src/workflows';
 import { makePveDir, makeTree, mount, owner, scratchDir, STAND_IN_PCT, unmount } from '../integration/lxc-support';
+import { describeNeeding, needs } from '../support/requires';
 import { diffSnapshots, snapshot } from '../support/snapshot';
 import { testClient, uniqueTaskQueue, withWorker } from '../support/temporal';
 
-const rootOnLinux = process.platform === 'linux' && process.getuid?.() === 0;
-
-(rootOnLinux ? describe : describe.skip)('host-walk attacks through the real LXC apply workflow', () => {
+describeNeeding([needs.rootNamespaces()], 'host-walk attacks through the real LXC apply workflow', () => {
   const base = scratchDir('hostwalk');
   const outside = path.join(base, 'host');
   const vol = path.join(base, 'vol');

@@ -15,15 +15,14 @@ import { parseLxcConfig } from '../../src/domain/lxc/config';
 import type { LxcVolume } from '../../src/domain/lxc/volume';
 import type { LxcApplyResult } from '../../src/workflows';
 import { makePveDir, makeTree, pctCalls, scratchDir, STAND_IN_PCT } from '../integration/lxc-support';
-import { motoClients } from '../support/moto';
+import { injectionPayloads } from '../support/injectionPayloads';
+import { motoClients } from '../../src/sandbox/moto';
 import { sharemount } from '../support/sharemountBin';
 import { testClient, uniqueTaskQueue, withWorker } from '../support/temporal';
 
 const base = scratchDir('injection');
 const MARKER = path.join(base, 'pwned');
-const PAYLOADS = (JSON.parse(fs.readFileSync(path.resolve(__dirname, '../fixtures/injection/payloads.json'), 'utf8')) as { payloads: string[] }).payloads.map((p) =>
-  p.replaceAll('{M}', MARKER),
-);
+const PAYLOADS = injectionPayloads(MARKER);
 
 function fieldsOf(error: unknown): string[] {
   if (error instanceof InputErrors) return error.errors.map((e) => e.field);

@@ -7,13 +7,14 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { createEfsActivities, plainRuntime } from '../../src/activities/efs';
-import { planEfsMount, UMASK_PROFILE_PATH, type EfsMountRequest } from '../../src/domain/efs';
+import { planEfsMount, type EfsMountRequest } from '../../src/domain/efs';
+import { UMASK_PROFILE_PATH } from '../../src/domain/efs/steps/setUmask';
 import type { LxcVolume } from '../../src/domain/lxc/volume';
 import { makePveDir, makeTree, pctCalls, scratchDir, STAND_IN_PCT } from '../integration/lxc-support';
 import type { WorkerProcessConfig } from './workerProcess';
-import { createFakeEfs, createInstanceSandbox, FakeEfs, InstanceSandbox } from './instanceSandbox';
-import { launchInstances, motoClients, MotoServer, startMoto } from './moto';
-import { SsmAgentEmulator, startSsmAgentEmulator } from './ssmAgentEmulator';
+import { createFakeEfs, createInstanceSandbox, FakeEfs, InstanceSandbox } from '../../src/sandbox/instanceSandbox';
+import { launchInstances, motoClients, MotoServer, startMoto } from '../../src/sandbox/moto';
+import { SsmAgentEmulator, startSsmAgentEmulator } from '../../src/sandbox/ssmAgentEmulator';
 
 export { STAND_IN_PCT };
 

@@ -16,16 +16,14 @@ import { chromium, type Browser } from 'playwright-core';
 import { createActivities } from '../../src/activities';
 import { nodeActivityDeps, STAND_IN_PCT } from '../../src/sandbox/demo';
 import type { LxcApplyResult } from '../../src/workflows';
+import { CHROMIUM_PATH, describeNeeding, needs } from '../support/requires';
 import { demoNodeWithVolume, sharemount } from '../support/sharemountBin';
 import { testClient, withWorker } from '../support/temporal';
 
-const CHROMIUM = '/usr/bin/chromium';
 const ARTIFACTS = path.resolve(__dirname, '../../test-artifacts');
 const OFFLINE_AWS = { region: 'us-east-1', endpoint: 'http://127.0.0.1:9', credentials: { accessKeyId: 'unused', secretAccessKey: 'unused' } };
-const hasChromium = fs.existsSync(CHROMIUM);
-if (!hasChromium) console.warn(`test/ui skipped: ${CHROMIUM} is missing (apt-get install chromium); no browser is ever downloaded`);
 
-(hasChromium ? describe : describe.skip)('Temporal Web UI in Debian chromium: a finished LXC apply, found by volume, tells its steps', () => {
+describeNeeding([needs.chromium()], 'Temporal Web UI in Debian chromium: a finished LXC apply, found by volume, tells its steps', () => {
   const suffix = randomUUID().slice(0, 8);
   const nodeName = `ui-${suffix}`;
   const node = demoNodeWithVolume(`ui_models_${suffix}`);
@@ -88,7 +86,7 @@ if (!hasChromium) console.warn(`test/ui skipped: ${CHROMIUM} is missing (apt-get
 
     // 2. The browser: the list filtered by volume, the parent's page, the child's page.
     browser = await chromium.launch({
-      executablePath: CHROMIUM,
+      executablePath: CHROMIUM_PATH,
       args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
     });
     const page = await browser.newPage({ viewport: { width: 1600, height: 1200 } });

@@ -5,7 +5,7 @@
  */
 import { CreateSubnetCommand, CreateVpcCommand, DescribeVpcsCommand, DescribeImagesCommand, RunInstancesCommand } from '@aws-sdk/client-ec2';
 import { createActivities } from '../../src/activities';
-import { launchInstances, motoClients, MotoServer, startMoto } from '../support/moto';
+import { launchInstances, motoClients, MotoServer, startMoto } from '../../src/sandbox/moto';
 import { runCli } from '../support/cliProcess';
 import { uniqueTaskQueue, withWorker } from '../support/temporal';
 import { uniqueName } from './stubs';

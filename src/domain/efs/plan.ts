@@ -15,7 +15,8 @@ import {
   validateUserNames,
   validateVolumeName,
 } from './names';
-import { buildStepScript, EFS_MOUNT_STEPS, EFS_UNMOUNT_STEPS, EfsStep, EfsStepSettings, LAYOUT_MODES, UMASK_PROFILE_PATH } from './scripts';
+import { buildStepScript, EFS_MOUNT_STEPS, EFS_UNMOUNT_STEPS, stepSummary, type EfsStep } from './steps';
+import type { EfsStepSettings } from './steps/script';
 
 export interface EfsMountRequest {
   volumeName: string;
@@ -86,31 +87,6 @@ export function resolveEfsSettings(request: EfsMountRequest): EfsSettings {
   if (errors.length === 1) throw errors[0];
   if (errors.length > 1) throw new InputErrors(errors);
   return { volumeName, fileSystemId, instanceIds, mountPoint, group, gid, users };
-}
-
-export function stepSummary(step: EfsStep, settings: EfsStepSettings, instanceId: string): string {
-  const users = settings.users.length > 0 ? settings.users.join(', ') : 'the login users';
-  const { fileSystemId: fs, mountPoint: mp, group } = settings;
-  switch (step) {
-    case 'installEfsUtils':
-      return `install amazon-efs-utils on ${instanceId} unless mount.efs is there`;
-    case 'ensureGroup':
-      return `ensure group ${group} (GID ${settings.gid}) on ${instanceId}`;
-    case 'addUsers':
-      return `add ${users} to group ${group} on ${instanceId}`;
-    case 'mountVolume':
-      return `mount ${fs} at ${mp} on ${instanceId} with TLS`;
-    case 'prepareLayout':
-      return `set ${LAYOUT_MODES.root} and group ${group} on ${mp}, shared/, users/ and users/<user>/ for ${users} on ${instanceId}`;
-    case 'persistFstab':
-      return `persist ${fs} at ${mp} in /etc/fstab on ${instanceId}`;
-    case 'setUmask':
-      return `write umask 002 to ${UMASK_PROFILE_PATH} on ${instanceId}`;
-    case 'unmountVolume':
-      return `unmount ${mp} on ${instanceId}`;
-    case 'removeFstabLine':
-      return `remove the /etc/fstab line for ${mp} on ${instanceId} (data stays)`;
-  }
 }
 
 export function planSteps(steps: readonly EfsStep[], settings: EfsStepSettings, instanceId: string): PlannedStep[] {

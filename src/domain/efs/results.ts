@@ -2,7 +2,7 @@
  * What a step's run means: the facts its script reported, and whether a failure is worth retrying. Pure, so
  * the activity, the workflow and the tests read results the same way.
  */
-import { NON_RETRYABLE_EXIT_CODES, STEP_EXIT_CODES } from './scripts';
+import { NON_RETRYABLE_EXIT_CODES, STEP_EXIT_CODES } from './steps/script';
 
 export interface StepOutput {
   /** What the step changed, in words (SHAREMOUNT_CHANGED lines). */

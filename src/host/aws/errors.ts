@@ -3,7 +3,7 @@
  * Temporal's retry policies (src/activities/efs/failures.ts), the CLI's dry run reports them as they are.
  */
 import { classifySsmFailure, type SsmFailureClass } from '../../domain/efs/results';
-import type { EfsStep } from '../../domain/efs/scripts';
+import type { EfsStep } from '../../domain/efs/steps';
 
 /** The name AWS gave an error (its code), its message and HTTP status, from any SDK error shape. */
 interface AwsErrorInfo {

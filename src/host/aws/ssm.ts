@@ -1,7 +1,7 @@
 import { GetCommandInvocationCommand, GetCommandInvocationCommandOutput, SendCommandCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { validateInstanceId } from '../../domain/efs/names';
 import { classifySsmFailure, parseStepOutput, stepFailureMessage, trimOutput } from '../../domain/efs/results';
-import type { EfsStep } from '../../domain/efs/scripts';
+import type { EfsStep } from '../../domain/efs/steps';
 import { AwsCallError, AwsStateError, isAwsError, StepFailedError, type StepFailureDetails } from './errors';
 import type { Polling } from './polling';
 

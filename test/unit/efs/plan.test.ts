@@ -2,13 +2,13 @@ import { InputErrors } from '../../../src/domain/errors';
 import {
   chooseMountTargetSubnets,
   classifySsmFailure,
-  EFS_MOUNT_STEPS,
   parseStepOutput,
   planEfsMount,
   planEfsUnmount,
   stepFailureMessage,
   trimOutput,
 } from '../../../src/domain/efs';
+import { EFS_MOUNT_STEPS } from '../../../src/domain/efs/steps';
 
 const request = { volumeName: 'research', fileSystemId: 'fs-0abc1234', instanceIds: ['i-0123456789abcdef0', 'i-0fedcba9876543210'] };
 

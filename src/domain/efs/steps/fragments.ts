@@ -1,0 +1,125 @@
+/**
+ * Shell functions and checks that more than one step's script uses. Each is a constant: values reach the
+ * scripts only through their assignments (script.ts).
+ */
+import { STEP_EXIT_CODES } from './script';
+
+const BAD_INPUT = STEP_EXIT_CODES.badInput;
+const MISSING = STEP_EXIT_CODES.missingPrerequisite;
+
+const LOWER = 'abcdefghijklmnopqrstuvwxyz';
+const DIGITS = '0123456789';
+const HEX = '0123456789abcdef';
+const PATH_CHARS = `${LOWER}${LOWER.toUpperCase()}${DIGITS}._/-`;
+
+/** The shell twin of validateGroupName / validateUserName's pattern. */
+export const CHECK_NAME = `check_name() {
+  case $2 in
+    ''|[!_${LOWER}]*|*[!_${LOWER}${DIGITS}-]*) fail ${BAD_INPUT} "$1 is not a valid name" ;;
+  esac
+}`;
+
+export const CHECK_USER = `${CHECK_NAME}
+check_user() {
+  check_name user "$1"
+  [ "$1" != root ] || fail ${BAD_INPUT} "root is never added as a login user"
+}`;
+
+/** The shell twin of validateMountPoint. */
+export const CHECK_MOUNT_POINT = `check_mount_point() {
+  case $MOUNT_POINT in
+    /*) ;;
+    *) fail ${BAD_INPUT} "the mount point must be an absolute path" ;;
+  esac
+  case $MOUNT_POINT in
+    */|*//*|*/./*|*/../*|*/.|*/..|*[!${PATH_CHARS}]*) fail ${BAD_INPUT} "the mount point is not a normalised path of safe characters" ;;
+  esac
+}
+check_mount_point`;
+
+/** The shell twin of validateFileSystemId. */
+export const CHECK_FS_ID = `case $FS_ID in
+  fs-*) ;;
+  *) fail ${BAD_INPUT} "the file-system id must start with fs-" ;;
+esac
+case \${FS_ID#fs-} in
+  ''|*[!${HEX}]*) fail ${BAD_INPUT} "the file-system id is not fs- and hex digits" ;;
+esac`;
+
+export const CHECK_GID = `case $GID in
+  ''|*[!${DIGITS}]*) fail ${BAD_INPUT} "the GID is not a number" ;;
+esac`;
+
+/** By mount point, never by source: a TLS mount shows up as 127.0.0.1:/ in the mount table. */
+export const IS_MOUNTED = `is_mounted() {
+  if command -v findmnt >/dev/null 2>&1; then
+    findmnt -rn -M "$MOUNT_POINT" >/dev/null 2>&1
+  else
+    MP=$MOUNT_POINT awk '$5 == ENVIRON["MP"] { found = 1 } END { exit !found }' /proc/self/mountinfo
+  fi
+}`;
+
+export const HAVE_MOUNT_EFS = `have_mount_efs() {
+  command -v mount.efs >/dev/null 2>&1 || [ -x /sbin/mount.efs ] || [ -x /usr/sbin/mount.efs ]
+}`;
+
+/**
+ * Login users: UID between UID_MIN and UID_MAX of /etc/login.defs, a shell listed in /etc/shells that is not
+ * nologin/false, a name that passes the user pattern, never root. SSM runs as root, so whoami cannot tell.
+ * resolve_users fills an empty $USERS with them.
+ */
+export const DETECT_LOGIN_USERS = `detect_login_users() {
+  uid_min=$(awk '$1 == "UID_MIN" { v = $2 } END { print v }' /etc/login.defs 2>/dev/null || true)
+  uid_max=$(awk '$1 == "UID_MAX" { v = $2 } END { print v }' /etc/login.defs 2>/dev/null || true)
+  case $uid_min in ''|*[!${DIGITS}]*) uid_min=1000 ;; esac
+  case $uid_max in ''|*[!${DIGITS}]*) uid_max=60000 ;; esac
+  shells=/etc/shells
+  [ -r "$shells" ] || shells=/dev/null
+  awk -F: -v min="$uid_min" -v max="$uid_max" -v shells="$shells" '
+    BEGIN { while ((getline line < shells) > 0) if (line !~ /^#/ && line != "") { ok[line] = 1; n++ } }
+    $1 != "root" && $3 + 0 >= min + 0 && $3 + 0 <= max + 0 && $3 != 65534 && $7 != "" && $7 !~ /(nologin|false)$/ &&
+      (n == 0 || ($7 in ok)) && $1 ~ /^[_a-z][_a-z0-9-]*$/ { print $1 }
+  ' /etc/passwd | tr '\\n' ' '
+}
+resolve_users() {
+  if [ -z "$USERS" ]; then
+    USERS=$(detect_login_users)
+    [ -n "$USERS" ] || fail ${MISSING} "no login users found (UID >= UID_MIN with a login shell); name them with --user"
+  fi
+}`;
+
+/** The given users are checked before anything else looks at the instance. */
+export const CHECK_GIVEN_USERS = `for user in $USERS; do
+  check_user "$user"
+done`;
+
+/** awk that rewrites /etc/fstab from stdin: the mount point's lines are matched by the exact second field. */
+const FSTAB_AWK = `function norm(p) { while (length(p) > 1 && substr(p, length(p)) == "/") p = substr(p, 1, length(p) - 1); return p }
+/^[ \\t]*#/ || NF < 2 { print; next }
+norm($2) == ENVIRON["MP"] {
+  if (ENVIRON["ENTRY"] != "" && !done) {
+    same = ($1 " " $2 " " $3 " " $4 " " $5 " " $6) == ENVIRON["ENTRY"]
+    print (same ? $0 : ENVIRON["ENTRY"])
+    done = 1
+  }
+  next
+}
+{ print }
+END { if (ENVIRON["ENTRY"] != "" && !done) print ENVIRON["ENTRY"] }`;
+
+/** rewrite_fstab ENTRY: makes ENTRY the only /etc/fstab line for $MOUNT_POINT (ENTRY empty: none), atomically; returns 1 when nothing changed. */
+export const REWRITE_FSTAB = `FSTAB=/etc/fstab
+tmp=
+trap 'rm -f "$tmp"' EXIT
+rewrite_fstab() {
+  [ -e "$FSTAB" ] || : >"$FSTAB"
+  tmp=$(mktemp "$FSTAB.sharemount.XXXXXX")
+  MP=$MOUNT_POINT ENTRY=$1 awk '${FSTAB_AWK}' "$FSTAB" >"$tmp"
+  if cmp -s "$FSTAB" "$tmp"; then
+    rm -f "$tmp"
+    return 1
+  fi
+  chmod 644 "$tmp"
+  mv -f "$tmp" "$FSTAB"
+  return 0
+}`;

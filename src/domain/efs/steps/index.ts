@@ -1,0 +1,53 @@
+/**
+ * The EFS runbook, step by step, in the order the steps run: each step is one module beside this file with
+ * its summary, its exit codes and its script (the frame they share is script.ts, the shell functions they
+ * share fragments.ts).
+ */
+import { addUsers } from './addUsers';
+import { ensureGroup } from './ensureGroup';
+import { installEfsUtils } from './installEfsUtils';
+import { mountVolume } from './mountVolume';
+import { persistFstab } from './persistFstab';
+import { prepareLayout } from './prepareLayout';
+import { removeFstabLine } from './removeFstabLine';
+import { renderStepScript, type EfsStepDefinition, type EfsStepSettings } from './script';
+import { setUmask } from './setUmask';
+import { unmountVolume } from './unmountVolume';
+
+/** The fstab line is written only after the mount worked, so a broken line never waits for the next boot. */
+export const EFS_MOUNT_RUNBOOK = [installEfsUtils, ensureGroup, addUsers, mountVolume, prepareLayout, persistFstab, setUmask] as const;
+export const EFS_UNMOUNT_RUNBOOK = [unmountVolume, removeFstabLine] as const;
+
+export type EfsMountStep = (typeof EFS_MOUNT_RUNBOOK)[number]['name'];
+export type EfsUnmountStep = (typeof EFS_UNMOUNT_RUNBOOK)[number]['name'];
+export type EfsStep = EfsMountStep | EfsUnmountStep;
+
+export const EFS_MOUNT_STEPS: readonly EfsMountStep[] = EFS_MOUNT_RUNBOOK.map((step) => step.name);
+export const EFS_UNMOUNT_STEPS: readonly EfsUnmountStep[] = EFS_UNMOUNT_RUNBOOK.map((step) => step.name);
+
+/** Keyed by name, each entry typed by its own name, so a step filed under another's name does not compile. */
+const STEPS: { [Name in EfsStep]: EfsStepDefinition<Name> } = {
+  installEfsUtils,
+  ensureGroup,
+  addUsers,
+  mountVolume,
+  prepareLayout,
+  persistFstab,
+  setUmask,
+  unmountVolume,
+  removeFstabLine,
+};
+
+export function efsStep(step: EfsStep): EfsStepDefinition<EfsStep> {
+  return STEPS[step];
+}
+
+/** The step's script for these settings; the step's inputs validate them first (InputError names the field). */
+export function buildStepScript(step: EfsStep, settings: EfsStepSettings): string {
+  const definition = efsStep(step);
+  return renderStepScript(definition, definition.inputs(settings));
+}
+
+export function stepSummary(step: EfsStep, settings: EfsStepSettings, instanceId: string): string {
+  return efsStep(step).summary(settings, instanceId);
+}
