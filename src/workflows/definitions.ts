@@ -1,7 +1,7 @@
 /**
  * Queries and search-attribute keys shared by workflows and the CLI, defined once so both sides agree.
  */
-import { defineSearchAttributeKey } from '@temporalio/common';
+import { defineSearchAttributeKey, type SearchAttributePair } from '@temporalio/common';
 import { defineQuery } from '@temporalio/workflow';
 import type { RunProgress } from '../domain/progress';
 import { SEARCH_ATTRIBUTES } from '../domain/searchAttributes';
@@ -20,3 +20,12 @@ function keyOf<N extends keyof typeof SEARCH_ATTRIBUTES>(name: N) {
 export const VOLUME_ATTRIBUTE = keyOf('ShareMountVolume');
 export const BACKEND_ATTRIBUTE = keyOf('ShareMountBackend');
 export const TARGETS_ATTRIBUTE = keyOf('ShareMountTargets');
+
+/** A run's search attributes: its volumes, its backend and, when known, its targets (ct<ID> or instance IDs). */
+export function runSearchAttributes(backend: 'lxc' | 'efs', volumes: string[], targets?: string[]): SearchAttributePair[] {
+  return [
+    { key: VOLUME_ATTRIBUTE, value: volumes },
+    { key: BACKEND_ATTRIBUTE, value: backend },
+    ...(targets ? [{ key: TARGETS_ATTRIBUTE, value: targets }] : []),
+  ];
+}

@@ -11,7 +11,7 @@ import { INPUT_FAILURE_TYPES } from '../domain/errors';
 import { efsInstanceWorkflowId } from '../domain/workflowIds';
 import type { TargetProgress } from '../domain/progress';
 import { decide } from './decide';
-import { BACKEND_ATTRIBUTE, TARGETS_ATTRIBUTE, VOLUME_ATTRIBUTE } from './definitions';
+import { runSearchAttributes } from './definitions';
 import { errorMessage, ProgressBoard, withConcurrency } from './progress';
 
 // AWS answers fast; throttling and 5xx come back as retryable failures, everything else is marked
@@ -208,11 +208,7 @@ async function fanOutInstances(board: ProgressBoard, plan: EfsPlan, request: Efs
       workflowId: efsInstanceWorkflowId(plan.volumeName, instance.instanceId),
       args: [{ volume: plan.volumeName, instanceId: instance.instanceId, plan: { action: plan.action, request: { ...request, instanceIds: [instance.instanceId] } } }],
       staticSummary: `${plan.action} ${plan.fileSystemId} at ${plan.mountPoint} on ${instance.instanceId}`,
-      typedSearchAttributes: [
-        { key: VOLUME_ATTRIBUTE, value: [plan.volumeName] },
-        { key: BACKEND_ATTRIBUTE, value: 'efs' },
-        { key: TARGETS_ATTRIBUTE, value: [instance.instanceId] },
-      ],
+      typedSearchAttributes: runSearchAttributes('efs', [plan.volumeName], [instance.instanceId]),
     });
   });
   return Promise.all(

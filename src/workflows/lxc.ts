@@ -12,7 +12,7 @@ import { LXC_PERMANENT_FAILURES } from '../domain/lxc/failures';
 import type { TargetProgress } from '../domain/progress';
 import { lxcVolumeWorkflowId } from '../domain/workflowIds';
 import { decide } from './decide';
-import { BACKEND_ATTRIBUTE, TARGETS_ATTRIBUTE, VOLUME_ATTRIBUTE } from './definitions';
+import { runSearchAttributes } from './definitions';
 import { errorMessage, ProgressBoard, withConcurrency } from './progress';
 
 const NOT_RETRYABLE = [...LXC_PERMANENT_FAILURES, ...INPUT_FAILURE_TYPES];
@@ -212,11 +212,7 @@ export async function lxcApplyWorkflow(input: LxcApplyInput): Promise<LxcApplyRe
       taskQueue: workflowInfo().taskQueue,
       args: [{ node: input.node, volume, fixDrift: input.fixDrift, fullScan: input.fullScan }],
       staticSummary: `apply volume ${volume.name} (${volume.hostPath}) to CT ${volume.mounts.map((m) => m.ctid).join(', ')} on ${input.node}`,
-      typedSearchAttributes: [
-        { key: VOLUME_ATTRIBUTE, value: [volume.name] },
-        { key: BACKEND_ATTRIBUTE, value: 'lxc' },
-        { key: TARGETS_ATTRIBUTE, value: volume.mounts.map((m) => `ct${m.ctid}`) },
-      ],
+      typedSearchAttributes: runSearchAttributes('lxc', [volume.name], volume.mounts.map((m) => `ct${m.ctid}`)),
     });
   });
   const results = await Promise.all(

@@ -7,7 +7,7 @@ import { efsRunWorkflowId, lxcApplyWorkflowId } from '../../domain/workflowIds';
 import type { DemoCloud, DemoNode } from '../../sandbox/demo';
 import { freePort } from '../../temporal/devServer';
 import { efsCreateWorkflow, efsMountWorkflow, lxcApplyWorkflow } from '../../workflows';
-import { BACKEND_ATTRIBUTE, TARGETS_ATTRIBUTE, VOLUME_ATTRIBUTE } from '../../workflows/definitions';
+import { runSearchAttributes } from '../../workflows/definitions';
 import { CliError, EXIT } from '../exitCodes';
 import { paint } from '../output';
 import { renderSummary, runWorkflow } from '../run';
@@ -43,11 +43,7 @@ async function lxcAct(session: Session, node: DemoNode, json: boolean): Promise<
       workflowId: lxcApplyWorkflowId(NODE),
       args: [{ node: NODE, volumes: config.volumes, fixDrift: false, fullScan: false }],
       staticSummary: `demo: LXC apply of vllm_models to CT 950, 951 on node ${NODE}`,
-      typedSearchAttributes: [
-        { key: VOLUME_ATTRIBUTE, value: ['vllm_models'] },
-        { key: BACKEND_ATTRIBUTE, value: 'lxc' },
-        { key: TARGETS_ATTRIBUTE, value: ['ct950', 'ct951'] },
-      ],
+      typedSearchAttributes: runSearchAttributes('lxc', ['vllm_models'], ['ct950', 'ct951']),
     },
     { json, render: renderSummary },
   );
@@ -65,11 +61,7 @@ async function efsAct(session: Session, cloud: DemoCloud, json: boolean): Promis
   const common = (action: 'create' | 'mount') => ({
     taskQueue: generalTaskQueue(),
     workflowId: efsRunWorkflowId(action, 'research'),
-    typedSearchAttributes: [
-      { key: VOLUME_ATTRIBUTE, value: ['research'] },
-      { key: BACKEND_ATTRIBUTE, value: 'efs' },
-      { key: TARGETS_ATTRIBUTE, value: cloud.instanceIds },
-    ],
+    typedSearchAttributes: runSearchAttributes('efs', ['research'], cloud.instanceIds),
   });
   let fileSystemId = '';
   const created = await runWorkflow(

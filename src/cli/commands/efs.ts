@@ -12,7 +12,7 @@ import {
 import { generalTaskQueue } from '../../temporal/connection';
 import { efsRunWorkflowId } from '../../domain/workflowIds';
 import { efsCreateWorkflow, efsMountWorkflow, efsUnmountWorkflow, type EfsRunResult, type EfsVolumeResult } from '../../workflows';
-import { BACKEND_ATTRIBUTE, TARGETS_ATTRIBUTE, VOLUME_ATTRIBUTE } from '../../workflows/definitions';
+import { runSearchAttributes } from '../../workflows/definitions';
 import { paint, printJson } from '../output';
 import { gidOption, integerOption } from '../parsers';
 import { renderSummary, runWorkflow } from '../run';
@@ -109,11 +109,7 @@ function mountLike(action: 'mount' | 'unmount'): Command {
           workflowId: efsRunWorkflowId(action, request.volumeName),
           args: [{ ...input, instanceIds: [...request.instanceIds], users: request.users ? [...request.users] : undefined, concurrency: options.concurrency }],
           staticSummary: `EFS ${action} ${request.volumeName} on ${request.instanceIds.length} instance(s)`,
-          typedSearchAttributes: [
-            { key: VOLUME_ATTRIBUTE, value: [request.volumeName] },
-            { key: BACKEND_ATTRIBUTE, value: 'efs' },
-            { key: TARGETS_ATTRIBUTE, value: [...request.instanceIds] },
-          ],
+          typedSearchAttributes: runSearchAttributes('efs', [request.volumeName], [...request.instanceIds]),
         },
         { json: Boolean(options.json), detach: options.detach, render: renderRun },
       );
@@ -161,11 +157,7 @@ export function efsCommand(): Command {
               workflowId: efsRunWorkflowId('create', volumeName),
               args: [{ name: volumeName, instanceIds: [...instanceIds], tags }],
               staticSummary: `EFS create ${volumeName} for ${instanceIds.length} instance(s)`,
-              typedSearchAttributes: [
-                { key: VOLUME_ATTRIBUTE, value: [volumeName] },
-                { key: BACKEND_ATTRIBUTE, value: 'efs' },
-                { key: TARGETS_ATTRIBUTE, value: [...instanceIds] },
-              ],
+              typedSearchAttributes: runSearchAttributes('efs', [volumeName], [...instanceIds]),
             },
             { json: Boolean(options.json), detach: options.detach, render: renderCreate },
           );

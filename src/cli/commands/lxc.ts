@@ -11,7 +11,7 @@ import { buildLxcPlan, type LxcPlan } from '../../domain/lxc/plan';
 import { lxcTaskQueue } from '../../domain/taskQueues';
 import { lxcApplyWorkflowId } from '../../domain/workflowIds';
 import { lxcApplyWorkflow, type LxcApplyResult } from '../../workflows';
-import { BACKEND_ATTRIBUTE, TARGETS_ATTRIBUTE, VOLUME_ATTRIBUTE } from '../../workflows/definitions';
+import { runSearchAttributes } from '../../workflows/definitions';
 import { defaultNodeName } from '../../temporal/connection';
 import { CliError, EXIT } from '../exitCodes';
 import { paint, printJson, table } from '../output';
@@ -136,11 +136,7 @@ export function lxcCommand(): Command {
               workflowId: lxcApplyWorkflowId(options.node, options.volume),
               args: [{ node: options.node, volumes: config.volumes, fixDrift: Boolean(options.fixDrift), fullScan: Boolean(options.fullScan) }],
               staticSummary: `LXC apply on ${options.node}: ${config.volumes.map((v) => v.name).join(', ')} (${config.volumes.reduce((n, v) => n + v.mounts.length, 0)} container mounts)`,
-              typedSearchAttributes: [
-                { key: VOLUME_ATTRIBUTE, value: config.volumes.map((v) => v.name) },
-                { key: BACKEND_ATTRIBUTE, value: 'lxc' },
-                { key: TARGETS_ATTRIBUTE, value: [...new Set(config.volumes.flatMap((v) => v.mounts.map((m) => `ct${m.ctid}`)))] },
-              ],
+              typedSearchAttributes: runSearchAttributes('lxc', config.volumes.map((v) => v.name), [...new Set(config.volumes.flatMap((v) => v.mounts.map((m) => `ct${m.ctid}`)))]),
             },
             { json: Boolean(options.json), detach: options.detach, render: (r, p) => [renderSummary(r, p), renderApply(r, p)].filter(Boolean).join('\n') },
           );

@@ -9,7 +9,7 @@ import { lxcTaskQueue } from '../../domain/taskQueues';
 import { generalTaskQueue } from '../../temporal/connection';
 import { efsRunWorkflowId, lxcApplyWorkflowId } from '../../domain/workflowIds';
 import { efsMountWorkflow, lxcApplyWorkflow } from '../../workflows';
-import { BACKEND_ATTRIBUTE, TARGETS_ATTRIBUTE, VOLUME_ATTRIBUTE } from '../../workflows/definitions';
+import { runSearchAttributes } from '../../workflows/definitions';
 import { defaultNodeName } from '../../temporal/connection';
 import { CliError, EXIT } from '../exitCodes';
 import { mountRequest } from './efs';
@@ -93,10 +93,7 @@ async function createLxcSchedule(name: string, rest: string[], options: CreateOp
     workflowId: lxcApplyWorkflowId(options.node, options.volume ?? 'scheduled'),
     args: [{ node: options.node, configFile, onlyVolume: options.volume, fixDrift: Boolean(options.fixDrift), fullScan: true }],
     staticSummary: `scheduled LXC re-apply of ${configFile}${options.volume ? ` (volume ${options.volume})` : ''} on ${options.node}`,
-    typedSearchAttributes: [
-      { key: VOLUME_ATTRIBUTE, value: volumes },
-      { key: BACKEND_ATTRIBUTE, value: 'lxc' },
-    ],
+    typedSearchAttributes: runSearchAttributes('lxc', volumes),
   };
   await createSchedule(name, action, options, `LXC ${volumes.join(', ')} on ${options.node}`);
 }
@@ -115,11 +112,7 @@ async function createEfsSchedule(name: string, rest: string[], options: CreateOp
     workflowId: efsRunWorkflowId('mount', volumeName),
     args: [{ volumeName, instanceIds: ids, mountPoint, group, gid }],
     staticSummary: `scheduled EFS re-apply of ${volumeName} on ${ids.length} instance(s)`,
-    typedSearchAttributes: [
-      { key: VOLUME_ATTRIBUTE, value: [volumeName] },
-      { key: BACKEND_ATTRIBUTE, value: 'efs' },
-      { key: TARGETS_ATTRIBUTE, value: ids },
-    ],
+    typedSearchAttributes: runSearchAttributes('efs', [volumeName], ids),
   };
   await createSchedule(name, action, options, `EFS ${volumeName} on ${ids.join(', ')}`);
 }
