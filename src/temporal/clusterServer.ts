@@ -247,8 +247,10 @@ export async function startClusterServer(options: ClusterServerOptions): Promise
         SHAREMOUNT_UI_TLS_KEY: options.tls?.keyFile ?? '',
         SHAREMOUNT_UI_TLS_SERVER_NAME: options.tls?.serverName ?? '',
       };
-      children.push(spawn(uiBin, ['--root', DEPLOY_DIR, '--config', 'ui', '--env', CONFIG_ENV, 'start'], { env: uiEnv, stdio }));
+      const ui = spawn(uiBin, ['--root', DEPLOY_DIR, '--config', 'ui', '--env', CONFIG_ENV, 'start'], { env: uiEnv, stdio });
+      children.push(ui);
       uiUrl = `http://${uiIp === '0.0.0.0' ? '127.0.0.1' : uiIp}:${uiPort}`;
+      await waitForUi(uiUrl, ui);
     }
     if (typeof output === 'number') fs.closeSync(output);
     return { address, uiUrl, process: child, exited, stop };
@@ -277,6 +279,21 @@ async function waitForFrontend(address: string, tls: ServerTls | undefined, exit
       if (Date.now() > deadline) throw new Error(`the Temporal server did not answer at ${address} within 120 s: ${(error as Error).message}`);
       await new Promise((r) => setTimeout(r, 500));
     }
+  }
+}
+
+/** A UI that cannot start (a bad template, a taken port) fails the start instead of leaving a dead link. */
+async function waitForUi(url: string, ui: ChildProcess): Promise<void> {
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    if (ui.exitCode !== null || ui.signalCode !== null) throw new Error(`the Web UI server exited with ${ui.signalCode ?? ui.exitCode} (its log says why)`);
+    const answered = await fetch(url).then(
+      (response) => response.ok,
+      () => false,
+    );
+    if (answered) return;
+    if (Date.now() > deadline) throw new Error(`the Web UI did not answer at ${url} within 30 s`);
+    await new Promise((r) => setTimeout(r, 300));
   }
 }
 

@@ -82,12 +82,15 @@ describe('a cluster: PostgreSQL, sharemount server, a worker on each of two node
     expect(server.output()).toContain(`Temporal server: 127.0.0.1:${port}`);
   });
 
-  it('serves the Web UI next to it', async () => {
+  it('serves the Web UI next to it, talking to this server', async () => {
     const response = await fetch(`http://127.0.0.1:${port + 20}/`);
     expect(response.status).toBe(200);
     expect(await response.text()).toMatch(/<html/i);
-    const settings = await fetch(`http://127.0.0.1:${port + 20}/api/v1/settings`);
-    expect(settings.status).toBe(200);
+    // Through the UI's own API, to this server: the namespace `sharemount server` registered is there.
+    const namespaces = await fetch(`http://127.0.0.1:${port + 20}/api/v1/namespaces`);
+    expect(namespaces.status).toBe(200);
+    const body = (await namespaces.json()) as { namespaces: Array<{ namespaceInfo: { name: string } }> };
+    expect(body.namespaces.map((n) => n.namespaceInfo.name)).toContain('default');
   });
 
   it('each node applies its own volume through its own worker and /etc/pve', async () => {
