@@ -1,7 +1,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Command } from 'commander';
-import { buildProgram } from '../../../src/cli/program';
+import { buildProgram, main } from '../../../src/cli/program';
 import { InputError } from '../../../src/domain/errors';
 import { parseDatabaseUrl } from '../../../src/temporal/clusterServer';
 
@@ -88,5 +88,28 @@ describe('sharemount server --db', () => {
     expect(error).toBeInstanceOf(InputError);
     expect((error as InputError).field).toBe('--db');
     expect((error as Error).message).toMatch(problem);
+  });
+});
+
+describe('sharemount server refuses bad input before starting anything (exit 2)', () => {
+  let stderr: jest.SpyInstance;
+  beforeEach(() => (stderr = jest.spyOn(process.stderr, 'write').mockImplementation(() => true)));
+  afterEach(() => stderr.mockRestore());
+  const said = () => stderr.mock.calls.map((c) => String(c[0])).join('');
+
+  it.each([
+    [['--db', 'mysql://u:p@h:3306'], /--db: must be a postgres/],
+    [['--db', 'postgres://u:p@h:5432', '--tls-cert', '/x.pem'], /--tls-key: mutual TLS needs --tls-cert, --tls-key, --tls-ca and --tls-server-name together/],
+    [['--db', 'postgres://u:p@h:5432', '--port', '70000'], /--port/],
+    [[], /--db/],
+  ])('%j', async (args, message) => {
+    const env = process.env.SHAREMOUNT_DB;
+    delete process.env.SHAREMOUNT_DB;
+    try {
+      expect(await main(['node', 'sharemount', 'server', ...args])).toBe(2);
+    } finally {
+      if (env !== undefined) process.env.SHAREMOUNT_DB = env;
+    }
+    expect(said()).toMatch(message);
   });
 });
