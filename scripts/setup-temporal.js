@@ -41,12 +41,17 @@ function which(command) {
   return undefined;
 }
 
-function install(fromPath, how) {
-  fs.mkdirSync(TARGET_DIR, { recursive: true });
-  const staging = `${TARGET}.tmp-${process.pid}`;
+/** Copies an executable into place atomically, so an interrupted setup never leaves half a binary. */
+function placeExecutable(fromPath, target) {
+  fs.mkdirSync(path.dirname(target), { recursive: true });
+  const staging = `${target}.tmp-${process.pid}`;
   fs.copyFileSync(fromPath, staging);
   fs.chmodSync(staging, 0o755);
-  fs.renameSync(staging, TARGET);
+  fs.renameSync(staging, target);
+}
+
+function install(fromPath, how) {
+  placeExecutable(fromPath, TARGET);
   log(`installed temporal ${VERSION} ${how} at ${path.relative(ROOT, TARGET)}`);
 }
 
@@ -146,4 +151,7 @@ function main() {
   return 1;
 }
 
-process.exitCode = main();
+module.exports = { ROOT, log, which, placeExecutable };
+
+// setup-cluster.js borrows the helpers above; only a direct run fetches the CLI.
+if (require.main === module) process.exitCode = main();

@@ -8,6 +8,7 @@ import { lxcCommand } from './commands/lxc';
 import { cancelCommand, listCommand, statusCommand, watchCommand } from './commands/runs';
 import { scheduleCommand } from './commands/schedule';
 import { searchAttributesCommand } from './commands/searchAttributes';
+import { serverCommand } from './commands/server';
 import { workerCommand } from './commands/worker';
 import { CliError, EXIT, EXIT_CODES_HELP } from './exitCodes';
 import { paint } from './output';
@@ -24,7 +25,7 @@ export function buildProgram(): Command {
     .version(require('../../package.json').version)
     .showHelpAfterError('(add --help for usage)')
     .addHelpText('after', `\n${ENVIRONMENT_HELP}\n\n${EXIT_CODES_HELP}`);
-  for (const command of [devCommand(), workerCommand(), doctorCommand(), demoCommand(), lxcCommand(), efsCommand(), statusCommand(), watchCommand(), listCommand(), cancelCommand(), scheduleCommand(), searchAttributesCommand()]) program.addCommand(command);
+  for (const command of [devCommand(), workerCommand(), doctorCommand(), demoCommand(), lxcCommand(), efsCommand(), statusCommand(), watchCommand(), listCommand(), cancelCommand(), scheduleCommand(), searchAttributesCommand(), serverCommand()]) program.addCommand(command);
   return program;
 }
 

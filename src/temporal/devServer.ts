@@ -6,6 +6,7 @@ import * as path from 'node:path';
 import { Connection } from '@temporalio/client';
 import { SEARCH_ATTRIBUTES } from '../domain/searchAttributes';
 import { temporalBinary } from './binary';
+import { DYNAMIC_CONFIG_FILE } from './clusterServer';
 
 export interface DevServerOptions {
   /** SQLite file that keeps history across restarts; omitted means in memory. */
@@ -59,6 +60,25 @@ export class PortInUseError extends Error {}
 const START_ATTEMPTS = 3;
 
 /**
+ * The dynamic config every shape runs with, from the one file the real server reads too
+ * (deploy/temporal/dynamicconfig.yaml, written as JSON so it needs no YAML parser here). Among them, eager
+ * activities: a workflow task's completion hands the worker its next activity directly instead of through a
+ * poll; off by default in the server, on here it cut a 100-instance fan-out's time by about a fifth
+ * (BENCHMARKS.md). The dev server takes plain values only, so a constrained entry is refused.
+ */
+export function sharedDynamicConfig(): Record<string, unknown> {
+  const file: Record<string, Array<{ value: unknown; constraints?: object }>> = JSON.parse(fs.readFileSync(DYNAMIC_CONFIG_FILE, 'utf8'));
+  return Object.fromEntries(
+    Object.entries(file).map(([key, entries]) => {
+      if (entries.length !== 1 || (entries[0].constraints && Object.keys(entries[0].constraints).length)) {
+        throw new Error(`${DYNAMIC_CONFIG_FILE}: ${key} must have one value without constraints (the dev server takes no others)`);
+      }
+      return [key, entries[0].value];
+    }),
+  );
+}
+
+/**
  * Starts `temporal server start-dev` with sharemount's search attributes registered, and resolves once the
  * frontend answers. The caller owns the returned handle and must `stop()` it. A port that another process
  * took between our check and the server's bind (busy test machines) costs a retry, with a fresh port where
@@ -80,10 +100,7 @@ async function startOnce(options: DevServerOptions): Promise<DevServer> {
   const port = options.port || (await freePort(ip));
   const uiPort = options.uiPort === false ? undefined : options.uiPort || (await freePort(ip));
   const args = ['server', 'start-dev', '--ip', ip, '--port', String(port), '--log-level', 'warn'];
-  // Eager activities: a workflow task's completion hands the worker its next activity directly instead of
-  // through a poll. Off by default in the server; on the dev server it cut a 100-instance fan-out's time by
-  // about a fifth (BENCHMARKS.md). A production cluster sets it in its own dynamic config.
-  args.push('--dynamic-config-value', 'system.enableActivityEagerExecution=true');
+  for (const [key, value] of Object.entries(sharedDynamicConfig())) args.push('--dynamic-config-value', `${key}=${JSON.stringify(value)}`);
   args.push(uiPort === undefined ? '--headless' : '--ui-port', ...(uiPort === undefined ? [] : [String(uiPort)]));
   if (options.dbFile) {
     fs.mkdirSync(path.dirname(options.dbFile), { recursive: true });

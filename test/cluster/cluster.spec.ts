@@ -1,0 +1,241 @@
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { lxcApplyWorkflowId } from '../../src/domain/workflowIds';
+import { makePveDir, makeTree, owner, pctCalls, scratchDir, STAND_IN_PCT } from '../integration/lxc-support';
+import { freeServerPort, makeCertificates, Postgres, Proc, runCli, spawnSharemount, startPostgres, startServer, waitFor } from './support';
+
+/**
+ * The team shape without Docker, every part real: Debian's PostgreSQL, `sharemount server` (the Temporal
+ * server built from its Go module, not the dev server), a worker per Proxmox "node" with its own stand-in
+ * /etc/pve, and a general (EFS, doctor) worker, all separate processes talking gRPC. The server is SIGKILLed
+ * in the middle of a run and restarted: the run completes from the history PostgreSQL kept.
+ */
+describe('a cluster: PostgreSQL, sharemount server, a worker on each of two nodes', () => {
+  const logDir = fs.mkdtempSync(path.join(os.tmpdir(), 'sharemount-cluster-logs-'));
+  const queue = `cluster-${process.pid}`;
+  let pg: Postgres;
+  let port: number;
+  let server: Proc;
+  let env: Record<string, string>;
+  const workers: Proc[] = [];
+
+  /** One Proxmox node: two unprivileged containers, a volume of root-owned files, its own pve dir and pct. */
+  function makeNode(name: string, ctids: [number, number]) {
+    const pveDir = makePveDir({
+      [ctids[0]]: { conf: 'arch: amd64\nunprivileged: 1\n', running: true },
+      [ctids[1]]: { conf: 'arch: amd64\nunprivileged: 1\n' },
+    });
+    const base = scratchDir(`cluster-${name}`);
+    const volumeName = `models_${name}`;
+    const volume = path.join(base, volumeName);
+    makeTree(volume, ['a.bin', 'sub/', 'sub/b.bin']);
+    const config = path.join(base, 'phoenix_hypervisor_config.json');
+    fs.writeFileSync(
+      config,
+      JSON.stringify({ version: '1', firewall_rules: [], shared_volumes: { [volumeName]: { host_path: volume, owner: 'container_root', mounts: { [ctids[0]]: '/models', [ctids[1]]: '/models' } } } }),
+    );
+    // The node's pct: the stand-in, behind a gate the restart test closes to hold a run in mid-flight.
+    const gate = path.join(base, 'gate-open');
+    fs.writeFileSync(gate, '');
+    const pct = path.join(base, 'pct');
+    fs.writeFileSync(pct, `#!/bin/sh\nif [ "$1" = set ] && [ ! -e "${gate}" ]; then : > "${gate}.waiting"; while [ ! -e "${gate}" ]; do sleep 0.1; done; fi\nexec "${STAND_IN_PCT}" "$@"\n`, { mode: 0o755 });
+    const pctLog = path.join(pveDir, 'pct.log');
+    const nodeEnv = { SHAREMOUNT_PVE_DIR: pveDir, SHAREMOUNT_PCT_LOG: pctLog };
+    const flags = ['--config', config, '--node', name, '--pve-dir', pveDir, '--pct', pct];
+    return { name, pveDir, base, volume, volumeName, config, gate, pct, pctLog, nodeEnv, flags, ctids };
+  }
+  const nodes = [makeNode(`pve-a${process.pid}`, [950, 951]), makeNode(`pve-b${process.pid}`, [960, 961])];
+  const cli = (args: string[], extra: Record<string, string> = {}) => runCli(args, { ...env, ...extra });
+
+  beforeAll(async () => {
+    pg = await startPostgres();
+    port = await freeServerPort();
+    server = await startServer(pg.url(), port, logDir, 'server');
+    env = { TEMPORAL_ADDRESS: `127.0.0.1:${port}`, SHAREMOUNT_TASK_QUEUE: queue };
+    for (const node of nodes) {
+      workers.push(spawnSharemount(['worker', '--node', node.name, '--no-general', '--pve-dir', node.pveDir, '--pct', node.pct], { ...env, ...node.nodeEnv }, logDir, `worker-${node.name}`));
+    }
+    workers.push(spawnSharemount(['worker'], env, logDir, 'worker-general'));
+    await Promise.all(workers.map((w) => waitFor(`${w.log} to say it polls`, () => w.output().includes('polling') || undefined, 60_000)));
+  }, 300_000);
+
+  afterAll(async () => {
+    await Promise.all(workers.map((w) => w.kill('SIGKILL')));
+    await server?.kill('SIGTERM');
+    pg?.stop();
+    for (const node of nodes) [node.pveDir, node.base].forEach((d) => fs.rmSync(d, { recursive: true, force: true }));
+    if (process.env.SHAREMOUNT_KEEP_LOGS) process.stdout.write(`cluster logs kept in ${logDir}\n`);
+    else fs.rmSync(logDir, { recursive: true, force: true });
+  }, 60_000);
+
+  it('is the real server on PostgreSQL: both databases exist with their schemas, and it is not the dev server', async () => {
+    const psql = (database: string, sql: string) =>
+      require('node:child_process')
+        .execFileSync('psql', [pg.url(database), '-Atc', sql], { encoding: 'utf8' })
+        .trim();
+    expect(psql('temporal', "select count(*) > 10 from information_schema.tables where table_schema = 'public'")).toBe('t');
+    expect(psql('temporal_visibility', "select count(*) from information_schema.tables where table_name = 'executions_visibility'")).toBe('1');
+    expect(psql('temporal', 'select curr_version from schema_version')).toMatch(/^1\.\d+$/);
+    // The namespace sharemount server registered lives in PostgreSQL, not in a SQLite file.
+    expect(psql('temporal', "select count(*) from namespaces where name = 'default'")).toBe('1');
+    expect(server.output()).toContain(`Temporal server: 127.0.0.1:${port}`);
+  });
+
+  it('serves the Web UI next to it, talking to this server', async () => {
+    const response = await fetch(`http://127.0.0.1:${port + 20}/`);
+    expect(response.status).toBe(200);
+    expect(await response.text()).toMatch(/<html/i);
+    // Through the UI's own API, to this server: the namespace `sharemount server` registered is there.
+    const namespaces = await fetch(`http://127.0.0.1:${port + 20}/api/v1/namespaces`);
+    expect(namespaces.status).toBe(200);
+    const body = (await namespaces.json()) as { namespaces: Array<{ namespaceInfo: { name: string } }> };
+    expect(body.namespaces.map((n) => n.namespaceInfo.name)).toContain('default');
+  });
+
+  it('each node applies its own volume through its own worker and /etc/pve', async () => {
+    for (const node of nodes) {
+      const result = await cli(['lxc', 'apply', ...node.flags, '--json'], node.nodeEnv);
+      expect({ code: result.code, stderr: result.stderr }).toEqual({ code: 0, stderr: expect.any(String) });
+      expect(owner(path.join(node.volume, 'sub', 'b.bin'))).toBe('100000:100000');
+      for (const ctid of node.ctids) expect(fs.readFileSync(path.join(node.pveDir, 'lxc', `${ctid}.conf`), 'utf8')).toMatch(new RegExp(`mp\\d+: ${node.volume},mp=/models`));
+    }
+    // Each node's pct was called for its own containers only.
+    for (const [index, node] of nodes.entries()) {
+      const other = nodes[1 - index];
+      const touched = new Set(pctCalls(node.pctLog).map((call) => Number(call[1])));
+      for (const ctid of other.ctids) expect(touched.has(ctid)).toBe(false);
+    }
+  });
+
+  it('doctor runs on the general worker and setup-search-attributes finds them already registered', async () => {
+    const doctor = await cli(['doctor', '--backend', 'efs', '--json']);
+    expect([0, 1]).toContain(doctor.code);
+    expect(JSON.parse(doctor.stdout).result.backends).toEqual(['efs']);
+    const attributes = await cli(['setup-search-attributes', '--json']);
+    expect(attributes.code).toBe(0);
+    expect(JSON.parse(attributes.stdout)).toEqual({ namespace: 'default', added: [], present: ['ShareMountVolume', 'ShareMountBackend', 'ShareMountTargets'] });
+  });
+
+  it('list --volume filters through SQL visibility', async () => {
+    const [a, b] = nodes;
+    const listed = await waitFor('both volumes in visibility', async () => {
+      const rows = JSON.parse((await cli(['list', '--volume', a.volumeName, '--json'])).stdout) as Array<{ workflowId: string; volume: string }>;
+      return rows.length ? rows : undefined;
+    }, 30_000);
+    expect(listed.map((r) => r.volume)).toEqual(listed.map(() => a.volumeName));
+    expect(listed.map((r) => r.workflowId)).toContain(lxcApplyWorkflowId(a.name));
+    const other = JSON.parse((await cli(['list', '--volume', b.volumeName, '--json'])).stdout) as Array<{ workflowId: string }>;
+    expect(other.map((r) => r.workflowId)).not.toContain(lxcApplyWorkflowId(a.name));
+    expect(JSON.parse((await cli(['list', '--volume', 'no_such_volume', '--json'])).stdout)).toEqual([]);
+  });
+
+  it('a run survives a SIGKILLed server: restarted on the same databases, it completes from PostgreSQL', async () => {
+    const node = nodes[0];
+    // A fresh target for the run: a second volume directory bound to the same containers at another path.
+    const volumeName = `late_${process.pid}`;
+    const volume = path.join(node.base, volumeName);
+    makeTree(volume, ['x.bin']);
+    const config = JSON.parse(fs.readFileSync(node.config, 'utf8'));
+    config.shared_volumes[volumeName] = { host_path: volume, owner: 'container_root', mounts: { [node.ctids[0]]: '/late', [node.ctids[1]]: '/late' } };
+    fs.writeFileSync(node.config, JSON.stringify(config));
+    fs.rmSync(node.gate);
+
+    const started = await cli(['lxc', 'apply', ...node.flags, '--volume', volumeName, '--detach', '--json'], node.nodeEnv);
+    expect(started.code).toBe(0);
+    const { workflowId } = JSON.parse(started.stdout);
+    // The worker is inside `pct set`, held at the gate: the run is mid-flight when the server dies.
+    await waitFor('the run to reach pct set', () => fs.existsSync(`${node.gate}.waiting`) || undefined, 60_000);
+    await server.kill('SIGKILL');
+    const down = await cli(['status', workflowId, '--json']);
+    expect(down.code).toBe(3);
+
+    server = await startServer(pg.url(), port, logDir, 'server-restarted');
+    fs.writeFileSync(node.gate, '');
+    const watched = await cli(['watch', workflowId, '--json'], node.nodeEnv);
+    expect({ code: watched.code, stderr: watched.stderr }).toEqual({ code: 0, stderr: expect.any(String) });
+    expect(JSON.parse(watched.stdout).workflowId).toBe(workflowId);
+    expect(owner(path.join(volume, 'x.bin'))).toBe('100000:100000');
+    for (const ctid of node.ctids) expect(fs.readFileSync(path.join(node.pveDir, 'lxc', `${ctid}.conf`), 'utf8')).toContain(`${volume},mp=/late`);
+    // The first server's history was found by the second: the earlier applies are still listed.
+    const rows = JSON.parse((await cli(['list', '--volume', nodes[1].volumeName, '--json'])).stdout) as unknown[];
+    expect(rows.length).toBeGreaterThan(0);
+  }, 300_000);
+
+  it('a schedule fires on its own and its run converges the node', async () => {
+    const node = nodes[1];
+    const name = `every-minute-${process.pid}`;
+    const created = await cli(['schedule', 'create', name, 'lxc', '--config', node.config, '--node', node.name, '--every', '1m', '--json']);
+    expect({ code: created.code, stderr: created.stderr }).toEqual({ code: 0, stderr: expect.any(String) });
+    fs.lchownSync(path.join(node.volume, 'a.bin'), 0, 0);
+    try {
+      const run = await waitFor(
+        'the schedule to fire and its run to complete',
+        async () => {
+          const described = JSON.parse((await cli(['schedule', 'describe', name, '--json'])).stdout) as { runs: Array<{ status: string }> };
+          return described.runs.find((r) => r.status === 'COMPLETED');
+        },
+        150_000,
+      );
+      expect(run.status).toBe('COMPLETED');
+      expect(owner(path.join(node.volume, 'a.bin'))).toBe('100000:100000');
+    } finally {
+      await cli(['schedule', 'delete', name]);
+    }
+  }, 200_000);
+});
+
+/** The TEMPORAL_TLS_* settings against a server that demands client certificates made here. */
+describe('mutual TLS between the CLI, a worker and sharemount server', () => {
+  const logDir = fs.mkdtempSync(path.join(os.tmpdir(), 'sharemount-tls-logs-'));
+  const certs = makeCertificates(path.join(logDir, 'certs'));
+  let pg: Postgres;
+  let server: Proc;
+  let worker: Proc | undefined;
+  let address: string;
+  const tlsEnv = () => ({
+    TEMPORAL_ADDRESS: address,
+    TEMPORAL_TLS_CLIENT_CERT_PATH: certs.client.cert,
+    TEMPORAL_TLS_CLIENT_KEY_PATH: certs.client.key,
+    TEMPORAL_TLS_SERVER_CA_CERT_PATH: certs.ca,
+    TEMPORAL_TLS_SERVER_NAME: certs.serverName,
+    SHAREMOUNT_TASK_QUEUE: `tls-${process.pid}`,
+  });
+
+  beforeAll(async () => {
+    pg = await startPostgres();
+    const port = await freeServerPort();
+    address = `127.0.0.1:${port}`;
+    const tlsFlags = ['--tls-cert', certs.server.cert, '--tls-key', certs.server.key, '--tls-ca', certs.ca, '--tls-server-name', certs.serverName];
+    server = await startServer(pg.url('tls'), port, logDir, 'server', [...tlsFlags, '--no-ui']);
+  }, 300_000);
+
+  afterAll(async () => {
+    await worker?.kill('SIGKILL');
+    await server?.kill('SIGTERM');
+    pg?.stop();
+    fs.rmSync(logDir, { recursive: true, force: true });
+  }, 60_000);
+
+  it('keeps its history in the databases the --db URL names', () => {
+    expect(server.output()).toContain('mutual TLS');
+    expect(server.output()).toMatch(/PostgreSQL 127\.0\.0\.1:\d+\/tls/);
+  });
+
+  it('a worker and the CLI with a client certificate get through; without one, or plaintext, they are refused', async () => {
+    worker = spawnSharemount(['worker'], tlsEnv(), logDir, 'worker');
+    await waitFor(`${worker.log} to say it polls`, () => worker!.output().includes('polling') || undefined, 60_000);
+    const doctor = await runCli(['doctor', '--backend', 'efs', '--json'], tlsEnv());
+    expect([0, 1]).toContain(doctor.code);
+    expect(JSON.parse(doctor.stdout).result.backends).toEqual(['efs']);
+
+    const { TEMPORAL_TLS_CLIENT_CERT_PATH: _cert, TEMPORAL_TLS_CLIENT_KEY_PATH: _key, ...withoutClientCert } = tlsEnv();
+    const refused = await runCli(['list', '--limit', '1'], withoutClientCert, 30_000);
+    expect(refused.code).toBe(3);
+    const plaintext = await runCli(['list', '--limit', '1'], { TEMPORAL_ADDRESS: address }, 30_000);
+    expect(plaintext.code).toBe(3);
+    const listed = await runCli(['list', '--limit', '5', '--json'], tlsEnv());
+    expect(listed.code).toBe(0);
+    expect(JSON.parse(listed.stdout).length).toBeGreaterThan(0);
+  }, 180_000);
+});
