@@ -98,6 +98,7 @@ function describeMount(result: BindMountPointResult, container: ContainerPlan): 
     case 'pendingUntilRestart':
       return `bound ${where}, pending until CT ${result.ctid} restarts`;
     case 'driftLeft':
+    case 'conflictLeft':
       return undefined;
   }
 }
@@ -169,12 +170,8 @@ export async function lxcVolumeWorkflow(input: LxcVolumeInput): Promise<LxcVolum
           ),
         (r) => describeMount(r, container),
       );
-      if (result.state === 'driftLeft') {
-        throw ApplicationFailure.nonRetryable(
-          `mp${result.slot} binds ${result.currentHostPath} at ${container.containerPath}, not ${volume.hostPath}: review \`lxc plan\`, then apply with --fix-drift`,
-          'DriftLeft',
-        );
-      }
+      if (result.state === 'driftLeft') throw ApplicationFailure.nonRetryable(result.advice ?? `mp${result.slot} left as it is (${result.found})`, 'DriftLeft');
+      if (result.state === 'conflictLeft') throw ApplicationFailure.nonRetryable(result.advice ?? `mp${result.slot} is not a bind mount`, 'MountConflict');
       return result;
     });
     for (const [index, outcome] of mounts.entries()) {

@@ -25,6 +25,9 @@ const PROXMOX_FAILURES: Record<ProxmoxErrorKind, { type: string; retryable: bool
   noFreeSlot: { type: LXC_FAILURES.noFreeSlot, retryable: false },
   pctMissing: { type: LXC_FAILURES.pctFailed, retryable: false },
   pctFailed: { type: LXC_FAILURES.pctFailed, retryable: true },
+  containerProtected: { type: LXC_FAILURES.containerProtected, retryable: false },
+  containerLocked: { type: LXC_FAILURES.containerLocked, retryable: false },
+  replicationRefused: { type: LXC_FAILURES.replicationRefused, retryable: false },
   configKeptChanging: { type: LXC_FAILURES.pctFailed, retryable: true },
 };
 
@@ -33,7 +36,9 @@ export interface ContainerRead {
   file: string;
   /** The config text; absent when the container does not exist (only from `inspectContainer`). */
   text?: string;
-  running: boolean;
+  running: boolean | null;
+  /** Why the running state is unknown (pct status failed). */
+  statusProblem?: string;
 }
 
 export interface ApplyOwnershipInput {
@@ -59,7 +64,8 @@ export function createLxcActivities(deps: LxcDeps = {}) {
       return proxmoxStep(async () => {
         const { file, text } = node.readConf(ctid);
         if (text === undefined) throw new ProxmoxError('containerNotFound', `container ${ctid} does not exist on this node (${file} is missing)`);
-        return { ctid, file, text, running: await node.isRunning(ctid) };
+        const { running, problem } = await node.runningState(ctid);
+        return problem === undefined ? { ctid, file, text, running } : { ctid, file, text, running, statusProblem: problem };
       });
     },
 

@@ -14,7 +14,9 @@ export async function gatherLxcFacts(config: LxcConfig, node: ProxmoxNode, nodeN
   const containers = await Promise.all(
     ctids.map(async (ctid) => {
       const { file, text } = node.readConf(ctid);
-      return { ctid, file, text, running: text === undefined ? false : await node.isRunning(ctid) };
+      if (text === undefined) return { ctid, file, running: false };
+      const { running, problem } = await node.runningState(ctid);
+      return problem === undefined ? { ctid, file, text, running } : { ctid, file, text, running, statusProblem: problem };
     }),
   );
   const hostPaths = Object.fromEntries([...new Set(config.volumes.map((v) => v.hostPath))].map((p) => [p, inspectHostPath(p)]));

@@ -7,7 +7,7 @@ import { ContainerConfigError, parseContainerConfig, type ContainerConfig } from
 import { hostBindsOf, type HostBind } from '../../domain/lxc/hostPaths';
 import { hostUsersFrom, type HostUser } from '../../domain/lxc/hostUsers';
 import { isCtid } from '../../domain/lxc/volume';
-import { ProxmoxError } from './errors';
+import { ProxmoxError, type ProxmoxErrorKind } from './errors';
 
 const run = promisify(execFile);
 
@@ -62,7 +62,8 @@ export function proxmoxNode(options: ProxmoxNodeOptions = {}) {
     } catch (error) {
       const e = error as NodeJS.ErrnoException & { stderr?: string };
       if (e.code === 'ENOENT') throw new ProxmoxError('pctMissing', `${pct} not found: is this a Proxmox node? (--pct)`);
-      throw new ProxmoxError('pctFailed', `pct ${args.join(' ')} failed: ${(e.stderr ?? e.message).trim()}`);
+      const said = (e.stderr || e.message).trim();
+      throw new ProxmoxError(pctFailureKind(said), `pct ${args.join(' ')} failed: ${said}`);
     }
   }
 
@@ -71,6 +72,16 @@ export function proxmoxNode(options: ProxmoxNodeOptions = {}) {
     if (fs.existsSync(runningDir)) return fs.existsSync(path.join(runningDir, String(ctid)));
     const out = await runPct(['status', String(ctid)]);
     return /^status:\s*running\s*$/m.test(out);
+  }
+
+  /** Whether the container runs; a failing `pct status` makes it unknown (with why), never the whole plan. */
+  async function runningState(ctid: number): Promise<{ running: boolean | null; problem?: string }> {
+    try {
+      return { running: await isRunning(ctid) };
+    } catch (error) {
+      if (error instanceof ProxmoxError && error.kind !== 'pctMissing') return { running: null, problem: error.message };
+      throw error;
+    }
   }
 
   /** The container's parsed config and its digest; a missing or unreadable config is a ProxmoxError. */
@@ -91,6 +102,7 @@ export function proxmoxNode(options: ProxmoxNodeOptions = {}) {
     parseConf,
     runPct,
     isRunning,
+    runningState,
 
     /** uid, primary gid and group name of the named host users; unknown names are simply absent. */
     readHostUsers(names: string[]): Record<string, HostUser> {
@@ -117,7 +129,10 @@ export function proxmoxNode(options: ProxmoxNodeOptions = {}) {
         if (!ctid) return [];
         try {
           const { config } = parseConf(Number(ctid));
-          return hostBindsOf(Number(ctid), [...config.mountPoints, ...config.pendingMountPoints]);
+          const binds = [...config.mountPoints, ...config.pendingMountPoints].flatMap((e) =>
+            e.parsed?.type === 'bind' ? [{ slot: e.slot, volume: e.parsed.volume, containerPath: e.parsed.containerPath }] : [],
+          );
+          return hostBindsOf(Number(ctid), binds);
         } catch {
           return []; // a config the plan cannot read is reported for the containers the plan uses
         }
@@ -127,6 +142,18 @@ export function proxmoxNode(options: ProxmoxNodeOptions = {}) {
 }
 
 export type ProxmoxNode = ReturnType<typeof proxmoxNode>;
+
+/**
+ * Which refusal pct's message is, by the words pve-container and pve-guest-common die with: these need an
+ * operator, so no retry can change them; anything else may pass.
+ */
+export function pctFailureKind(message: string): ProxmoxErrorKind {
+  if (/ - protection mode enabled/.test(message)) return 'containerProtected'; // AbstractConfig::check_protection
+  if (/^CT is locked \(/m.test(message)) return 'containerLocked'; // AbstractConfig::check_lock
+  if (/cannot add non-replicatable volume to a replicated VM/.test(message)) return 'replicationRefused'; // API2::LXC::Config update_vm
+  if (/^Configuration file '[^']+' does not exist/m.test(message)) return 'containerNotFound'; // AbstractConfig::load_config
+  return 'pctFailed';
+}
 
 function checkCtid(ctid: number): number {
   if (!isCtid(ctid)) throw new ProxmoxError('invalidInput', `invalid container ID ${ctid}`);
