@@ -90,6 +90,7 @@ async function bindOnce(node: ProxmoxNode, input: BindMountPointInput): Promise<
   if (after.mount !== 'present' && after.mount !== 'pending') {
     throw new ProxmoxError('pctFailed', `CT ${ctid}: pct set returned but mp${slot} does not bind ${hostPath} read-write at ${containerPath} (${after.mount})`);
   }
-  const state = after.mount === 'pending' ? 'pendingUntilRestart' : running ? 'hotplugged' : 'configured';
+  // Only a new mount point is hot-plugged; a rewritten one that is not pending was mounted all along.
+  const state = after.mount === 'pending' ? 'pendingUntilRestart' : found === 'new' && running ? 'hotplugged' : 'configured';
   return { ctid, slot: after.slot, changed: true, state, found, running };
 }
