@@ -130,13 +130,21 @@ describe('LXC activities with the stand-in pct', () => {
       expect(conf(950)).toBe(text);
     });
 
-    it('a replicated container refuses a bind mount without replicate=0 (update_vm), final', async () => {
-      const { activities, conf, pveDir } = setup({ 950: { conf: 'unprivileged: 1\n' } });
+    it('a replicated container refuses a bind mount without replicate=0 (update_vm), final; bindMountPoint adds replicate=0', async () => {
+      const { activities, conf, node, pveDir } = setup({ 950: { conf: 'unprivileged: 1\n' } });
       fs.writeFileSync(path.join(pveDir, 'replication.cfg'), 'local: 950-0\n\ttarget pve2\n\tschedule */15\n');
-      const refused = await failure(activities.bindMountPoint({ ctid: 950, hostPath: models, containerPath: '/models' }));
-      expect(refused).toMatchObject({ type: 'ReplicationRefused', nonRetryable: true });
-      expect(refused.message).toContain('cannot add non-replicatable volume to a replicated VM');
+      const error = await node.runPct(['set', '950', '-mp0', `${models},mp=/models`]).catch((e: unknown) => e);
+      expect(error).toMatchObject({ kind: 'replicationRefused', message: expect.stringContaining('cannot add non-replicatable volume to a replicated VM') });
       expect(conf(950)).toBe('unprivileged: 1\n');
+      await expect(activities.bindMountPoint({ ctid: 950, hostPath: models, containerPath: '/models' })).resolves.toMatchObject({ changed: true, slot: 0 });
+      expect(conf(950)).toBe(`unprivileged: 1\nmp0: ${models},mp=/models,replicate=0\n`);
+    });
+
+    it('a bind mount of a path on shared storage is marked shared=1, so migration and HA take it', async () => {
+      const { activities, conf, pveDir } = setup({ 950: { conf: 'unprivileged: 1\n' } });
+      fs.writeFileSync(path.join(pveDir, 'storage.cfg'), `dir: scratch\n\tpath ${hostDir}\n\tshared 1\n\tcontent rootdir\n`);
+      await activities.bindMountPoint({ ctid: 950, hostPath: models, containerPath: '/models' });
+      expect(conf(950)).toBe(`unprivileged: 1\nmp0: ${models},mp=/models,shared=1\n`);
     });
 
     it('a digest mismatch stays retryable: read again, plan again', async () => {

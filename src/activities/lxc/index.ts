@@ -2,6 +2,7 @@ import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import { InputError, InputErrors } from '../../domain/errors';
 import { LXC_FAILURES } from '../../domain/lxc/failures';
+import type { ClusterFacts } from '../../domain/lxc/cluster';
 import type { LxcConfig } from '../../domain/lxc/config';
 import type { HostBind, HostPathFacts } from '../../domain/lxc/hostPaths';
 import type { HostUser } from '../../domain/lxc/hostUsers';
@@ -37,8 +38,10 @@ export interface ContainerRead {
   /** The config text; absent when the container does not exist (only from `inspectContainer`). */
   text?: string;
   running: boolean | null;
-  /** Why the running state is unknown (pct status failed). */
+  /** Why the running state is unknown (pct status failed, or it is another node's container). */
   statusProblem?: string;
+  /** The node that holds it, whose worker binds its mount points. */
+  node?: string;
 }
 
 export interface ApplyOwnershipInput {
@@ -62,16 +65,20 @@ export function createLxcActivities(deps: LxcDeps = {}) {
     /** Reads a container's config and whether it runs. Changes nothing. A missing container is final. */
     async readContainer(ctid: number): Promise<ContainerRead & { text: string }> {
       return proxmoxStep(async () => {
-        const { file, text } = node.readConf(ctid);
-        if (text === undefined) throw new ProxmoxError('containerNotFound', `container ${ctid} does not exist on this node (${file} is missing)`);
-        const { running, problem } = await node.runningState(ctid);
-        return problem === undefined ? { ctid, file, text, running } : { ctid, file, text, running, statusProblem: problem };
+        const { text, notFound, ...state } = await node.containerState(ctid);
+        if (text === undefined) throw new ProxmoxError('containerNotFound', notFound!);
+        return { ...state, text };
       });
     },
 
     /** uid, primary gid and group name of the named host users; unknown names are simply absent. */
     async readHostUsers(names: string[]): Promise<Record<string, HostUser>> {
       return node.readHostUsers(names);
+    },
+
+    /** storage.cfg's shared paths and replication.cfg's guests. Changes nothing. */
+    async readCluster(): Promise<ClusterFacts> {
+      return node.readCluster();
     },
 
     /** The host directories every container on this node binds, for the plan's warnings. Changes nothing. */

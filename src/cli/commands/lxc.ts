@@ -28,7 +28,7 @@ export interface LxcOptions {
 }
 
 function nodeOptions(options: LxcOptions): ProxmoxNodeOptions {
-  return { pveDir: options.pveDir, pct: options.pct };
+  return { pveDir: options.pveDir, pct: options.pct, nodeName: options.node };
 }
 
 /** The plan from this host's own files; changes nothing. */

@@ -1,4 +1,5 @@
 import { InputError } from '../errors';
+import { walkNodeFor, type ClusterFacts } from './cluster';
 import type { LxcConfig } from './config';
 import type { LxcVolume } from './volume';
 import { ContainerConfigError, parseContainerConfig, type ConfigWarning, type ContainerConfig, type MountPointEntry } from './containerConfig';
@@ -84,6 +85,7 @@ export interface PlanWarning {
 export interface ContainerSummary {
   ctid: number;
   file: string;
+  node?: string;
   running: boolean | null;
   unprivileged?: boolean;
   protection?: boolean;
@@ -102,6 +104,8 @@ export interface VolumePlan {
   containers: ContainerPlan[];
   /** The host path's device and inode as the plan saw them: the walk refuses any other directory. */
   root?: { dev: number; ino: number };
+  /** The node whose worker walks the host path: this one when it is on shared storage, else the containers' own. */
+  walkNode?: string;
   errors?: PlanError[];
   warnings?: PlanError[];
 }
@@ -120,6 +124,8 @@ export interface ContainerPlan {
   pendingUntilRestart?: boolean;
   existing?: MountPointSummary;
   writesAs?: MountRoot;
+  /** The node that holds the container, where its pct set runs (lxc:<node>). */
+  node?: string;
   running: boolean | null;
 }
 
@@ -137,6 +143,10 @@ export interface ContainerFacts {
   /** null when the state could not be read; `statusProblem` then says why. */
   running: boolean | null;
   statusProblem?: string;
+  /** The node that holds it (cluster: from .vmlist or nodes/<node>/lxc). */
+  node?: string;
+  /** When `text` is absent: where the host looked. */
+  notFound?: string;
 }
 
 export interface LxcFacts {
@@ -148,6 +158,8 @@ export interface LxcFacts {
   hostPaths?: Record<string, HostPathFacts>;
   /** The host bind mounts of every container on the node, for warnings about directories they expose. */
   hostBinds?: HostBind[];
+  /** storage.cfg's shared paths and replication.cfg's guests; absent: nothing is shared or replicated. */
+  cluster?: ClusterFacts;
 }
 
 export function buildLxcPlan(config: LxcConfig, facts: LxcFacts): LxcPlan {
@@ -172,7 +184,7 @@ type ParsedContainer =
 function parseContainer(ctid: number, facts: LxcFacts): ParsedContainer {
   const found = facts.containers.find((c) => c.ctid === ctid);
   if (!found) return { ok: false, problem: `no facts were gathered for container ${ctid}` };
-  if (found.text === undefined) return { ok: false, problem: `container ${ctid} does not exist on this node (${found.file} is missing)` };
+  if (found.text === undefined) return { ok: false, problem: found.notFound ?? `container ${ctid} does not exist on this node (${found.file} is missing)` };
   let config: ContainerConfig;
   try {
     config = parseContainerConfig(found.text, found.file);
@@ -199,6 +211,7 @@ function summarise(ctid: number, ct: ParsedContainer, facts: LxcFacts): Containe
   const summary: ContainerSummary = {
     ctid,
     file,
+    ...(ct.facts.node === undefined ? {} : { node: ct.facts.node }),
     running: ct.facts.running,
     unprivileged: config.unprivileged,
     protection: config.protection,
@@ -294,6 +307,7 @@ function planVolume(
       rootGid: ct.root?.gid ?? null,
       idmap: ct.map?.source ?? 'lxc.idmap',
       ...shown,
+      ...(ct.facts.node === undefined ? {} : { node: ct.facts.node }),
       running: ct.facts.running,
     };
     if (entry) plan.existing = mountSummary(entry, shown.pendingUntilRestart ? 'pending' : 'main', ct.config.pendingDeletes);
@@ -309,7 +323,15 @@ function planVolume(
       errors.push({ field: error.field, problem: error.problem });
     }
   }
+  const located = volume.mounts.map((m) => ({ ctid: m.ctid, node: facts.containers.find((c) => c.ctid === m.ctid)?.node }));
+  let walkNode: string | undefined;
+  if (located.some((c) => c.node !== undefined)) {
+    const where = walkNodeFor(volume.hostPath, located, facts.node ?? located.find((c) => c.node)!.node!, facts.cluster ?? { sharedPaths: [], replicated: [] });
+    if ('problem' in where) errors.push({ field: hostPathField, problem: where.problem });
+    else walkNode = where.node;
+  }
   const plan: VolumePlan = { name: volume.name, hostPath: volume.hostPath, owner: null, containers };
+  if (walkNode !== undefined) plan.walkNode = walkNode;
   if (hostPath?.dev !== undefined && hostPath.ino !== undefined && !hostPathProblem) plan.root = { dev: hostPath.dev, ino: hostPath.ino };
   if (owner) {
     const { note, ...planned } = owner;

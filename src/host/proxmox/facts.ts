@@ -12,14 +12,9 @@ export async function gatherLxcFacts(config: LxcConfig, node: ProxmoxNode, nodeN
   const ctids = [...new Set(config.volumes.flatMap((v) => v.mounts.map((m) => m.ctid)))].sort((a, b) => a - b);
   const users = [...new Set(config.volumes.flatMap((v) => (v.owner.kind === 'user' ? [v.owner.user] : [])))];
   const containers = await Promise.all(
-    ctids.map(async (ctid) => {
-      const { file, text } = node.readConf(ctid);
-      if (text === undefined) return { ctid, file, running: false };
-      const { running, problem } = await node.runningState(ctid);
-      return problem === undefined ? { ctid, file, text, running } : { ctid, file, text, running, statusProblem: problem };
-    }),
+    ctids.map((ctid) => node.containerState(ctid)),
   );
   const hostPaths = Object.fromEntries([...new Set(config.volumes.map((v) => v.hostPath))].map((p) => [p, inspectHostPath(p)]));
-  const facts: LxcFacts = { containers, hostUsers: node.readHostUsers(users), hostPaths, hostBinds: node.listHostBinds() };
+  const facts: LxcFacts = { containers, hostUsers: node.readHostUsers(users), hostPaths, hostBinds: node.listHostBinds(), cluster: node.readCluster() };
   return nodeName === undefined ? facts : { node: nodeName, ...facts };
 }

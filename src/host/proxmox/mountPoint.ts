@@ -1,4 +1,5 @@
 import { decideMountPoint, LEFT_WITHOUT_FIX, mountStateAdvice, NoFreeSlotError, pctSetArgs, type MountState } from '../../domain/lxc/mountPoints';
+import { onSharedStorage } from '../../domain/lxc/cluster';
 import { ProxmoxError } from './errors';
 import type { ProxmoxNode } from './node';
 
@@ -77,7 +78,12 @@ async function bindOnce(node: ProxmoxNode, input: BindMountPointInput): Promise<
   const taken = new Set([...config.mountPoints, ...config.pendingMountPoints].map((e) => e.slot));
   if (found === 'new' && input.slot !== undefined && !taken.has(input.slot)) slot = input.slot;
   // A read-only or pending-delete entry is this very bind: its rewrite keeps its options (idmap, backup, …).
-  const keep = found === 'readOnly' || found === 'pendingDelete' ? (decision.entry?.parsed?.options ?? {}) : {};
+  const keep: Record<string, string> = found === 'readOnly' || found === 'pendingDelete' ? { ...decision.entry?.parsed?.options } : {};
+  // update_vm refuses a bind mount into a replicated guest unless it says replicate=0; migration and HA
+  // refuse a local bind mount unless shared=1 says the path is the same on every node.
+  const cluster = node.readCluster();
+  if (cluster.replicated.includes(ctid)) keep.replicate = '0';
+  if (onSharedStorage(hostPath, cluster.sharedPaths)) keep.shared = '1';
   let args: string[];
   try {
     args = pctSetArgs(ctid, slot, hostPath, containerPath, digest, keep);
