@@ -51,14 +51,14 @@ export function renderPlan(plan: LxcPlan): string {
   const blocks = plan.volumes.map((volume) => {
     const owner = volume.owner ? `${volume.owner.uid}:${volume.owner.gid} (${volume.owner.mode}${volume.owner.user ? `, ${volume.owner.user}` : ''})` : paint('red', 'unresolved');
     const rows = volume.containers.map((c) => [
-      `CT ${c.ctid}`,
+      `CT ${c.ctid}${c.node ? ` (${c.node})` : ''}`,
       c.containerPath,
       c.rootUid === null ? paint('red', 'unmapped') : `${c.rootUid}:${c.rootGid}${c.writesAs ? ` (writes as ${c.writesAs.uid}:${c.writesAs.gid}, ${c.writesAs.through})` : ''}`,
       `mp${c.slot}`,
       `${mountText[c.mount]}${c.currentHostPath ? ` (${c.mount === 'conflict' ? 'mounts' : 'binds'} ${c.currentHostPath})` : ''}${c.pendingUntilRestart && c.mount !== 'pending' ? ' [pve:pending]' : ''}`,
       runningText(c.running),
     ]);
-    const lines = [`volume ${volume.name}: ${volume.hostPath} → owner ${owner}`];
+    const lines = [`volume ${volume.name}: ${volume.hostPath} → owner ${owner}${volume.walkNode ? ` (walked on ${volume.walkNode})` : ''}`];
     if (volume.note) lines.push(`  note: ${volume.note}`);
     lines.push(table(['container', 'path', 'root uid:gid', 'slot', 'mount', 'state'], rows).replace(/^/gm, '  '));
     for (const warning of volume.warnings ?? []) lines.push(paint('yellow', `  warning: ${warning.field}: ${warning.problem}`));
@@ -77,7 +77,7 @@ function runningText(running: boolean | null): string {
 /** Every mount point of a container as Proxmox reads it, and what Proxmox warns about in its file. */
 function renderContainer(ct: ContainerSummary): string {
   const flags = [runningText(ct.running), ct.unprivileged === false ? 'privileged' : undefined, ct.protection ? 'protection: 1' : undefined, ct.lock ? `lock: ${ct.lock}` : undefined];
-  const lines = [`CT ${ct.ctid} (${ct.file}): ${flags.filter(Boolean).join(', ')}`];
+  const lines = [`CT ${ct.ctid}${ct.node ? ` on ${ct.node}` : ''} (${ct.file}): ${flags.filter(Boolean).join(', ')}`];
   if (ct.problem) lines.push(paint('red', `  error: ${ct.problem}`));
   if (ct.mountPoints.length) {
     const rows = ct.mountPoints.map((m) => [

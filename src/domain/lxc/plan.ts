@@ -23,8 +23,10 @@ import { resolveOwner, type ContainerRoot, type ResolvedOwner } from './owner';
  *     "owner": { "mode": "container_root", "uid": 100000, "gid": 100000 },   // null when it cannot be resolved
  *                                          // mode: default | user | container_root; user and group names when known
  *     "note": "...",                       // optional: e.g. why the default owner leaves the volume read-only
+ *     "walkNode": "pve1",                  // optional (cluster): the node whose worker walks the host path
  *     "containers": [{
  *       "ctid": 950, "containerPath": "/vllm_models",
+ *       "node": "pve2",                     // optional (cluster): the node that holds it; its pct set runs there
  *       "rootUid": 100000, "rootGid": 100000,  // container root as the host sees it; null when unmapped
  *       "idmap": "proxmox-default",         // lxc.idmap | proxmox-default | privileged-identity
  *       "slot": 0,                          // mpN slot used (new) or found (every other state)
