@@ -6,7 +6,7 @@ import { proxmoxNode, type ProxmoxNodeOptions } from '../../host/proxmox/node';
 import type { LxcConfig } from '../../domain/lxc/config';
 import type { RunProgress } from '../../domain/progress';
 import { buildLxcPlan, type ContainerSummary, type LxcPlan } from '../../domain/lxc/plan';
-import type { MountState } from '../../domain/lxc/mountPoints';
+import { mountStateAdvice, type MountState } from '../../domain/lxc/mountPoints';
 import { lxcTaskQueue } from '../../domain/taskQueues';
 import { lxcApplyWorkflowId } from '../../domain/workflowIds';
 import { lxcApplyWorkflow, type LxcApplyResult } from '../../workflows';
@@ -61,6 +61,11 @@ export function renderPlan(plan: LxcPlan): string {
     const lines = [`volume ${volume.name}: ${volume.hostPath} → owner ${owner}${volume.walkNode ? ` (walked on ${volume.walkNode})` : ''}`];
     if (volume.note) lines.push(`  note: ${volume.note}`);
     lines.push(table(['container', 'path', 'root uid:gid', 'slot', 'mount', 'state'], rows).replace(/^/gm, '  '));
+    for (const c of volume.containers) {
+      // A conflict is an error below already; the other states apply leaves say what to do here.
+      const advice = c.mount === 'conflict' ? undefined : mountStateAdvice(c, c.ctid, volume.hostPath, c.containerPath);
+      if (advice) lines.push(paint('yellow', `  CT ${c.ctid}: ${advice}`));
+    }
     for (const warning of volume.warnings ?? []) lines.push(paint('yellow', `  warning: ${warning.field}: ${warning.problem}`));
     for (const error of volume.errors ?? []) lines.push(paint('red', `  error: ${error.field}: ${error.problem}`));
     return lines.join('\n');
