@@ -11,6 +11,8 @@ import { INPUT_FAILURE_TYPES } from '../domain/errors';
 import { LXC_PERMANENT_FAILURES } from '../domain/lxc/failures';
 import type { TargetProgress } from '../domain/progress';
 import { lxcVolumeWorkflowId } from '../domain/workflowIds';
+import { lxcTaskQueue } from '../domain/taskQueues';
+import { walkNodeFor } from '../domain/lxc/cluster';
 import { decide } from './decide';
 import { runSearchAttributes } from './definitions';
 import { errorMessage, ProgressBoard, withConcurrency } from './progress';
@@ -18,20 +20,34 @@ import { errorMessage, ProgressBoard, withConcurrency } from './progress';
 const NOT_RETRYABLE = [...LXC_PERMANENT_FAILURES, ...INPUT_FAILURE_TYPES];
 
 // Each reads or writes one small file (or runs one `pct set`): seconds at most, so a lost worker is noticed fast.
-const { readContainer, readHostUsers, inspectHostPaths, bindMountPoint, loadLxcConfig } = proxyActivities<Activities>({
+const SHORT = {
   startToCloseTimeout: '30 seconds',
   retry: { initialInterval: '2 seconds', maximumAttempts: 5, nonRetryableErrorTypes: NOT_RETRYABLE },
-});
+} as const;
+const { readContainer, readHostUsers, readCluster, loadLxcConfig } = proxyActivities<Activities>(SHORT);
 
 // The walk may take hours on a large store; its heartbeat carries the cursor it resumes from after a retry.
 // The walk heartbeats every thousand entries or 2 s, whichever is first, so a lost worker is noticed in 20 s.
 // An entry that cannot change is a refusal in the result, not an error: what still fails is a lost worker or a
 // failing store, worth a few retries (each resumes), never an endless loop.
-const { applyOwnership } = proxyActivities<Activities>({
+const WALK = {
   startToCloseTimeout: '12 hours',
   heartbeatTimeout: '20 seconds',
   retry: { initialInterval: '5 seconds', maximumInterval: '1 minute', maximumAttempts: 10, nonRetryableErrorTypes: NOT_RETRYABLE },
-});
+} as const;
+
+/**
+ * The steps that touch one node's own files: `pct set` acts only on that node's containers, and a local host
+ * path exists only there. In a cluster they go to that node's worker (`lxc:<node>`); /etc/pve itself is the
+ * same on every node, so reading configs stays here.
+ */
+function onNode(node: string, here: string) {
+  const queue = node === here ? {} : { taskQueue: lxcTaskQueue(node) };
+  // proxyActivities returns a Proxy whose members exist only when asked for: pick them, never spread it.
+  const { inspectHostPaths, bindMountPoint } = proxyActivities<Activities>({ ...SHORT, ...queue });
+  const { applyOwnership } = proxyActivities<Activities>({ ...WALK, ...queue });
+  return { inspectHostPaths, bindMountPoint, applyOwnership };
+}
 
 export interface LxcApplyInput {
   node: string;
@@ -98,6 +114,7 @@ function describeMount(result: BindMountPointResult, container: ContainerPlan): 
     case 'pendingUntilRestart':
       return `bound ${where}, pending until CT ${result.ctid} restarts`;
     case 'driftLeft':
+    case 'conflictLeft':
       return undefined;
   }
 }
@@ -138,10 +155,16 @@ export async function lxcVolumeWorkflow(input: LxcVolumeInput): Promise<LxcVolum
         ? readHostUsers.executeWithOptions({ summary: `look up host user ${volume.owner.user}` }, [[volume.owner.user]])
         : {},
     );
+    // In a cluster (configs under nodes/<node>/), where each container lives decides where its steps run.
+    const clustered = containers.some((c) => c.node !== undefined);
+    const cluster = clustered ? await board.step(own, 'checkHostPath', () => readCluster.executeWithOptions({ summary: 'read storage.cfg and replication.cfg' }, [])) : undefined;
+    const where = cluster ? walkNodeFor(volume.hostPath, containers, input.node, cluster) : { node: input.node };
+    if ('problem' in where) throw ApplicationFailure.nonRetryable(where.problem, 'PlanInvalid');
+    const walker = onNode(where.node, input.node);
     const hostPaths = await board.step(own, 'checkHostPath', () =>
-      inspectHostPaths.executeWithOptions({ summary: `check ${volume.hostPath}: no symlink in any component` }, [[volume.hostPath]]),
+      walker.inspectHostPaths.executeWithOptions({ summary: `check ${volume.hostPath} on ${where.node}: no symlink in any component` }, [[volume.hostPath]]),
     );
-    const plan = decide(() => buildLxcPlan({ volumes: [volume] }, { node: input.node, containers, hostUsers, hostPaths })).volumes[0];
+    const plan = decide(() => buildLxcPlan({ volumes: [volume] }, { node: input.node, containers, hostUsers, hostPaths, ...(cluster ? { cluster } : {}) })).volumes[0];
     const problem = planErrors(plan);
     if (problem) throw ApplicationFailure.nonRetryable(problem, 'PlanInvalid');
     const owner = plan.owner!;
@@ -151,7 +174,7 @@ export async function lxcVolumeWorkflow(input: LxcVolumeInput): Promise<LxcVolum
       own,
       'applyOwnership',
       () =>
-        applyOwnership.executeWithOptions({ summary: `chown ${volume.hostPath} → ${owner.uid}:${owner.gid} for CT ${ctids}` },
+        walker.applyOwnership.executeWithOptions({ summary: `chown ${volume.hostPath} → ${owner.uid}:${owner.gid} for CT ${ctids} on ${where.node}` },
           [{ volume: volume.name, root: volume.hostPath, uid: owner.uid, gid: owner.gid, fullScan: input.fullScan, expectedRoot: plan.root }],
         ),
       (r) => (r.changed ? `${r.changed} entries now ${owner.uid}:${owner.gid}` : undefined),
@@ -164,17 +187,14 @@ export async function lxcVolumeWorkflow(input: LxcVolumeInput): Promise<LxcVolum
         target,
         'bindMountPoint',
         () =>
-          bindMountPoint.executeWithOptions({ summary: `mount ${volume.hostPath} at ${container.containerPath} in CT ${container.ctid} (mp${container.slot})` },
+          onNode(container.node ?? input.node, input.node).bindMountPoint.executeWithOptions(
+            { summary: `mount ${volume.hostPath} at ${container.containerPath} in CT ${container.ctid} (mp${container.slot}) on ${container.node ?? input.node}` },
             [{ ctid: container.ctid, slot: container.slot, hostPath: volume.hostPath, containerPath: container.containerPath, fixDrift: input.fixDrift }],
           ),
         (r) => describeMount(r, container),
       );
-      if (result.state === 'driftLeft') {
-        throw ApplicationFailure.nonRetryable(
-          `mp${result.slot} binds ${result.currentHostPath} at ${container.containerPath}, not ${volume.hostPath}: review \`lxc plan\`, then apply with --fix-drift`,
-          'DriftLeft',
-        );
-      }
+      if (result.state === 'driftLeft') throw ApplicationFailure.nonRetryable(result.advice ?? `mp${result.slot} left as it is (${result.found})`, 'DriftLeft');
+      if (result.state === 'conflictLeft') throw ApplicationFailure.nonRetryable(result.advice ?? `mp${result.slot} is not a bind mount`, 'MountConflict');
       return result;
     });
     for (const [index, outcome] of mounts.entries()) {

@@ -60,6 +60,17 @@ describe('sharemount lxc, CLI → Temporal → worker on the node', () => {
           ],
         },
       ],
+      containers: [
+        {
+          ctid: 950,
+          file: path.join(pveDir, 'lxc', '950.conf'),
+          running: true,
+          unprivileged: true,
+          protection: false,
+          mountPoints: [{ key: 'mp0', line: expect.any(Number), section: 'main', parseable: true, type: 'bind', volume: '/srv/other', containerPath: '/data', ro: false, pendingDelete: false }],
+        },
+        { ctid: 951, file: path.join(pveDir, 'lxc', '951.conf'), running: false, unprivileged: true, protection: false, mountPoints: [] },
+      ],
     });
     expect(owner(volume)).toBe('65534:65534');
     expect(pctSets()).toEqual([]);

@@ -118,6 +118,109 @@ describe('LXC activities with the stand-in pct', () => {
     expect(setCalls().length).toBeGreaterThanOrEqual(2);
   });
 
+  describe("pct's refusals, as pve-container words them", () => {
+    it.each([
+      ['protection: 1', 'protection: 1\nunprivileged: 1\n', 'ContainerProtected', "can't update CT 950 drive 'mp0' - protection mode enabled"],
+      ['a lock: in the config', 'lock: backup\nunprivileged: 1\n', 'ContainerLocked', 'CT is locked (backup)'],
+    ])('%s is final (non-retryable), with Proxmox message, and changes nothing', async (_, text, type, message) => {
+      const { activities, conf } = setup({ 950: { conf: text } });
+      const refused = await failure(activities.bindMountPoint({ ctid: 950, hostPath: models, containerPath: '/models' }));
+      expect(refused).toMatchObject({ type, nonRetryable: true });
+      expect(refused.message).toContain(message);
+      expect(conf(950)).toBe(text);
+    });
+
+    it('a replicated container refuses a bind mount without replicate=0 (update_vm), final; bindMountPoint adds replicate=0', async () => {
+      const { activities, conf, node, pveDir } = setup({ 950: { conf: 'unprivileged: 1\n' } });
+      fs.writeFileSync(path.join(pveDir, 'replication.cfg'), 'local: 950-0\n\ttarget pve2\n\tschedule */15\n');
+      const error = await node.runPct(['set', '950', '-mp0', `${models},mp=/models`]).catch((e: unknown) => e);
+      expect(error).toMatchObject({ kind: 'replicationRefused', message: expect.stringContaining('cannot add non-replicatable volume to a replicated VM') });
+      expect(conf(950)).toBe('unprivileged: 1\n');
+      await expect(activities.bindMountPoint({ ctid: 950, hostPath: models, containerPath: '/models' })).resolves.toMatchObject({ changed: true, slot: 0 });
+      expect(conf(950)).toBe(`unprivileged: 1\nmp0: ${models},mp=/models,replicate=0\n`);
+    });
+
+    it('a bind mount of a path on shared storage is marked shared=1, so migration and HA take it', async () => {
+      const { activities, conf, pveDir } = setup({ 950: { conf: 'unprivileged: 1\n' } });
+      fs.writeFileSync(path.join(pveDir, 'storage.cfg'), `dir: scratch\n\tpath ${hostDir}\n\tshared 1\n\tcontent rootdir\n`);
+      await activities.bindMountPoint({ ctid: 950, hostPath: models, containerPath: '/models' });
+      expect(conf(950)).toBe(`unprivileged: 1\nmp0: ${models},mp=/models,shared=1\n`);
+    });
+
+    it('a digest mismatch stays retryable: read again, plan again', async () => {
+      const { node } = setup({ 950: { conf: 'unprivileged: 1\n' } });
+      const error = await node.runPct(['set', '950', '-mp0', `${models},mp=/models`, '--digest', '0'.repeat(40)]).catch((e: unknown) => e);
+      expect(error).toMatchObject({ kind: 'pctFailed', message: expect.stringMatching(/detected modified configuration/) });
+    });
+
+    it("another node's container does not exist for this node's pct (load_config reads nodes/<local>/lxc)", async () => {
+      const pveDir = scratchDir('cluster');
+      for (const [n, ctid] of [['pve1', 950], ['pve2', 960]] as const) {
+        fs.mkdirSync(path.join(pveDir, 'nodes', n, 'lxc'), { recursive: true });
+        fs.writeFileSync(path.join(pveDir, 'nodes', n, 'lxc', `${ctid}.conf`), 'unprivileged: 1\n');
+      }
+      const node = proxmoxNode({ pveDir, pct: STAND_IN_PCT, pctEnv: { SHAREMOUNT_PVE_DIR: pveDir, SHAREMOUNT_PCT_NODE: 'pve1' } });
+      const error = await node.runPct(['set', '960', '-mp0', `${models},mp=/models`]).catch((e: unknown) => e);
+      expect(error).toMatchObject({ kind: 'containerNotFound', message: expect.stringContaining("Configuration file 'nodes/pve1/lxc/960.conf' does not exist") });
+      await expect(node.runPct(['set', '950', '-mp0', `${models},mp=/models`])).resolves.toBe('');
+      expect(fs.readFileSync(path.join(pveDir, 'nodes', 'pve1', 'lxc', '950.conf'), 'utf8')).toBe(`unprivileged: 1\nmp0: ${models},mp=/models\n`);
+    });
+
+    it('a failing pct status makes the running state unknown, with a warning in the plan, not a failed plan', async () => {
+      const pveDir = makePveDir({ 950: { conf: 'unprivileged: 1\n' } });
+      // No cgroup directory: the state comes from pct status, which fails here.
+      const options = { pveDir, pct: STAND_IN_PCT, pctEnv: { SHAREMOUNT_PVE_DIR: pveDir, SHAREMOUNT_PCT_STATUS_FAIL: "can't open pidfd" }, runningDir: path.join(pveDir, 'no-cgroup') };
+      await expect(createLxcActivities(options).readContainer(950)).resolves.toMatchObject({ running: null, statusProblem: expect.stringContaining("can't open pidfd") });
+      const config = parseLxcConfig(JSON.stringify({ shared_volumes: { m: { host_path: models, mounts: { '950': '/models' } } } }));
+      const plan = buildLxcPlan(config, await gatherLxcFacts(config, proxmoxNode(options)));
+      expect(plan.ok).toBe(true);
+      expect(plan.containers[0]).toMatchObject({ running: null, warnings: [{ problem: expect.stringMatching(/^running state unknown: pct status 950 failed: can't open pidfd/) }] });
+    });
+  });
+
+  describe('what pct set does to the file (update_pct_config, vmconfig_hotplug_pending, vmconfig_apply_pending)', () => {
+    it('a deletion of a running container waits as delete: in [pve:pending]; apply --fix-drift sets it again, which takes it off the queue', async () => {
+      const { activities, node, conf } = setup({ 950: { conf: `mp0: ${models},mp=/models\nunprivileged: 1\n`, running: true } });
+      await node.runPct(['set', '950', '--delete', 'mp0']);
+      expect(conf(950)).toBe(`mp0: ${models},mp=/models\nunprivileged: 1\n\n[pve:pending]\ndelete: mp0\n`);
+      const left = await activities.bindMountPoint({ ctid: 950, hostPath: models, containerPath: '/models' });
+      expect(left).toMatchObject({ changed: false, state: 'driftLeft', found: 'pendingDelete', advice: expect.stringMatching(/queued for deletion/) });
+      const kept = await activities.bindMountPoint({ ctid: 950, hostPath: models, containerPath: '/models', fixDrift: true });
+      expect(kept).toMatchObject({ changed: true, state: 'configured', found: 'pendingDelete', slot: 0 });
+      expect(conf(950)).toBe(`mp0: ${models},mp=/models\nunprivileged: 1\n`);
+    });
+
+    it('a deletion of a stopped container happens at once', async () => {
+      const { node, conf } = setup({ 950: { conf: `mp0: ${models},mp=/models\nunprivileged: 1\n` } });
+      await node.runPct(['set', '950', '--delete', 'mp0']);
+      expect(conf(950)).toBe('unprivileged: 1\n');
+    });
+
+    it('a read-only bind is left, and rewritten by --fix-drift without ro but with its other options', async () => {
+      const before = `mp2: ${models},mp=/models,backup=0,ro=1\nunprivileged: 1\n`;
+      const { activities, conf } = setup({ 950: { conf: before } });
+      await expect(activities.bindMountPoint({ ctid: 950, hostPath: models, containerPath: '/models' })).resolves.toMatchObject({ state: 'driftLeft', found: 'readOnly' });
+      expect(conf(950)).toBe(before);
+      await expect(activities.bindMountPoint({ ctid: 950, hostPath: models, containerPath: '/models', fixDrift: true })).resolves.toMatchObject({ changed: true, slot: 2 });
+      expect(conf(950)).toBe(`mp2: ${models},mp=/models,backup=0\nunprivileged: 1\n`);
+    });
+
+    it('a storage volume at the path is never replaced, --fix-drift included', async () => {
+      const before = 'mp0: local-zfs:subvol-950-disk-1,mp=/models,size=8G\nunprivileged: 1\n';
+      const { activities, conf, setCalls } = setup({ 950: { conf: before } });
+      const result = await activities.bindMountPoint({ ctid: 950, hostPath: models, containerPath: '/models', fixDrift: true });
+      expect(result).toMatchObject({ changed: false, state: 'conflictLeft', found: 'conflict', currentHostPath: 'local-zfs:subvol-950-disk-1' });
+      expect(conf(950)).toBe(before);
+      expect(setCalls()).toHaveLength(0);
+    });
+
+    it('the stand-in refuses a value Proxmox cannot parse, as the API parameter check does', async () => {
+      const { node } = setup({ 950: { conf: 'unprivileged: 1\n' } });
+      const error = await node.runPct(['set', '950', '-mp0', `${models},mp=/models,uid=1000`]).catch((e: unknown) => e);
+      expect(error).toMatchObject({ message: expect.stringContaining('invalid key in comma-separated list property: uid') });
+    });
+  });
+
   it('an attempt whose start-to-close passed while it waited for the container changes nothing', async () => {
     const { activities, conf, setCalls } = setup({ 950: { conf: 'unprivileged: 1\n' } });
     const late = new MockActivityEnvironment({ startToCloseTimeoutMs: 30_000, currentAttemptScheduledTimestampMs: Date.now() - 31_000 });

@@ -10,12 +10,14 @@ import { ApplicationFailure, CancelledFailure, type Workflow } from '@temporalio
 import { createActivities } from '../../src/activities';
 import type { LxcVolume } from '../../src/domain/lxc/volume';
 import { lxcVolumeWorkflowId } from '../../src/domain/workflowIds';
+import { lxcTaskQueue } from '../../src/domain/taskQueues';
 import { lxcApplyWorkflow, lxcVolumeWorkflow } from '../../src/workflows';
+import { withWorker } from '../support/temporal';
 import { EXECUTION_TIMEOUT, eventually, recorded, runFailure, uniqueName, untilCancelled, workflowHarness } from './stubs';
 
 const DRIFTED_CT = 950;
 const BOUND = '/srv/other';
-const harness = workflowHarness(['loadLxcConfig', 'readContainer', 'readHostUsers', 'inspectHostPaths', 'bindMountPoint', 'applyOwnership']);
+const harness = workflowHarness(['loadLxcConfig', 'readContainer', 'readHostUsers', 'readCluster', 'inspectHostPaths', 'bindMountPoint', 'applyOwnership']);
 let scratch: string;
 let pveDir: string;
 
@@ -119,6 +121,59 @@ describe('LXC workflows with stub activities', () => {
       const child = harness.client().workflow.getHandle(lxcVolumeWorkflowId(node, 'present'));
       await eventually('the child to be cancelled', async () => (await child.describe()).status.name === 'CANCELLED');
       await eventually('the walk to see its cancellation', () => recorder.cancelled.includes('applyOwnership'));
+    });
+  });
+
+  describe('a two-node cluster: each container\'s steps go to its own node\'s worker (lxc:<node>)', () => {
+    const nodeA = uniqueName('pa');
+    const nodeB = uniqueName('pb');
+    let clusterDir: string;
+    beforeAll(() => {
+      clusterDir = path.join(scratch, 'cluster');
+      for (const [node, ctid] of [[nodeA, 201], [nodeB, 202], [nodeB, 203]] as const) {
+        fs.mkdirSync(path.join(clusterDir, 'nodes', node, 'lxc'), { recursive: true });
+        fs.writeFileSync(path.join(clusterDir, 'nodes', node, 'lxc', `${ctid}.conf`), 'arch: amd64\nunprivileged: 1\n');
+      }
+      const ids = { 201: { node: nodeA, type: 'lxc', version: 1 }, 202: { node: nodeB, type: 'lxc', version: 1 }, 203: { node: nodeB, type: 'lxc', version: 1 } };
+      fs.writeFileSync(path.join(clusterDir, '.vmlist'), JSON.stringify({ version: 3, ids }));
+      fs.writeFileSync(path.join(clusterDir, 'storage.cfg'), 'nfs: tank\n\tpath /mnt/pve/tank\n\tserver 10.0.0.5\n\texport /tank\n');
+    });
+
+    /** The node's own steps, recording which node ran them. */
+    const nodeSteps = (node: string, ran: string[]) => ({
+      inspectHostPaths: async (paths: string[]) => (ran.push(`${node} inspect`), Object.fromEntries(paths.map((p) => [p, { path: p, exists: true, isDirectory: true, dev: 1, ino: 2 }]))),
+      applyOwnership: async (input: { volume: string; root: string; uid: number; gid: number }) => (ran.push(`${node} walk`), { ...input, changed: 0, refusedCount: 0, refused: [], skippedByRootCheck: true, rootLeft: false }),
+      bindMountPoint: async (input: { ctid: number; slot: number }) => (ran.push(`${node} bind CT ${input.ctid}`), { ctid: input.ctid, slot: input.slot, changed: true, state: 'configured', found: 'new', running: false }),
+    });
+
+    const applyOn = async (hostPath: string, ctids: number[], ran: string[]) => {
+      const real = createActivities({ pveDir: clusterDir, nodeName: nodeA, pct: '/bin/false', runningDir: path.join(scratch, 'running'), awsIdentity: async () => ({}) } as never);
+      const { activities } = recorded({ readContainer: real.readContainer, readCluster: real.readCluster, readHostUsers: real.readHostUsers, ...nodeSteps(nodeA, ran) });
+      const vol: LxcVolume = { name: uniqueName('v'), hostPath, owner: { kind: 'container_root' }, mounts: ctids.map((ctid) => ({ ctid, containerPath: '/share' })) };
+      return withWorker({ taskQueue: lxcTaskQueue(nodeB), activities: nodeSteps(nodeB, ran) }, () =>
+        harness.run(activities, async (taskQueue) => (await start(lxcApplyWorkflow, taskQueue, [{ node: nodeA, volumes: [vol], fixDrift: false, fullScan: false }])).result()),
+      );
+    };
+
+    test('a volume on shared storage: one walk here, each pct set on the node that holds the container', async () => {
+      const ran: string[] = [];
+      const result = await applyOn('/mnt/pve/tank/share', [201, 202], ran);
+      expect(result.ok).toBe(true);
+      expect(ran.sort()).toEqual([`${nodeA} bind CT 201`, `${nodeA} inspect`, `${nodeA} walk`, `${nodeB} bind CT 202`].sort());
+    });
+
+    test('a local path whose containers are all on the other node is walked there, once', async () => {
+      const ran: string[] = [];
+      const result = await applyOn('/srv/local', [202, 203], ran);
+      expect(result.ok).toBe(true);
+      expect(ran.sort()).toEqual([`${nodeB} bind CT 202`, `${nodeB} bind CT 203`, `${nodeB} inspect`, `${nodeB} walk`]);
+    });
+
+    test('a local path with containers on both nodes fails before any change, saying so', async () => {
+      const ran: string[] = [];
+      const result = await applyOn('/srv/local', [201, 202], ran);
+      expect(result.volumes[0]).toMatchObject({ ok: false, error: expect.stringMatching(/not on storage that storage.cfg marks shared.*CT 201 on .*CT 202 on /) });
+      expect(ran).toEqual([]);
     });
   });
 });

@@ -2,6 +2,7 @@ import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import { InputError, InputErrors } from '../../domain/errors';
 import { LXC_FAILURES } from '../../domain/lxc/failures';
+import type { ClusterFacts } from '../../domain/lxc/cluster';
 import type { LxcConfig } from '../../domain/lxc/config';
 import type { HostBind, HostPathFacts } from '../../domain/lxc/hostPaths';
 import type { HostUser } from '../../domain/lxc/hostUsers';
@@ -25,6 +26,9 @@ const PROXMOX_FAILURES: Record<ProxmoxErrorKind, { type: string; retryable: bool
   noFreeSlot: { type: LXC_FAILURES.noFreeSlot, retryable: false },
   pctMissing: { type: LXC_FAILURES.pctFailed, retryable: false },
   pctFailed: { type: LXC_FAILURES.pctFailed, retryable: true },
+  containerProtected: { type: LXC_FAILURES.containerProtected, retryable: false },
+  containerLocked: { type: LXC_FAILURES.containerLocked, retryable: false },
+  replicationRefused: { type: LXC_FAILURES.replicationRefused, retryable: false },
   configKeptChanging: { type: LXC_FAILURES.pctFailed, retryable: true },
 };
 
@@ -33,7 +37,11 @@ export interface ContainerRead {
   file: string;
   /** The config text; absent when the container does not exist (only from `inspectContainer`). */
   text?: string;
-  running: boolean;
+  running: boolean | null;
+  /** Why the running state is unknown (pct status failed, or it is another node's container). */
+  statusProblem?: string;
+  /** The node that holds it, whose worker binds its mount points. */
+  node?: string;
 }
 
 export interface ApplyOwnershipInput {
@@ -57,15 +65,20 @@ export function createLxcActivities(deps: LxcDeps = {}) {
     /** Reads a container's config and whether it runs. Changes nothing. A missing container is final. */
     async readContainer(ctid: number): Promise<ContainerRead & { text: string }> {
       return proxmoxStep(async () => {
-        const { file, text } = node.readConf(ctid);
-        if (text === undefined) throw new ProxmoxError('containerNotFound', `container ${ctid} does not exist on this node (${file} is missing)`);
-        return { ctid, file, text, running: await node.isRunning(ctid) };
+        const { text, notFound, ...state } = await node.containerState(ctid);
+        if (text === undefined) throw new ProxmoxError('containerNotFound', notFound!);
+        return { ...state, text };
       });
     },
 
     /** uid, primary gid and group name of the named host users; unknown names are simply absent. */
     async readHostUsers(names: string[]): Promise<Record<string, HostUser>> {
       return node.readHostUsers(names);
+    },
+
+    /** storage.cfg's shared paths and replication.cfg's guests. Changes nothing. */
+    async readCluster(): Promise<ClusterFacts> {
+      return node.readCluster();
     },
 
     /** The host directories every container on this node binds, for the plan's warnings. Changes nothing. */

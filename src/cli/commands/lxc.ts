@@ -7,7 +7,8 @@ import { walkEngineChoice } from '../../host/walk';
 import type { LxcConfig } from '../../domain/lxc/config';
 import type { RunProgress } from '../../domain/progress';
 import { describeWalkEngine, type WalkEngineChoice } from '../../domain/walkEngine';
-import { buildLxcPlan, type LxcPlan } from '../../domain/lxc/plan';
+import { buildLxcPlan, type ContainerSummary, type LxcPlan } from '../../domain/lxc/plan';
+import { mountStateAdvice, type MountState } from '../../domain/lxc/mountPoints';
 import { lxcTaskQueue } from '../../domain/taskQueues';
 import { lxcApplyWorkflowId } from '../../domain/workflowIds';
 import { lxcApplyWorkflow, type LxcApplyResult } from '../../workflows';
@@ -29,7 +30,7 @@ export interface LxcOptions {
 }
 
 function nodeOptions(options: LxcOptions): ProxmoxNodeOptions {
-  return { pveDir: options.pveDir, pct: options.pct };
+  return { pveDir: options.pveDir, pct: options.pct, nodeName: options.node };
 }
 
 /** The plan, and the ownership walk this host would run (its worker reads the same files and environment). */
@@ -42,26 +43,65 @@ export async function planLocally(config: LxcConfig, options: LxcOptions): Promi
 }
 
 export function renderPlan(plan: LocalLxcPlan): string {
-  const mountText = { new: paint('yellow', 'new'), present: paint('green', 'present'), drift: paint('red', 'drift') };
+  const mountText: Record<MountState, string> = {
+    new: paint('yellow', 'new'),
+    present: paint('green', 'present'),
+    pending: paint('yellow', 'pending restart'),
+    drift: paint('red', 'drift'),
+    readOnly: paint('red', 'read-only'),
+    pendingDelete: paint('red', 'pending delete'),
+    ignored: paint('red', 'ignored by Proxmox'),
+    conflict: paint('red', 'conflict'),
+  };
   const blocks = plan.volumes.map((volume) => {
     const owner = volume.owner ? `${volume.owner.uid}:${volume.owner.gid} (${volume.owner.mode}${volume.owner.user ? `, ${volume.owner.user}` : ''})` : paint('red', 'unresolved');
     const rows = volume.containers.map((c) => [
-      `CT ${c.ctid}`,
+      `CT ${c.ctid}${c.node ? ` (${c.node})` : ''}`,
       c.containerPath,
-      c.rootUid === null ? paint('red', 'unmapped') : `${c.rootUid}:${c.rootGid}`,
+      c.rootUid === null ? paint('red', 'unmapped') : `${c.rootUid}:${c.rootGid}${c.writesAs ? ` (writes as ${c.writesAs.uid}:${c.writesAs.gid}, ${c.writesAs.through})` : ''}`,
       `mp${c.slot}`,
-      `${mountText[c.mount]}${c.currentHostPath ? ` (binds ${c.currentHostPath})` : ''}${c.pendingUntilRestart ? ' pending restart' : ''}`,
-      c.running ? 'running' : 'stopped',
+      `${mountText[c.mount]}${c.currentHostPath ? ` (${c.mount === 'conflict' ? 'mounts' : 'binds'} ${c.currentHostPath})` : ''}${c.pendingUntilRestart && c.mount !== 'pending' ? ' [pve:pending]' : ''}`,
+      runningText(c.running),
     ]);
-    const lines = [`volume ${volume.name}: ${volume.hostPath} → owner ${owner}`];
+    const lines = [`volume ${volume.name}: ${volume.hostPath} → owner ${owner}${volume.walkNode ? ` (walked on ${volume.walkNode})` : ''}`];
     if (volume.note) lines.push(`  note: ${volume.note}`);
     lines.push(table(['container', 'path', 'root uid:gid', 'slot', 'mount', 'state'], rows).replace(/^/gm, '  '));
+    for (const c of volume.containers) {
+      // A conflict is an error below already; the other states apply leaves say what to do here.
+      const advice = c.mount === 'conflict' ? undefined : mountStateAdvice(c, c.ctid, volume.hostPath, c.containerPath);
+      if (advice) lines.push(paint('yellow', `  CT ${c.ctid}: ${advice}`));
+    }
     for (const warning of volume.warnings ?? []) lines.push(paint('yellow', `  warning: ${warning.field}: ${warning.problem}`));
     for (const error of volume.errors ?? []) lines.push(paint('red', `  error: ${error.field}: ${error.problem}`));
     return lines.join('\n');
   });
+  blocks.push(...plan.containers.map(renderContainer));
   const walk = `walk engine: ${describeWalkEngine(plan.walkEngine)}`;
   return [...blocks, plan.walkEngine.engine === 'native' ? walk : paint('yellow', walk), plan.ok ? 'plan ok: nothing has been changed' : paint('red', 'plan has errors: apply would refuse; nothing has been changed')].join('\n\n');
+}
+
+function runningText(running: boolean | null): string {
+  if (running === null) return paint('yellow', 'unknown');
+  return running ? 'running' : 'stopped';
+}
+
+/** Every mount point of a container as Proxmox reads it, and what Proxmox warns about in its file. */
+function renderContainer(ct: ContainerSummary): string {
+  const flags = [runningText(ct.running), ct.unprivileged === false ? 'privileged' : undefined, ct.protection ? 'protection: 1' : undefined, ct.lock ? `lock: ${ct.lock}` : undefined];
+  const lines = [`CT ${ct.ctid}${ct.node ? ` on ${ct.node}` : ''} (${ct.file}): ${flags.filter(Boolean).join(', ')}`];
+  if (ct.problem) lines.push(paint('red', `  error: ${ct.problem}`));
+  if (ct.mountPoints.length) {
+    const rows = ct.mountPoints.map((m) => [
+      `${m.key}${m.section === 'pending' ? ' [pve:pending]' : ''}`,
+      m.parseable ? (m.type === 'volume' ? 'storage volume' : m.type!) : paint('red', 'ignored by Proxmox'),
+      m.volume ?? '',
+      m.containerPath ?? '',
+      [m.ro ? 'ro' : '', m.idmap ? `idmap=${m.idmap}` : '', m.pendingDelete ? paint('red', 'pending delete') : '', m.problem ?? ''].filter(Boolean).join(' '),
+    ]);
+    lines.push(table(['key', 'type', 'volume', 'container path', 'notes'], rows).replace(/^/gm, '  '));
+  }
+  for (const w of ct.warnings ?? []) lines.push(paint('yellow', `  warning: ${w.file}${w.line === undefined ? '' : `:${w.line}`}: ${w.problem}`));
+  return lines.join('\n');
 }
 
 function printPlan(plan: LocalLxcPlan, json?: boolean): void {

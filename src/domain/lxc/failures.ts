@@ -8,8 +8,14 @@ export const LXC_FAILURES = {
   volumeNotFound: 'VolumeNotFound',
   invalidInput: 'InvalidInput',
   noFreeSlot: 'NoFreeMountPointSlot',
-  /** pct failed; retryable when it raised it so (a backup holds the lock), final when pct is missing. */
+  /** pct failed; retryable when it raised it so (its config lock timed out), final when pct is missing. */
   pctFailed: 'PctFailed',
+  /** pct refused: `protection: 1`. */
+  containerProtected: 'ContainerProtected',
+  /** pct refused: the config carries `lock:` (a backup, migration or snapshot in progress, or a stale one). */
+  containerLocked: 'ContainerLocked',
+  /** pct refused: a replicated container and a bind mount without replicate=0. */
+  replicationRefused: 'ReplicationRefused',
   /** The host path has a symlink in it, or is no longer the directory the plan saw. */
   hostPathUnsafe: 'HostPathUnsafe',
 } as const;

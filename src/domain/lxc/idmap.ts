@@ -1,4 +1,5 @@
 import type { ContainerConfig, IdKind, IdmapLine } from './containerConfig';
+import type { MountIdmapEntry, ParsedMountPoint } from './mountPointFormat';
 
 /**
  * How a container's ids appear on the host. A container id maps to `hostStart + (id - containerStart)` in
@@ -32,7 +33,12 @@ export class IdmapError extends Error {
   }
 }
 
+/** PVE::LXC::parse_id_maps: lxc.idmap lines only; none and unprivileged means Proxmox's default range. */
 export function idMapOf(config: ContainerConfig): IdMap {
+  if (config.idmapProblems.length) {
+    const [first] = config.idmapProblems;
+    throw new IdmapError(config.file, `line ${first.line}: ${first.problem}; the container cannot start and its root has no host id`);
+  }
   if (config.idmap.length === 0) {
     return config.unprivileged
       ? { uid: [PROXMOX_DEFAULT_RANGE], gid: [PROXMOX_DEFAULT_RANGE], source: 'proxmox-default' }
@@ -73,4 +79,49 @@ export function mappedRoot(map: IdMap, file: string): { uid: number; gid: number
     throw new IdmapError(file, `container ${which} is outside every lxc.idmap range, so container root has no host id to own files as`);
   }
   return { uid, gid };
+}
+
+/** How container root writes through one mount: the disk ids its files get, and why. */
+export interface MountRoot {
+  uid: number;
+  gid: number;
+  /** lxc.idmap (no per-mount idmap, or a privileged container, which ignores it), passthrough, or the mount's ranges. */
+  through: 'container' | 'passthrough' | 'mount-idmap';
+  /** Said in the plan: e.g. a privileged container ignores the option. */
+  note?: string;
+}
+
+/**
+ * The disk ids container root writes as through a mount, following PVE::LXC::resolve_mountpoint_idmap: the
+ * mount's listed ranges map container ids to disk ids, every id they leave out goes through lxc.idmap as
+ * usual (an identity disk = host id), and `passthrough` makes disk ids equal container ids. A privileged
+ * container (no id map at all) ignores the option (mountpoint_hotplug and mountpoint_mount warn).
+ */
+export function mountRoot(map: IdMap, root: { uid: number; gid: number }, mount: Pick<ParsedMountPoint, 'idmap'> | undefined, file: string): MountRoot {
+  const idmap = mount?.idmap;
+  if (idmap === undefined) return { ...root, through: 'container' };
+  if (map.source === 'privileged-identity') {
+    return { ...root, through: 'container', note: "a privileged container ignores the mount's idmap option" };
+  }
+  if (idmap === 'passthrough') return { uid: 0, gid: 0, through: 'passthrough' };
+  checkMountIdmap(idmap, file);
+  const diskOfRoot = (kind: IdKind, host: number) => {
+    const range = idmap.find((e) => e.kind === kind && e.containerStart === 0);
+    return range ? range.diskStart : host;
+  };
+  return { uid: diskOfRoot('u', root.uid), gid: diskOfRoot('g', root.gid), through: 'mount-idmap' };
+}
+
+/** validate_id_maps on the mount's ranges: an overlap makes Proxmox refuse to mount it. */
+function checkMountIdmap(entries: MountIdmapEntry[], file: string): void {
+  for (const kind of ['u', 'g'] as const) {
+    for (const [start, side] of [['containerStart', 'container'], ['diskStart', 'disk']] as const) {
+      const sorted = entries.filter((e) => e.kind === kind).sort((a, b) => a[start] - b[start]);
+      for (let i = 1; i < sorted.length; i++) {
+        if (sorted[i - 1][start] + sorted[i - 1].count > sorted[i][start]) {
+          throw new IdmapError(file, `the mount's idmap maps ${side} ${kind}id ${sorted[i][start]} twice; Proxmox refuses to mount it`);
+        }
+      }
+    }
+  }
 }

@@ -1,15 +1,38 @@
 import { MAX_MOUNT_POINT_SLOT, type MountPointEntry } from './containerConfig';
+import { looseContainerPath } from './mountPointFormat';
 import { validateContainerPath, validateHostPath } from './paths';
 import { isCtid } from './volume';
 
 /**
- * Whether a container already has a volume at its mount point, decided on whole normalised paths (the
- * seed matched substrings, so /vllm_models "was mounted" when /vllm_models_old was).
+ * What a container has at a volume's mount point, decided on whole normalised paths (the seed matched
+ * substrings, so /vllm_models "was mounted" when /vllm_models_old was), on what Proxmox itself would mount:
+ *
+ * - present: a bind of this host path at this container path that Proxmox mounts read-write now;
+ * - pending: that bind waits in [pve:pending] until the container restarts (nothing to do but restart);
+ * - new: nothing is there; `slot` is the lowest free one;
+ * - drift: a bind of another host path is there (`--fix-drift` rebinds it);
+ * - readOnly: this very bind, but `ro=1` (`--fix-drift` rewrites it without ro, keeping its other options);
+ * - pendingDelete: this very bind, queued by `delete:` in [pve:pending] (`--fix-drift` sets it again, which
+ *   takes it off the queue, as update_pct_config does);
+ * - ignored: an mpN whose value Proxmox cannot parse names this path; Proxmox mounts nothing for it
+ *   (`--fix-drift` writes a correct value into the slot);
+ * - conflict: a storage volume or a device is mounted there: the container's own disk, never replaced.
  */
-export type MountDecision =
-  | { mount: 'present'; slot: number; pendingUntilRestart?: boolean }
-  | { mount: 'drift'; slot: number; currentHostPath: string; pendingUntilRestart?: boolean }
-  | { mount: 'new'; slot: number };
+export type MountState = 'present' | 'pending' | 'new' | 'drift' | 'readOnly' | 'pendingDelete' | 'ignored' | 'conflict';
+
+export type MountDecision = {
+  mount: MountState;
+  slot: number;
+  /** The entry found at the path (every state but new). */
+  entry?: MountPointEntry;
+  /** drift and conflict: what the slot mounts now. */
+  currentHostPath?: string;
+  /** The entry found sits in [pve:pending]. */
+  pendingUntilRestart?: boolean;
+};
+
+/** The states apply changes only with --fix-drift, and conflict, which it never changes. */
+export const LEFT_WITHOUT_FIX: readonly MountState[] = ['drift', 'readOnly', 'pendingDelete', 'ignored'];
 
 export class NoFreeSlotError extends Error {
   constructor(readonly containerPath: string) {
@@ -18,10 +41,32 @@ export class NoFreeSlotError extends Error {
   }
 }
 
+function at(entries: MountPointEntry[], wantCt: string): MountPointEntry | undefined {
+  return (
+    entries.find((e) => e.parsed && normalisePath(e.parsed.containerPath) === wantCt) ??
+    entries.find((e) => {
+      const loose = !e.parsed && looseContainerPath(e.raw);
+      return loose !== undefined && loose !== false && normalisePath(loose) === wantCt;
+    })
+  );
+}
+
+function classify(entry: MountPointEntry, wantHost: string, pendingDeletes: string[], pending: boolean): MountDecision {
+  const base = { slot: entry.slot, entry, ...(pending ? { pendingUntilRestart: true } : {}) };
+  const mount = entry.parsed;
+  if (!mount) return { mount: 'ignored', ...base };
+  if (mount.type !== 'bind') return { mount: 'conflict', ...base, currentHostPath: mount.volume };
+  if (normalisePath(mount.volume) !== wantHost) return { mount: 'drift', ...base, currentHostPath: mount.volume };
+  if (pendingDeletes.includes(`mp${entry.slot}`)) return { mount: 'pendingDelete', ...base };
+  if (mount.ro) return { mount: 'readOnly', ...base };
+  return { mount: pending ? 'pending' : 'present', ...base };
+}
+
 /**
- * `entries` are the main section's mpN; `pending` those waiting in `[pve:pending]` (they count as taken, and a
- * pending entry for this very pair means the work is done but waits for a restart). `reserved` are slots
- * this plan already gave to other volumes of the same container.
+ * `entries` are the main section's mpN; `pending` those waiting in `[pve:pending]` (a pending entry at the
+ * path is what the container gets at its next start, so it decides); `pendingDeletes` the keys queued for
+ * deletion; `reserved` are slots this plan already gave to other volumes of the same container. Every key
+ * holds its slot, an unparseable one too.
  */
 export function decideMountPoint(
   hostPath: string,
@@ -29,40 +74,60 @@ export function decideMountPoint(
   entries: MountPointEntry[],
   pending: MountPointEntry[] = [],
   reserved: number[] = [],
+  pendingDeletes: string[] = [],
 ): MountDecision {
   const wantHost = normalisePath(hostPath);
   const wantCt = normalisePath(containerPath);
-  const pendingMatch = pending.find((e) => normalisePath(e.containerPath) === wantCt);
-  if (pendingMatch) {
-    return normalisePath(pendingMatch.volume) === wantHost
-      ? { mount: 'present', slot: pendingMatch.slot, pendingUntilRestart: true }
-      : { mount: 'drift', slot: pendingMatch.slot, currentHostPath: pendingMatch.volume, pendingUntilRestart: true };
-  }
-  const atPath = entries.find((e) => normalisePath(e.containerPath) === wantCt);
-  if (atPath) {
-    return normalisePath(atPath.volume) === wantHost
-      ? { mount: 'present', slot: atPath.slot }
-      : { mount: 'drift', slot: atPath.slot, currentHostPath: atPath.volume };
-  }
+  const pendingMatch = at(pending, wantCt);
+  if (pendingMatch) return classify(pendingMatch, wantHost, pendingDeletes, true);
+  const atPath = at(entries, wantCt);
+  if (atPath) return classify(atPath, wantHost, pendingDeletes, false);
   const taken = new Set([...entries, ...pending].map((e) => e.slot).concat(reserved));
   for (let slot = 0; slot <= MAX_MOUNT_POINT_SLOT; slot++) if (!taken.has(slot)) return { mount: 'new', slot };
   throw new NoFreeSlotError(containerPath);
+}
+
+/** What each state means for apply, said in the plan's errors (conflict) or by apply when it leaves a mount. */
+export function mountStateAdvice(decision: Pick<MountDecision, 'mount' | 'slot' | 'currentHostPath'>, ctid: number, hostPath: string, containerPath: string): string | undefined {
+  const key = `mp${decision.slot}`;
+  switch (decision.mount) {
+    case 'drift':
+      return `${key} binds ${decision.currentHostPath} at ${containerPath}, not ${hostPath}: review \`lxc plan\`, then apply with --fix-drift`;
+    case 'readOnly':
+      return `${key} binds ${hostPath} at ${containerPath} read-only (ro=1), so nothing in CT ${ctid} can write to it: apply with --fix-drift to rewrite it without ro (its other options kept)`;
+    case 'pendingDelete':
+      return `${key} is queued for deletion (delete: in [pve:pending]) and goes when CT ${ctid} restarts: apply with --fix-drift to keep it, or take the volume out of the config`;
+    case 'ignored':
+      return `${key} names ${containerPath} but Proxmox cannot parse its value and mounts nothing: fix or delete the line, or apply with --fix-drift to rewrite it`;
+    case 'conflict':
+      return `${key} mounts ${decision.currentHostPath} (a ${decision.currentHostPath?.startsWith('/dev/') ? 'device' : 'storage volume'}, the container's own data) at ${containerPath}: sharemount never replaces it; mount the volume at another container path`;
+    default:
+      return undefined;
+  }
 }
 
 /**
  * argv for `pct set`, never a shell string; the values are validated again here because this is the exit.
  * `digest` is the SHA-1 of the config text the slot was chosen from: Proxmox refuses the change when the
  * file changed since ("detected modified configuration"), so two writers can never take the same slot.
+ * `keep` are options of an existing entry that a rewrite keeps (all but ro), as Proxmox stored them.
  */
-export function pctSetArgs(ctid: number, slot: number, hostPath: string, containerPath: string, digest?: string): string[] {
+export function pctSetArgs(ctid: number, slot: number, hostPath: string, containerPath: string, digest?: string, keep: Record<string, string> = {}): string[] {
   if (!isCtid(ctid)) throw new Error(`invalid CTID ${ctid}`);
   if (!Number.isInteger(slot) || slot < 0 || slot > MAX_MOUNT_POINT_SLOT) throw new Error(`invalid mount point slot ${slot}`);
   validateHostPath('hostPath', hostPath);
   validateContainerPath('containerPath', containerPath);
   if (digest !== undefined && !/^[0-9a-f]{40}$/.test(digest)) throw new Error(`invalid config digest ${JSON.stringify(digest)}: expected 40 hex digits`);
-  const args = ['set', String(ctid), `-mp${slot}`, `${hostPath},mp=${containerPath}`];
+  const extra = Object.entries(keep).filter(([k]) => k !== 'ro');
+  for (const [k, v] of extra) {
+    if (!KEEPABLE.has(k) || !/^[A-Za-z0-9:;.]+$/.test(v)) throw new Error(`invalid mount point option ${JSON.stringify(`${k}=${v}`)}`);
+  }
+  const value = [`${hostPath}`, `mp=${containerPath}`, ...extra.map(([k, v]) => `${k}=${v}`)].join(',');
+  const args = ['set', String(ctid), `-mp${slot}`, value];
   return digest === undefined ? args : [...args, '--digest', digest];
 }
+
+const KEEPABLE = new Set(['acl', 'backup', 'idmap', 'keepattrs', 'mountoptions', 'quota', 'replicate', 'shared', 'size']);
 
 /** Lexical normalisation for comparison (no node:path: workflows import this file). */
 export function normalisePath(value: string): string {

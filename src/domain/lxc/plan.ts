@@ -1,11 +1,13 @@
 import { InputError } from '../errors';
+import { walkNodeFor, type ClusterFacts } from './cluster';
 import type { LxcConfig } from './config';
 import type { LxcVolume } from './volume';
-import { ContainerConfigError, parseContainerConfig, type ContainerConfig } from './containerConfig';
+import { ContainerConfigError, parseContainerConfig, type ConfigWarning, type ContainerConfig, type MountPointEntry } from './containerConfig';
 import { foreignBindWarnings, hostPathFactsProblem, type HostBind, type HostPathFacts } from './hostPaths';
 import type { HostUser } from './hostUsers';
-import { idMapOf, IdmapError, mappedRoot, type IdMap } from './idmap';
-import { decideMountPoint, NoFreeSlotError } from './mountPoints';
+import { idMapOf, IdmapError, mappedRoot, mountRoot, type IdMap, type MountRoot } from './idmap';
+import { decideMountPoint, mountStateAdvice, NoFreeSlotError, type MountDecision, type MountState } from './mountPoints';
+import { looseContainerPath, looseVolume, type MountPointType } from './mountPointFormat';
 import { resolveOwner, type ContainerRoot, type ResolvedOwner } from './owner';
 
 /**
@@ -21,18 +23,36 @@ import { resolveOwner, type ContainerRoot, type ResolvedOwner } from './owner';
  *     "owner": { "mode": "container_root", "uid": 100000, "gid": 100000 },   // null when it cannot be resolved
  *                                          // mode: default | user | container_root; user and group names when known
  *     "note": "...",                       // optional: e.g. why the default owner leaves the volume read-only
+ *     "walkNode": "pve1",                  // optional (cluster): the node whose worker walks the host path
  *     "containers": [{
  *       "ctid": 950, "containerPath": "/vllm_models",
+ *       "node": "pve2",                     // optional (cluster): the node that holds it; its pct set runs there
  *       "rootUid": 100000, "rootGid": 100000,  // container root as the host sees it; null when unmapped
  *       "idmap": "proxmox-default",         // lxc.idmap | proxmox-default | privileged-identity
- *       "slot": 0,                          // mpN slot used (new) or found (present, drift)
- *       "mount": "new",                     // new | present | drift
- *       "currentHostPath": "/old/path",     // drift only: what the slot binds now
- *       "pendingUntilRestart": true,        // optional: the entry sits in [pve:pending] until the CT restarts
- *       "running": true
+ *       "slot": 0,                          // mpN slot used (new) or found (every other state)
+ *       "mount": "new",                     // new | present | pending | drift | readOnly | pendingDelete | ignored | conflict
+ *       "currentHostPath": "/old/path",     // drift, conflict: what the slot mounts now
+ *       "pendingUntilRestart": true,        // optional: the entry found sits in [pve:pending] until the CT restarts
+ *       "existing": { "key": "mp0", ... },  // optional: the mount point found at the path (shape as in containers[].mountPoints)
+ *       "writesAs": { "uid": 5000, "gid": 5000, "through": "mount-idmap" },  // optional: the disk ids root writes as
+ *                                          // through this mount when its idmap= makes them differ (passthrough | mount-idmap)
+ *       "running": true                     // null when pct status failed (a warning says why)
  *     }],
  *     "errors": [{ "field": "shared_volumes.vllm_models.mounts.951", "problem": "..." }],  // optional
  *     "warnings": [{ "field": "shared_volumes.vllm_models.host_path", "problem": "..." }]  // optional
+ *   }],
+ *   "containers": [{                       // every container the volumes name, once
+ *     "ctid": 950, "file": "/etc/pve/lxc/950.conf", "running": true, "unprivileged": true,
+ *     "protection": false, "lock": "backup",   // lock only when set
+ *     "mountPoints": [{                    // every mpN Proxmox keeps, main section then [pve:pending]
+ *       "key": "mp0", "line": 12, "section": "main",  // main | pending
+ *       "parseable": true,                 // false: Proxmox cannot parse the value and mounts nothing ("problem" says why)
+ *       "type": "bind",                    // bind | volume (storage) | device; absent when not parseable
+ *       "volume": "/mnt/pve/x", "containerPath": "/x", "ro": false,
+ *       "idmap": "u:0:5000:1",             // optional: the mount's idmap= as written (or passthrough)
+ *       "pendingDelete": false             // queued by delete: in [pve:pending]
+ *     }],
+ *     "warnings": [{ "file": "/etc/pve/lxc/950.conf", "line": 7, "problem": "..." }]  // what Proxmox warns about too
  *   }]
  * }
  */
@@ -40,6 +60,42 @@ export interface LxcPlan {
   node?: string;
   ok: boolean;
   volumes: VolumePlan[];
+  containers: ContainerSummary[];
+}
+
+export interface MountPointSummary {
+  key: string;
+  line: number;
+  section: 'main' | 'pending';
+  parseable: boolean;
+  problem?: string;
+  type?: MountPointType;
+  volume?: string;
+  containerPath?: string;
+  ro?: boolean;
+  idmap?: string;
+  pendingDelete: boolean;
+}
+
+export interface PlanWarning {
+  file: string;
+  /** Absent for a warning about the container rather than a line (e.g. pct status failed). */
+  line?: number;
+  problem: string;
+}
+
+export interface ContainerSummary {
+  ctid: number;
+  file: string;
+  node?: string;
+  running: boolean | null;
+  unprivileged?: boolean;
+  protection?: boolean;
+  lock?: string;
+  mountPoints: MountPointSummary[];
+  warnings?: PlanWarning[];
+  /** Why the config could not be read (the container then takes part in no volume). */
+  problem?: string;
 }
 
 export interface VolumePlan {
@@ -50,6 +106,8 @@ export interface VolumePlan {
   containers: ContainerPlan[];
   /** The host path's device and inode as the plan saw them: the walk refuses any other directory. */
   root?: { dev: number; ino: number };
+  /** The node whose worker walks the host path: this one when it is on shared storage, else the containers' own. */
+  walkNode?: string;
   errors?: PlanError[];
   warnings?: PlanError[];
 }
@@ -63,10 +121,14 @@ export interface ContainerPlan {
   rootGid: number | null;
   idmap: IdMap['source'];
   slot: number;
-  mount: 'new' | 'present' | 'drift';
+  mount: MountState;
   currentHostPath?: string;
   pendingUntilRestart?: boolean;
-  running: boolean;
+  existing?: MountPointSummary;
+  writesAs?: MountRoot;
+  /** The node that holds the container, where its pct set runs (lxc:<node>). */
+  node?: string;
+  running: boolean | null;
 }
 
 export interface PlanError {
@@ -80,7 +142,13 @@ export interface ContainerFacts {
   /** The config file read, for messages, e.g. /etc/pve/lxc/950.conf. */
   file: string;
   text?: string;
-  running: boolean;
+  /** null when the state could not be read; `statusProblem` then says why. */
+  running: boolean | null;
+  statusProblem?: string;
+  /** The node that holds it (cluster: from .vmlist or nodes/<node>/lxc). */
+  node?: string;
+  /** When `text` is absent: where the host looked. */
+  notFound?: string;
 }
 
 export interface LxcFacts {
@@ -92,6 +160,8 @@ export interface LxcFacts {
   hostPaths?: Record<string, HostPathFacts>;
   /** The host bind mounts of every container on the node, for warnings about directories they expose. */
   hostBinds?: HostBind[];
+  /** storage.cfg's shared paths and replication.cfg's guests; absent: nothing is shared or replicated. */
+  cluster?: ClusterFacts;
 }
 
 export function buildLxcPlan(config: LxcConfig, facts: LxcFacts): LxcPlan {
@@ -103,32 +173,79 @@ export function buildLxcPlan(config: LxcConfig, facts: LxcFacts): LxcPlan {
   const reservedSlots = new Map<number, number[]>();
   const binds = foreignBinds(config, facts.hostBinds ?? []);
   const volumes = config.volumes.map((volume) => planVolume(volume, parse, facts, reservedSlots, binds));
-  const plan: LxcPlan = { ok: volumes.every((v) => !v.errors), volumes };
+  const ctids = [...new Set(config.volumes.flatMap((v) => v.mounts.map((m) => m.ctid)))].sort((a, b) => a - b);
+  const containers = ctids.map((ctid) => summarise(ctid, parse(ctid), facts));
+  const plan: LxcPlan = { ok: volumes.every((v) => !v.errors), volumes, containers };
   return facts.node === undefined ? plan : { node: facts.node, ...plan };
 }
 
 type ParsedContainer =
-  | { ok: true; facts: ContainerFacts; config: ContainerConfig; map: IdMap; root?: { uid: number; gid: number }; rootProblem?: string }
+  | { ok: true; facts: ContainerFacts; config: ContainerConfig; map?: IdMap; root?: { uid: number; gid: number }; rootProblem?: string }
   | { ok: false; problem: string };
 
 function parseContainer(ctid: number, facts: LxcFacts): ParsedContainer {
   const found = facts.containers.find((c) => c.ctid === ctid);
   if (!found) return { ok: false, problem: `no facts were gathered for container ${ctid}` };
-  if (found.text === undefined) return { ok: false, problem: `container ${ctid} does not exist on this node (${found.file} is missing)` };
+  if (found.text === undefined) return { ok: false, problem: found.notFound ?? `container ${ctid} does not exist on this node (${found.file} is missing)` };
+  let config: ContainerConfig;
   try {
-    const config = parseContainerConfig(found.text, found.file);
-    const map = idMapOf(config);
-    try {
-      return { ok: true, facts: found, config, map, root: mappedRoot(map, found.file) };
-    } catch (error) {
-      if (error instanceof IdmapError) return { ok: true, facts: found, config, map, rootProblem: error.message };
-      throw error;
-    }
+    config = parseContainerConfig(found.text, found.file);
   } catch (error) {
-    if (error instanceof ContainerConfigError || error instanceof IdmapError) return { ok: false, problem: error.message };
+    if (error instanceof ContainerConfigError) return { ok: false, problem: error.message };
+    throw error;
+  }
+  try {
+    const map = idMapOf(config);
+    return { ok: true, facts: found, config, map, root: mappedRoot(map, found.file) };
+  } catch (error) {
+    if (error instanceof IdmapError) return { ok: true, facts: found, config, rootProblem: error.message };
     throw error;
   }
 }
+
+function summarise(ctid: number, ct: ParsedContainer, facts: LxcFacts): ContainerSummary {
+  const found = facts.containers.find((c) => c.ctid === ctid);
+  const file = found?.file ?? `lxc/${ctid}.conf`;
+  if (!ct.ok) return { ctid, file, running: found?.running ?? null, mountPoints: [], problem: ct.problem };
+  const { config } = ct;
+  const warnings: PlanWarning[] = config.warnings.map(({ file: f, line, problem }: ConfigWarning) => ({ file: f, line, problem }));
+  if (ct.facts.statusProblem) warnings.push({ file, problem: `running state unknown: ${ct.facts.statusProblem}` });
+  const summary: ContainerSummary = {
+    ctid,
+    file,
+    ...(ct.facts.node === undefined ? {} : { node: ct.facts.node }),
+    running: ct.facts.running,
+    unprivileged: config.unprivileged,
+    protection: config.protection,
+    mountPoints: [
+      ...config.mountPoints.map((e) => mountSummary(e, 'main', config.pendingDeletes)),
+      ...config.pendingMountPoints.map((e) => mountSummary(e, 'pending', config.pendingDeletes)),
+    ],
+  };
+  if (config.lock !== undefined) summary.lock = config.lock;
+  if (warnings.length) summary.warnings = warnings;
+  return summary;
+}
+
+export function mountSummary(entry: MountPointEntry, section: 'main' | 'pending', pendingDeletes: string[]): MountPointSummary {
+  const key = `mp${entry.slot}`;
+  const base = { key, line: entry.line, section, pendingDelete: section === 'main' && pendingDeletes.includes(key) };
+  const mount = entry.parsed;
+  if (!mount) {
+    const summary: MountPointSummary = { ...base, parseable: false, problem: entry.problem };
+    const volume = looseVolume(entry.raw);
+    const containerPath = looseContainerPath(entry.raw);
+    if (volume !== undefined) summary.volume = volume;
+    if (containerPath !== undefined) summary.containerPath = containerPath;
+    return summary;
+  }
+  const summary: MountPointSummary = { ...base, parseable: true, type: mount.type, volume: mount.volume, containerPath: mount.containerPath, ro: mount.ro };
+  if (mount.options.idmap !== undefined) summary.idmap = mount.options.idmap;
+  return summary;
+}
+
+/** The states in which the entry found stays as it is (so its idmap= decides how root writes). */
+const ENTRY_KEPT: readonly MountState[] = ['present', 'pending', 'readOnly', 'pendingDelete'];
 
 function planVolume(
   volume: LxcVolume,
@@ -153,25 +270,51 @@ function planVolume(
       errors.push({ field, problem: ct.problem });
       continue;
     }
-    if (ct.root) roots.push({ ctid: mount.ctid, ...ct.root });
-    else if (volume.owner.kind === 'container_root') errors.push({ field, problem: ct.rootProblem! });
+    let decision: MountDecision;
     try {
       const reserved = reservedSlots.get(mount.ctid) ?? [];
-      const decision = decideMountPoint(volume.hostPath, mount.containerPath, ct.config.mountPoints, ct.config.pendingMountPoints, reserved);
+      decision = decideMountPoint(volume.hostPath, mount.containerPath, ct.config.mountPoints, ct.config.pendingMountPoints, reserved, ct.config.pendingDeletes);
       if (decision.mount === 'new') reservedSlots.set(mount.ctid, [...reserved, decision.slot]);
-      containers.push({
-        ctid: mount.ctid,
-        containerPath: mount.containerPath,
-        rootUid: ct.root?.uid ?? null,
-        rootGid: ct.root?.gid ?? null,
-        idmap: ct.map.source,
-        ...decision,
-        running: ct.facts.running,
-      });
     } catch (error) {
       if (!(error instanceof NoFreeSlotError)) throw error;
       errors.push({ field, problem: `${ct.facts.file}: ${error.message}` });
+      continue;
     }
+    let writesAs: MountRoot | undefined;
+    let rootProblem = ct.rootProblem;
+    if (ct.root && ct.map) {
+      const kept = ENTRY_KEPT.includes(decision.mount) ? decision.entry?.parsed : undefined;
+      try {
+        writesAs = mountRoot(ct.map, ct.root, kept, ct.facts.file);
+      } catch (error) {
+        if (!(error instanceof IdmapError)) throw error;
+        rootProblem = error.message;
+      }
+    }
+    if (writesAs) roots.push({ ctid: mount.ctid, uid: writesAs.uid, gid: writesAs.gid });
+    else if (volume.owner.kind === 'container_root') errors.push({ field, problem: rootProblem! });
+    if (decision.mount === 'conflict') errors.push({ field, problem: mountStateAdvice(decision, mount.ctid, volume.hostPath, mount.containerPath)! });
+    const changes = decision.mount === 'new' || decision.mount === 'drift' || decision.mount === 'readOnly' || decision.mount === 'pendingDelete' || decision.mount === 'ignored';
+    if (changes && (ct.config.protection || ct.config.lock !== undefined)) {
+      const why = ct.config.protection ? 'protection: 1 is set' : `it is locked (lock: ${ct.config.lock})`;
+      const risky = decision.mount === 'new' ? errors : warnings;
+      risky.push({ field, problem: `${ct.facts.file}: ${why}, and pct set refuses to change mp${decision.slot} of CT ${mount.ctid} until that is cleared` });
+    }
+    if (writesAs?.note) warnings.push({ field, problem: `${ct.facts.file}: mp${decision.slot}: ${writesAs.note}` });
+    const { entry, ...shown } = decision;
+    const plan: ContainerPlan = {
+      ctid: mount.ctid,
+      containerPath: mount.containerPath,
+      rootUid: ct.root?.uid ?? null,
+      rootGid: ct.root?.gid ?? null,
+      idmap: ct.map?.source ?? 'lxc.idmap',
+      ...shown,
+      ...(ct.facts.node === undefined ? {} : { node: ct.facts.node }),
+      running: ct.facts.running,
+    };
+    if (entry) plan.existing = mountSummary(entry, shown.pendingUntilRestart ? 'pending' : 'main', ct.config.pendingDeletes);
+    if (writesAs && writesAs.through !== 'container') plan.writesAs = { uid: writesAs.uid, gid: writesAs.gid, through: writesAs.through };
+    containers.push(plan);
   }
   let owner: ResolvedOwner | null = null;
   if (!(volume.owner.kind === 'container_root' && roots.length < volume.mounts.length)) {
@@ -182,7 +325,15 @@ function planVolume(
       errors.push({ field: error.field, problem: error.problem });
     }
   }
+  const located = volume.mounts.map((m) => ({ ctid: m.ctid, node: facts.containers.find((c) => c.ctid === m.ctid)?.node }));
+  let walkNode: string | undefined;
+  if (located.some((c) => c.node !== undefined)) {
+    const where = walkNodeFor(volume.hostPath, located, facts.node ?? located.find((c) => c.node)!.node!, facts.cluster ?? { sharedPaths: [], replicated: [] });
+    if ('problem' in where) errors.push({ field: hostPathField, problem: where.problem });
+    else walkNode = where.node;
+  }
   const plan: VolumePlan = { name: volume.name, hostPath: volume.hostPath, owner: null, containers };
+  if (walkNode !== undefined) plan.walkNode = walkNode;
   if (hostPath?.dev !== undefined && hostPath.ino !== undefined && !hostPathProblem) plan.root = { dev: hostPath.dev, ino: hostPath.ino };
   if (owner) {
     const { note, ...planned } = owner;

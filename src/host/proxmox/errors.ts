@@ -13,8 +13,14 @@ export type ProxmoxErrorKind =
   | 'noFreeSlot'
   /** The pct command does not exist here. */
   | 'pctMissing'
-  /** pct ran and failed; it fails for passing reasons too (a backup holds the lock). */
+  /** pct ran and failed for a reason that may pass (its config lock file timed out, a hot-plug failed). */
   | 'pctFailed'
+  /** `protection: 1`: PVE::AbstractConfig::check_protection refuses every mount point change. */
+  | 'containerProtected'
+  /** `lock: <what>` in the config: check_lock refuses every change until an operator clears it. */
+  | 'containerLocked'
+  /** The container has a replication job and the bind mount lacks replicate=0 (API2::LXC::Config update_vm). */
+  | 'replicationRefused'
   /** The config kept changing between our read and pct set (its digest never matched). */
   | 'configKeptChanging';
 

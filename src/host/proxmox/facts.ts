@@ -12,12 +12,9 @@ export async function gatherLxcFacts(config: LxcConfig, node: ProxmoxNode, nodeN
   const ctids = [...new Set(config.volumes.flatMap((v) => v.mounts.map((m) => m.ctid)))].sort((a, b) => a - b);
   const users = [...new Set(config.volumes.flatMap((v) => (v.owner.kind === 'user' ? [v.owner.user] : [])))];
   const containers = await Promise.all(
-    ctids.map(async (ctid) => {
-      const { file, text } = node.readConf(ctid);
-      return { ctid, file, text, running: text === undefined ? false : await node.isRunning(ctid) };
-    }),
+    ctids.map((ctid) => node.containerState(ctid)),
   );
   const hostPaths = Object.fromEntries([...new Set(config.volumes.map((v) => v.hostPath))].map((p) => [p, inspectHostPath(p)]));
-  const facts: LxcFacts = { containers, hostUsers: node.readHostUsers(users), hostPaths, hostBinds: node.listHostBinds() };
+  const facts: LxcFacts = { containers, hostUsers: node.readHostUsers(users), hostPaths, hostBinds: node.listHostBinds(), cluster: node.readCluster() };
   return nodeName === undefined ? facts : { node: nodeName, ...facts };
 }

@@ -1,4 +1,5 @@
-import { decideMountPoint, NoFreeSlotError, pctSetArgs } from '../../domain/lxc/mountPoints';
+import { decideMountPoint, LEFT_WITHOUT_FIX, mountStateAdvice, NoFreeSlotError, pctSetArgs, type MountState } from '../../domain/lxc/mountPoints';
+import { onSharedStorage } from '../../domain/lxc/cluster';
 import { ProxmoxError } from './errors';
 import type { ProxmoxNode } from './node';
 
@@ -15,11 +16,20 @@ export interface BindMountPointResult {
   ctid: number;
   slot: number;
   changed: boolean;
-  /** What the conf says afterwards: mounted now (hot-plugged or stopped CT), or waiting in [pve:pending]. */
-  state: 'present' | 'hotplugged' | 'configured' | 'pendingUntilRestart' | 'driftLeft';
-  /** drift only: the host path the slot binds and that was left alone (without fixDrift). */
+  /**
+   * What the conf says afterwards: mounted now (hot-plugged or stopped CT), or waiting in [pve:pending];
+   * driftLeft: a drift, read-only, pending-delete or unparseable entry left alone (without fixDrift);
+   * conflictLeft: a storage volume or device at the path, which is never replaced.
+   */
+  state: 'present' | 'hotplugged' | 'configured' | 'pendingUntilRestart' | 'driftLeft' | 'conflictLeft';
+  /** What was found at the path before (the plan's mount state). */
+  found: MountState;
+  /** driftLeft, conflictLeft: what to do about it. */
+  advice?: string;
+  /** drift, conflict: what the slot mounts now, left alone. */
   currentHostPath?: string;
-  running: boolean;
+  /** null when pct status failed. */
+  running: boolean | null;
 }
 
 /** What `pct set --digest` says when the config changed after it was read (PVE::Tools::assert_if_modified). */
@@ -50,31 +60,43 @@ async function bindOnce(node: ProxmoxNode, input: BindMountPointInput): Promise<
   const { config, digest } = node.parseConf(ctid);
   let decision;
   try {
-    decision = decideMountPoint(hostPath, containerPath, config.mountPoints, config.pendingMountPoints);
+    decision = decideMountPoint(hostPath, containerPath, config.mountPoints, config.pendingMountPoints, [], config.pendingDeletes);
   } catch (error) {
     if (error instanceof NoFreeSlotError) throw new ProxmoxError('noFreeSlot', `CT ${ctid}: ${error.message}`);
     throw error;
   }
-  const running = await node.isRunning(ctid);
-  if (decision.mount === 'present') {
-    return { ctid, slot: decision.slot, changed: false, state: decision.pendingUntilRestart ? 'pendingUntilRestart' : 'present', running };
-  }
-  if (decision.mount === 'drift' && !input.fixDrift) {
-    return { ctid, slot: decision.slot, changed: false, state: 'driftLeft', currentHostPath: decision.currentHostPath, running };
-  }
+  const { running } = await node.runningState(ctid);
+  const found = decision.mount;
+  const kept = { ctid, slot: decision.slot, changed: false, found, running };
+  if (found === 'present') return { ...kept, state: 'present' };
+  if (found === 'pending') return { ...kept, state: 'pendingUntilRestart' };
+  const advice = mountStateAdvice(decision, ctid, hostPath, containerPath);
+  const current = decision.currentHostPath === undefined ? {} : { currentHostPath: decision.currentHostPath };
+  if (found === 'conflict') return { ...kept, state: 'conflictLeft', advice, ...current };
+  if (LEFT_WITHOUT_FIX.includes(found) && !input.fixDrift) return { ...kept, state: 'driftLeft', advice, ...current };
   let slot = decision.slot;
   const taken = new Set([...config.mountPoints, ...config.pendingMountPoints].map((e) => e.slot));
-  if (decision.mount === 'new' && input.slot !== undefined && !taken.has(input.slot)) slot = input.slot;
+  if (found === 'new' && input.slot !== undefined && !taken.has(input.slot)) slot = input.slot;
+  // A read-only or pending-delete entry is this very bind: its rewrite keeps its options (idmap, backup, …).
+  const keep: Record<string, string> = found === 'readOnly' || found === 'pendingDelete' ? { ...decision.entry?.parsed?.options } : {};
+  // update_vm refuses a bind mount into a replicated guest unless it says replicate=0; migration and HA
+  // refuse a local bind mount unless shared=1 says the path is the same on every node.
+  const cluster = node.readCluster();
+  if (cluster.replicated.includes(ctid)) keep.replicate = '0';
+  if (onSharedStorage(hostPath, cluster.sharedPaths)) keep.shared = '1';
   let args: string[];
   try {
-    args = pctSetArgs(ctid, slot, hostPath, containerPath, digest);
+    args = pctSetArgs(ctid, slot, hostPath, containerPath, digest, keep);
   } catch (error) {
     throw new ProxmoxError('invalidInput', `CT ${ctid}: ${(error as Error).message}`);
   }
   await node.runPct(args);
   const reread = node.parseConf(ctid).config;
-  const after = decideMountPoint(hostPath, containerPath, reread.mountPoints, reread.pendingMountPoints);
-  if (after.mount !== 'present') throw new ProxmoxError('pctFailed', `CT ${ctid}: pct set returned but mp${slot} does not bind ${hostPath} at ${containerPath}`);
-  const state = after.pendingUntilRestart ? 'pendingUntilRestart' : running ? 'hotplugged' : 'configured';
-  return { ctid, slot: after.slot, changed: true, state, running };
+  const after = decideMountPoint(hostPath, containerPath, reread.mountPoints, reread.pendingMountPoints, [], reread.pendingDeletes);
+  if (after.mount !== 'present' && after.mount !== 'pending') {
+    throw new ProxmoxError('pctFailed', `CT ${ctid}: pct set returned but mp${slot} does not bind ${hostPath} read-write at ${containerPath} (${after.mount})`);
+  }
+  // Only a new mount point is hot-plugged; a rewritten one that is not pending was mounted all along.
+  const state = after.mount === 'pending' ? 'pendingUntilRestart' : found === 'new' && running ? 'hotplugged' : 'configured';
+  return { ctid, slot: after.slot, changed: true, state, found, running };
 }
