@@ -259,10 +259,10 @@ describe('sharemount schedule: scheduled LXC re-apply through a real schedule, w
       expect({ flag, value, code: refused.code }).toEqual({ flag, value, code: 2 });
       expect(refused.stderr).toMatch(message);
     }
-    // Two bad fields are reported together, as efs mount does.
-    const both = await sharemount(['schedule', 'create', refusedName, 'efs', `research${suffix}`, 'i-0123456789abcdef0', '--every', '1h', '--gid', 'abc', '--group', 'wheel']);
+    // Two bad fields are reported together, as efs mount does (a number that is not one stops the parse first).
+    const both = await sharemount(['schedule', 'create', refusedName, 'efs', `research${suffix}`, 'i-0123456789abcdef0', '--every', '1h', '--mount-point', 'mnt/research', '--group', 'wheel']);
     expect(both.code).toBe(2);
-    expect(both.stderr).toMatch(/--group[\s\S]*--gid/);
+    expect(both.stderr).toMatch(/--mount-point[\s\S]*--group|--group[\s\S]*--mount-point/);
     await expect(client.schedule.getHandle(`sharemount-schedule-${refusedName}`).describe()).rejects.toThrow();
   });
 
