@@ -21,7 +21,10 @@ function projectExcept(...allowed) {
   return `^(\\.\\./)+(${denied.join('|')})(/|$)`;
 }
 const project = (name) => `^(\\.\\./)+${escape(name)}(/|$)`;
-const NODE_BUILTINS = `^(node:.*|(${builtinModules.filter((m) => !m.startsWith('_')).map(escape).join('|')})(/.*)?)$`;
+const NODE_BUILTINS = `^(node:.*|(${builtinModules
+  .filter((m) => !m.startsWith('_'))
+  .map(escape)
+  .join('|')})(/.*)?)$`;
 
 /**
  * One layer's boundary as two rules: no-restricted-imports for import/export declarations, and
@@ -34,7 +37,10 @@ function boundary(files, restrictions, extraSyntax = []) {
   return {
     files,
     rules: {
-      'no-restricted-imports': ['error', { patterns: restrictions.map(({ regex, message, allowTypeImports }) => ({ regex, message, ...(allowTypeImports ? { allowTypeImports } : {}) })) }],
+      'no-restricted-imports': [
+        'error',
+        { patterns: restrictions.map(({ regex, message, allowTypeImports }) => ({ regex, message, ...(allowTypeImports ? { allowTypeImports } : {}) })) },
+      ],
       'no-restricted-syntax': [
         'error',
         ...restrictions.flatMap(({ regex, message }) => [
@@ -64,26 +70,51 @@ export default tseslint.config(
     languageOptions: { parserOptions: { project: './tsconfig.json', tsconfigRootDir: import.meta.dirname } },
     rules: {
       '@typescript-eslint/no-floating-promises': 'error',
-      'no-restricted-globals': ['error', { name: 'setTimeout', message: 'use sleep() from @temporalio/workflow' }, { name: 'fetch', message: 'do I/O in an activity' }],
+      'no-restricted-globals': [
+        'error',
+        { name: 'setTimeout', message: 'use sleep() from @temporalio/workflow' },
+        { name: 'fetch', message: 'do I/O in an activity' },
+      ],
     },
   },
-  boundary(['src/workflows/**/*.ts'], [
-    { regex: NODE_BUILTINS, message: 'workflow code must not use Node built-ins: do I/O in an activity' },
-    { regex: '^(?![./]|node:|@temporalio/(workflow|common)(/|$))', message: 'workflow code imports only @temporalio/workflow and @temporalio/common: it talks to the outside through activities' },
-    { regex: projectExcept('domain', 'workflows', 'activities'), message: 'workflows import only domain code, other workflow files and activity types' },
-    { regex: project('activities'), allowTypeImports: true, message: 'workflows may import activity types only (import type)' },
-  ]),
-  boundary(['src/domain/**/*.ts'], [
-    { regex: NODE_BUILTINS, message: 'domain code is pure: no I/O (do it in the host layer)' },
-    { regex: '^@(aws-sdk|smithy|temporalio)/', message: 'domain code is pure: no AWS, no Temporal' },
-    { regex: projectExcept('domain'), message: 'domain code imports only other domain code' },
-  ]),
-  boundary(['src/host/**/*.ts'], [
-    { regex: '^@temporalio/', message: 'the host layer has no Temporal: heartbeats and failure types belong to the activities that wrap it' },
-    { regex: projectExcept('domain', 'host'), message: 'the host layer imports only domain and host code (no activities, cli, sandbox or Temporal wiring)' },
-  ]),
-  boundary(['src/activities/**/*.ts'], [
-    { regex: projectExcept('domain', 'host', 'activities'), message: 'activities import only domain and host code: never the CLI, the sandboxes, workflows or the worker' },
-  ]),
-  boundary(['src/cli/**/*.ts'], [{ regex: project('activities'), message: 'the CLI never imports activities: use the host layer (src/host) for reads and dry runs' }]),
+  boundary(
+    ['src/workflows/**/*.ts'],
+    [
+      { regex: NODE_BUILTINS, message: 'workflow code must not use Node built-ins: do I/O in an activity' },
+      {
+        regex: '^(?![./]|node:|@temporalio/(workflow|common)(/|$))',
+        message: 'workflow code imports only @temporalio/workflow and @temporalio/common: it talks to the outside through activities',
+      },
+      { regex: projectExcept('domain', 'workflows', 'activities'), message: 'workflows import only domain code, other workflow files and activity types' },
+      { regex: project('activities'), allowTypeImports: true, message: 'workflows may import activity types only (import type)' },
+    ],
+  ),
+  boundary(
+    ['src/domain/**/*.ts'],
+    [
+      { regex: NODE_BUILTINS, message: 'domain code is pure: no I/O (do it in the host layer)' },
+      { regex: '^@(aws-sdk|smithy|temporalio)/', message: 'domain code is pure: no AWS, no Temporal' },
+      { regex: projectExcept('domain'), message: 'domain code imports only other domain code' },
+    ],
+  ),
+  boundary(
+    ['src/host/**/*.ts'],
+    [
+      { regex: '^@temporalio/', message: 'the host layer has no Temporal: heartbeats and failure types belong to the activities that wrap it' },
+      { regex: projectExcept('domain', 'host'), message: 'the host layer imports only domain and host code (no activities, cli, sandbox or Temporal wiring)' },
+    ],
+  ),
+  boundary(
+    ['src/activities/**/*.ts'],
+    [
+      {
+        regex: projectExcept('domain', 'host', 'activities'),
+        message: 'activities import only domain and host code: never the CLI, the sandboxes, workflows or the worker',
+      },
+    ],
+  ),
+  boundary(
+    ['src/cli/**/*.ts'],
+    [{ regex: project('activities'), message: 'the CLI never imports activities: use the host layer (src/host) for reads and dry runs' }],
+  ),
 );

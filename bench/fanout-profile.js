@@ -58,7 +58,9 @@ async function main() {
           total++;
         }
       }
-      console.log(`fanout-profile: N = ${n}, ${stepMs} ms steps: wall ${wall.toFixed(2)} s, dev server CPU ${serverCpu.toFixed(2)} s, worker CPU ${((worker.user + worker.system) / 1e6).toFixed(2)} s`);
+      console.log(
+        `fanout-profile: N = ${n}, ${stepMs} ms steps: wall ${wall.toFixed(2)} s, dev server CPU ${serverCpu.toFixed(2)} s, worker CPU ${((worker.user + worker.system) / 1e6).toFixed(2)} s`,
+      );
       console.log(`history events: ${total}`);
       for (const [key, count] of [...counts].sort((a, b) => b[1] - a[1])) console.log(`  ${String(count).padStart(6)}  ${key}`);
     });

@@ -21,7 +21,10 @@ function ensureDist(force = false) {
   if (process.env.SHAREMOUNT_BENCH_DIST_FIXED) throw new Error(`${marker} is missing`);
   const start = process.hrtime.bigint();
   fs.rmSync(DIST, { recursive: true, force: true });
-  execFileSync(process.execPath, [path.join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', path.join(ROOT, 'tsconfig.json'), '--outDir', DIST], { stdio: 'inherit', cwd: ROOT });
+  execFileSync(process.execPath, [path.join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', path.join(ROOT, 'tsconfig.json'), '--outDir', DIST], {
+    stdio: 'inherit',
+    cwd: ROOT,
+  });
   const script = `require('@temporalio/worker').bundleWorkflowCode({ workflowsPath: ${JSON.stringify(path.join(DIST, 'workflows', 'index.js'))}, logger: { trace() {}, debug() {}, info() {}, warn() {}, error: console.error, log() {} } }).then(({ code }) => require('fs').writeFileSync(${JSON.stringify(marker)}, code))`;
   execFileSync(process.execPath, ['-e', script], { stdio: 'inherit', cwd: ROOT });
   // Files the compiled code finds by a path relative to its own place in the repo.
@@ -133,8 +136,28 @@ function machine() {
     kernel: os.release(),
     tmpFs: `${df[1]} (${df[0]})`,
     node: process.version,
-    load: os.loadavg().map((l) => l.toFixed(2)).join(' '),
+    load: os
+      .loadavg()
+      .map((l) => l.toFixed(2))
+      .join(' '),
   };
 }
 
-module.exports = { ROOT, DIST, ensureDist, requireDist, buildC, walkHelper, scratch, seconds, timed, median, fmt, table, quietTemporal, devServer, workflowBundle, machine };
+module.exports = {
+  ROOT,
+  DIST,
+  ensureDist,
+  requireDist,
+  buildC,
+  walkHelper,
+  scratch,
+  seconds,
+  timed,
+  median,
+  fmt,
+  table,
+  quietTemporal,
+  devServer,
+  workflowBundle,
+  machine,
+};

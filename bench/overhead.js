@@ -36,7 +36,11 @@ async function runOverhead({ full = false } = {}) {
       for (let r = 0; r < rounds + 1; r++) {
         const [instanceId] = instanceIds(1, 900 + r);
         const start = process.hrtime.bigint();
-        await client.workflow.execute('efsInstanceWorkflow', { taskQueue, workflowId: `bench-overhead-${r}-${Date.now()}`, args: [{ volume: 'bench', instanceId, steps }] });
+        await client.workflow.execute('efsInstanceWorkflow', {
+          taskQueue,
+          workflowId: `bench-overhead-${r}-${Date.now()}`,
+          args: [{ volume: 'bench', instanceId, steps }],
+        });
         if (r > 0) perStep.push((seconds(start) * 1000) / stepsPerWorkflow); // round 0 warms the worker up
       }
     });

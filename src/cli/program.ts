@@ -25,7 +25,22 @@ export function buildProgram(): Command {
     .version(require('../../package.json').version)
     .showHelpAfterError('(add --help for usage)')
     .addHelpText('after', `\n${ENVIRONMENT_HELP}\n\n${EXIT_CODES_HELP}`);
-  for (const command of [devCommand(), workerCommand(), doctorCommand(), demoCommand(), lxcCommand(), efsCommand(), statusCommand(), watchCommand(), listCommand(), cancelCommand(), scheduleCommand(), searchAttributesCommand(), serverCommand()]) program.addCommand(command);
+  for (const command of [
+    devCommand(),
+    workerCommand(),
+    doctorCommand(),
+    demoCommand(),
+    lxcCommand(),
+    efsCommand(),
+    statusCommand(),
+    watchCommand(),
+    listCommand(),
+    cancelCommand(),
+    scheduleCommand(),
+    searchAttributesCommand(),
+    serverCommand(),
+  ])
+    program.addCommand(command);
   return program;
 }
 

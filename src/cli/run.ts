@@ -63,7 +63,9 @@ async function warnWithoutWorker(session: Session, taskQueue: string, quiet: boo
       taskQueueType: 1, // workflow tasks
     });
     if (!pollers?.length) {
-      process.stderr.write(`warning: no worker polls task queue ${taskQueue} yet; start one with \`sharemount worker${taskQueue.startsWith('lxc:') ? ' --node ' + taskQueue.slice(4) : ''}\`\n`);
+      process.stderr.write(
+        `warning: no worker polls task queue ${taskQueue} yet; start one with \`sharemount worker${taskQueue.startsWith('lxc:') ? ' --node ' + taskQueue.slice(4) : ''}\`\n`,
+      );
     }
   } catch {
     // Only a hint: a server that does not answer this still runs the workflow.

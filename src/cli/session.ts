@@ -84,12 +84,24 @@ export async function openSession(options: { embedded?: EmbeddedOptions | false 
   const settings = settingsFromEnv();
   if (settings.address) {
     const client = await connectClient({ ...settings, address: settings.address });
-    return { client, settings: { ...settings, address: settings.address }, uiUrl: process.env.TEMPORAL_UI_URL, embedded: false, close: () => client.connection.close() };
+    return {
+      client,
+      settings: { ...settings, address: settings.address },
+      uiUrl: process.env.TEMPORAL_UI_URL,
+      embedded: false,
+      close: () => client.connection.close(),
+    };
   }
   const local = { ...settings, address: LOCAL_ADDRESS };
   if (await isTemporalReachable(LOCAL_ADDRESS)) {
     const client = await connectClient(local);
-    return { client, settings: local, uiUrl: process.env.TEMPORAL_UI_URL ?? `http://localhost:${LOCAL_UI_PORT}`, embedded: false, close: () => client.connection.close() };
+    return {
+      client,
+      settings: local,
+      uiUrl: process.env.TEMPORAL_UI_URL ?? `http://localhost:${LOCAL_UI_PORT}`,
+      embedded: false,
+      close: () => client.connection.close(),
+    };
   }
   if (options.embedded === false || options.embedded === undefined) {
     throw new CliError(

@@ -8,7 +8,12 @@ export interface DriftReport {
 }
 
 interface LxcLike {
-  volumes: Array<{ name: string; ok: boolean; error?: string; result?: { ownership: { changed: number; uid: number; gid: number }; mounts: Array<{ ctid: number; changed: boolean; slot: number }> } }>;
+  volumes: Array<{
+    name: string;
+    ok: boolean;
+    error?: string;
+    result?: { ownership: { changed: number; uid: number; gid: number }; mounts: Array<{ ctid: number; changed: boolean; slot: number }> };
+  }>;
 }
 
 interface EfsLike {

@@ -4,9 +4,7 @@
  */
 export type WalkHelperSource = 'prebuilt' | 'built-here' | 'explicit';
 
-export type WalkEngineChoice =
-  | { engine: 'native'; source: WalkHelperSource; helper: string; sha256: string }
-  | { engine: 'node'; reason: string };
+export type WalkEngineChoice = { engine: 'native'; source: WalkHelperSource; helper: string; sha256: string } | { engine: 'node'; reason: string };
 
 const SOURCE_TEXT: Record<WalkHelperSource, string> = {
   prebuilt: 'prebuilt helper',

@@ -52,14 +52,7 @@ export function buildDemoNode(): DemoNode {
   fs.writeFileSync(path.join(pveDir, 'lxc', '950.conf'), 'arch: amd64\nhostname: vllm-a\nunprivileged: 1\nmp0: /srv/scratch,mp=/scratch\n');
   fs.writeFileSync(
     path.join(pveDir, 'lxc', '951.conf'),
-    [
-      'arch: amd64',
-      'hostname: vllm-b',
-      'unprivileged: 1',
-      'lxc.idmap: u 0 100000 65536',
-      'lxc.idmap: g 0 100000 65536',
-      '',
-    ].join('\n'),
+    ['arch: amd64', 'hostname: vllm-b', 'unprivileged: 1', 'lxc.idmap: u 0 100000 65536', 'lxc.idmap: g 0 100000 65536', ''].join('\n'),
   );
   fs.writeFileSync(path.join(runningDir, '950'), '');
   const volumePath = path.join(dir, 'fastData', 'vllm_models');
@@ -94,7 +87,9 @@ export function buildDemoNode(): DemoNode {
     configFile,
     volumePath,
     asContainerRoot(ctid, script, ...args) {
-      const result = spawnSync('unshare', ['--user', ...maps[ctid], '--setuid', '0', '--setgid', '0', '--', 'sh', '-c', script, 'sh', ...args], { encoding: 'utf8' });
+      const result = spawnSync('unshare', ['--user', ...maps[ctid], '--setuid', '0', '--setgid', '0', '--', 'sh', '-c', script, 'sh', ...args], {
+        encoding: 'utf8',
+      });
       return { ok: result.status === 0, output: `${result.stdout}${result.stderr}`.trim() };
     },
   };

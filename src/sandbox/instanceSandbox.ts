@@ -179,7 +179,7 @@ export async function createInstanceSandbox(options: SandboxOptions): Promise<In
       const users = options.users ?? [];
       const userScript = [
         'set -eu',
-        "awk -F: '$3 >= 1000 && $3 != 65534 { print $1 }' /etc/passwd | while read -r u; do userdel \"$u\"; done",
+        'awk -F: \'$3 >= 1000 && $3 != 65534 { print $1 }\' /etc/passwd | while read -r u; do userdel "$u"; done',
         ...users.map((u) => `useradd -M -U -u ${u.uid} -s '${u.shell ?? '/bin/bash'}' '${u.name}'`),
       ];
       const usersResult = await sandbox.run(userScript.join('\n'));

@@ -92,7 +92,15 @@ export async function startSsmAgentEmulator(options: { motoEndpoint: string; inv
         }
         const base = { CommandId, InstanceId, DocumentName: 'AWS-RunShellScript', PluginName: 'aws:runShellScript' };
         const result = invocation.result;
-        if (!result) return json(res, 200, { ...base, Status: 'InProgress', StatusDetails: 'InProgress', ResponseCode: -1, StandardOutputContent: '', StandardErrorContent: '' });
+        if (!result)
+          return json(res, 200, {
+            ...base,
+            Status: 'InProgress',
+            StatusDetails: 'InProgress',
+            ResponseCode: -1,
+            StandardOutputContent: '',
+            StandardErrorContent: '',
+          });
         const status = result.code === 0 ? 'Success' : 'Failed';
         return json(res, 200, {
           ...base,
@@ -119,7 +127,9 @@ export async function startSsmAgentEmulator(options: { motoEndpoint: string; inv
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
-      handle(req, res, Buffer.concat(chunks)).catch((error: Error) => json(res, 500, { __type: 'InternalServerError', message: error.message }, 'InternalServerError'));
+      handle(req, res, Buffer.concat(chunks)).catch((error: Error) =>
+        json(res, 500, { __type: 'InternalServerError', message: error.message }, 'InternalServerError'),
+      );
     });
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));

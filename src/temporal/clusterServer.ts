@@ -143,7 +143,15 @@ function runTool(file: string, args: string[], env: NodeJS.ProcessEnv): Promise<
 export async function setupSchemas(db: DatabaseSettings, toolsDir = serverToolsDir()): Promise<void> {
   const sqlTool = tool(toolsDir, 'temporal-sql-tool');
   // Connection settings through the tool's own variables: the password stays out of the process list.
-  const base = { ...process.env, SQL_PLUGIN: 'postgres12', SQL_HOST: db.host, SQL_PORT: String(db.port), SQL_USER: db.user, SQL_PASSWORD: db.password, SQL_CONNECT_ATTRIBUTES: db.attributes };
+  const base = {
+    ...process.env,
+    SQL_PLUGIN: 'postgres12',
+    SQL_HOST: db.host,
+    SQL_PORT: String(db.port),
+    SQL_USER: db.user,
+    SQL_PASSWORD: db.password,
+    SQL_CONNECT_ATTRIBUTES: db.attributes,
+  };
   for (const [database, schema] of [
     [db.database, 'postgresql/v12/temporal'],
     [db.visibilityDatabase, 'postgresql/v12/visibility'],

@@ -23,13 +23,18 @@ export function settingsFromEnv(env: NodeJS.ProcessEnv = process.env): TemporalS
   // envconfig would let it override the profile with an empty value. gRPC metadata keeps its own rule: an
   // empty TEMPORAL_GRPC_META_* removes that header.
   const overrideEnvVars = Object.fromEntries(
-    Object.entries(env).filter((entry): entry is [string, string] => typeof entry[1] === 'string' && (entry[1] !== '' || entry[0].startsWith('TEMPORAL_GRPC_META_'))),
+    Object.entries(env).filter(
+      (entry): entry is [string, string] => typeof entry[1] === 'string' && (entry[1] !== '' || entry[0].startsWith('TEMPORAL_GRPC_META_')),
+    ),
   );
   let loaded: ReturnType<typeof loadClientConnectConfig>;
   try {
     loaded = loadClientConnectConfig({ overrideEnvVars });
   } catch (error) {
-    throw new InputError(settingBehind(error as NodeJS.ErrnoException, overrideEnvVars), `cannot load the Temporal connection settings: ${(error as Error).message}`);
+    throw new InputError(
+      settingBehind(error as NodeJS.ErrnoException, overrideEnvVars),
+      `cannot load the Temporal connection settings: ${(error as Error).message}`,
+    );
   }
   const { connectionOptions, namespace } = loaded;
   return {

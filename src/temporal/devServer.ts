@@ -155,7 +155,9 @@ async function startOnce(options: DevServerOptions): Promise<DevServer> {
 function startFailure(exited: string, logFile: string | undefined, said: string, ports: Array<number | undefined>): Error {
   const where = logFile ? ` (log: ${logFile})` : '';
   if (/address already in use/i.test(said)) {
-    return new PortInUseError(`the Temporal dev server ${exited}: a port it needs is in use (${ports.filter(Boolean).join(', ')} or one it picked itself)${where}`);
+    return new PortInUseError(
+      `the Temporal dev server ${exited}: a port it needs is in use (${ports.filter(Boolean).join(', ')} or one it picked itself)${where}`,
+    );
   }
   const tail = said.trim().split('\n').slice(-5).join('\n');
   return new Error(`the Temporal dev server ${exited} before it answered${where}${tail ? `:\n${tail}` : ''}`);

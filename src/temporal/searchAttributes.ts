@@ -12,7 +12,10 @@ const TYPES = {
  * gets them as start flags; a real cluster through this, from `sharemount server` and
  * `sharemount setup-search-attributes`.
  */
-export async function ensureSearchAttributes(connection: Pick<Connection, 'operatorService'>, namespace: string): Promise<{ added: string[]; present: string[] }> {
+export async function ensureSearchAttributes(
+  connection: Pick<Connection, 'operatorService'>,
+  namespace: string,
+): Promise<{ added: string[]; present: string[] }> {
   const existing = await connection.operatorService.listSearchAttributes({ namespace });
   const missing = Object.entries(SEARCH_ATTRIBUTES).filter(([name]) => !(name in (existing.customAttributes ?? {})));
   if (missing.length) {

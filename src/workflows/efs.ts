@@ -5,7 +5,17 @@
  */
 import { ApplicationFailure, executeChild, proxyActivities } from '@temporalio/workflow';
 import type { Activities } from '../activities';
-import { chooseMountTargetSubnets, nfsSourceGroups, planEfsMount, planEfsUnmount, validateInstanceIds, validateVolumeName, type EfsMountRequest, type EfsPlan, type PlannedStep } from '../domain/efs';
+import {
+  chooseMountTargetSubnets,
+  nfsSourceGroups,
+  planEfsMount,
+  planEfsUnmount,
+  validateInstanceIds,
+  validateVolumeName,
+  type EfsMountRequest,
+  type EfsPlan,
+  type PlannedStep,
+} from '../domain/efs';
 import { EFS_MOUNT_STEPS } from '../domain/efs/steps';
 import { INPUT_FAILURE_TYPES } from '../domain/errors';
 import { efsInstanceWorkflowId } from '../domain/workflowIds';
@@ -18,7 +28,13 @@ import { errorMessage, ProgressBoard, withConcurrency } from './progress';
 // non-retryable by the activities themselves, except what their validators throw: that is bad input here.
 const aws = proxyActivities<Activities>({
   startToCloseTimeout: '2 minutes',
-  retry: { initialInterval: '2 seconds', backoffCoefficient: 2, maximumInterval: '30 seconds', maximumAttempts: 10, nonRetryableErrorTypes: [...INPUT_FAILURE_TYPES] },
+  retry: {
+    initialInterval: '2 seconds',
+    backoffCoefficient: 2,
+    maximumInterval: '30 seconds',
+    maximumAttempts: 10,
+    nonRetryableErrorTypes: [...INPUT_FAILURE_TYPES],
+  },
 });
 
 // Polling activities heartbeat; a lost worker is noticed within the heartbeat timeout, and the retry polls
@@ -26,7 +42,13 @@ const aws = proxyActivities<Activities>({
 const polling = proxyActivities<Activities>({
   startToCloseTimeout: '30 minutes',
   heartbeatTimeout: '30 seconds',
-  retry: { initialInterval: '2 seconds', backoffCoefficient: 2, maximumInterval: '30 seconds', maximumAttempts: 10, nonRetryableErrorTypes: [...INPUT_FAILURE_TYPES] },
+  retry: {
+    initialInterval: '2 seconds',
+    backoffCoefficient: 2,
+    maximumInterval: '30 seconds',
+    maximumAttempts: 10,
+    nonRetryableErrorTypes: [...INPUT_FAILURE_TYPES],
+  },
 });
 
 export interface EfsVolumeInput {
@@ -91,7 +113,8 @@ async function ensureVolume(board: ProgressBoard, input: EfsVolumeInput): Promis
   const fs = await board.step(
     row,
     'ensureFileSystem',
-    () => aws.ensureFileSystem.executeWithOptions({ summary: `create or find EFS file system for volume ${input.name}` }, [{ name: input.name, tags: input.tags }]),
+    () =>
+      aws.ensureFileSystem.executeWithOptions({ summary: `create or find EFS file system for volume ${input.name}` }, [{ name: input.name, tags: input.tags }]),
     (r) => (r.created ? `created ${r.fileSystemId}` : undefined),
   );
   await board.step(row, 'awaitFileSystemAvailable', () =>
@@ -109,16 +132,22 @@ async function ensureVolume(board: ProgressBoard, input: EfsVolumeInput): Promis
     row,
     'ensureNfsSecurityGroup',
     () =>
-      aws.ensureNfsSecurityGroup.executeWithOptions({ summary: `security group admitting NFS (TCP 2049) in ${network.vpcId}` },
-        [{ name: `sharemount-${input.name}-nfs`, vpcId: network.vpcId, sourceGroupIds: nfsSourceGroups(instances), tags: input.tags }],
-      ),
-    (r) => (r.created ? `created security group ${r.securityGroupId}` : r.rulesAdded.length ? `opened NFS in ${r.securityGroupId} to ${r.rulesAdded.join(', ')}` : undefined),
+      aws.ensureNfsSecurityGroup.executeWithOptions({ summary: `security group admitting NFS (TCP 2049) in ${network.vpcId}` }, [
+        { name: `sharemount-${input.name}-nfs`, vpcId: network.vpcId, sourceGroupIds: nfsSourceGroups(instances), tags: input.tags },
+      ]),
+    (r) =>
+      r.created
+        ? `created security group ${r.securityGroupId}`
+        : r.rulesAdded.length
+          ? `opened NFS in ${r.securityGroupId} to ${r.rulesAdded.join(', ')}`
+          : undefined,
   );
   const targets = await board.step(
     row,
     'ensureMountTargets',
     () =>
-      aws.ensureMountTargets.executeWithOptions({ summary: `mount targets for ${fs.fileSystemId} in ${network.subnets.map((s) => s.availabilityZone).join(', ')}` },
+      aws.ensureMountTargets.executeWithOptions(
+        { summary: `mount targets for ${fs.fileSystemId} in ${network.subnets.map((s) => s.availabilityZone).join(', ')}` },
         [{ fileSystemId: fs.fileSystemId, subnetIds: network.subnets.map((s) => s.subnetId), securityGroupId: group.securityGroupId }],
       ),
     (r) => {
@@ -127,7 +156,9 @@ async function ensureVolume(board: ProgressBoard, input: EfsVolumeInput): Promis
     },
   );
   await board.step(row, 'awaitMountTargetsAvailable', () =>
-    polling.awaitMountTargetsAvailable.executeWithOptions({ summary: `wait until the mount targets of ${fs.fileSystemId} are available` }, [{ fileSystemId: fs.fileSystemId }]),
+    polling.awaitMountTargetsAvailable.executeWithOptions({ summary: `wait until the mount targets of ${fs.fileSystemId} are available` }, [
+      { fileSystemId: fs.fileSystemId },
+    ]),
   );
   await board.finish(row);
   return {
@@ -135,7 +166,12 @@ async function ensureVolume(board: ProgressBoard, input: EfsVolumeInput): Promis
     created: fs.created,
     unknownInstances: located.unknown,
     securityGroupId: group.securityGroupId,
-    mountTargets: targets.mountTargets.map(({ mountTargetId, subnetId, availabilityZone, created }) => ({ mountTargetId, subnetId, availabilityZone, created })),
+    mountTargets: targets.mountTargets.map(({ mountTargetId, subnetId, availabilityZone, created }) => ({
+      mountTargetId,
+      subnetId,
+      availabilityZone,
+      created,
+    })),
   };
 }
 
@@ -184,10 +220,7 @@ export async function efsInstanceWorkflow(input: EfsInstanceInput): Promise<Inst
       await board.step(
         input.instanceId,
         step.step,
-        () =>
-          polling.runStepOnInstance.executeWithOptions({ summary: step.summary },
-            [{ instanceId: input.instanceId, step: step.step, script: step.script }],
-          ),
+        () => polling.runStepOnInstance.executeWithOptions({ summary: step.summary }, [{ instanceId: input.instanceId, step: step.step, script: step.script }]),
         (r) => (r.changed.length ? r.changed.join(', ') : undefined),
       );
     }
@@ -206,7 +239,13 @@ async function fanOutInstances(board: ProgressBoard, plan: EfsPlan, request: Efs
     board.start(instance.instanceId);
     return executeChild(efsInstanceWorkflow, {
       workflowId: efsInstanceWorkflowId(plan.volumeName, instance.instanceId),
-      args: [{ volume: plan.volumeName, instanceId: instance.instanceId, plan: { action: plan.action, request: { ...request, instanceIds: [instance.instanceId] } } }],
+      args: [
+        {
+          volume: plan.volumeName,
+          instanceId: instance.instanceId,
+          plan: { action: plan.action, request: { ...request, instanceIds: [instance.instanceId] } },
+        },
+      ],
       staticSummary: `${plan.action} ${plan.fileSystemId} at ${plan.mountPoint} on ${instance.instanceId}`,
       typedSearchAttributes: runSearchAttributes('efs', [plan.volumeName], [instance.instanceId]),
     });

@@ -151,20 +151,21 @@ export async function lxcVolumeWorkflow(input: LxcVolumeInput): Promise<LxcVolum
       ),
     );
     const hostUsers = await board.step(own, 'resolveOwner', async () =>
-      volume.owner.kind === 'user'
-        ? readHostUsers.executeWithOptions({ summary: `look up host user ${volume.owner.user}` }, [[volume.owner.user]])
-        : {},
+      volume.owner.kind === 'user' ? readHostUsers.executeWithOptions({ summary: `look up host user ${volume.owner.user}` }, [[volume.owner.user]]) : {},
     );
     // In a cluster (configs under nodes/<node>/), where each container lives decides where its steps run.
     const clustered = containers.some((c) => c.node !== undefined);
-    const cluster = clustered ? await board.step(own, 'checkHostPath', () => readCluster.executeWithOptions({ summary: 'read storage.cfg and replication.cfg' }, [])) : undefined;
+    const cluster = clustered
+      ? await board.step(own, 'checkHostPath', () => readCluster.executeWithOptions({ summary: 'read storage.cfg and replication.cfg' }, []))
+      : undefined;
     const where = cluster ? walkNodeFor(volume.hostPath, containers, input.node, cluster) : { node: input.node };
     if ('problem' in where) throw ApplicationFailure.nonRetryable(where.problem, 'PlanInvalid');
     const walker = onNode(where.node, input.node);
     const hostPaths = await board.step(own, 'checkHostPath', () =>
       walker.inspectHostPaths.executeWithOptions({ summary: `check ${volume.hostPath} on ${where.node}: no symlink in any component` }, [[volume.hostPath]]),
     );
-    const plan = decide(() => buildLxcPlan({ volumes: [volume] }, { node: input.node, containers, hostUsers, hostPaths, ...(cluster ? { cluster } : {}) })).volumes[0];
+    const plan = decide(() => buildLxcPlan({ volumes: [volume] }, { node: input.node, containers, hostUsers, hostPaths, ...(cluster ? { cluster } : {}) }))
+      .volumes[0];
     const problem = planErrors(plan);
     if (problem) throw ApplicationFailure.nonRetryable(problem, 'PlanInvalid');
     const owner = plan.owner!;
@@ -174,9 +175,9 @@ export async function lxcVolumeWorkflow(input: LxcVolumeInput): Promise<LxcVolum
       own,
       'applyOwnership',
       () =>
-        walker.applyOwnership.executeWithOptions({ summary: `chown ${volume.hostPath} → ${owner.uid}:${owner.gid} for CT ${ctids} on ${where.node}` },
-          [{ volume: volume.name, root: volume.hostPath, uid: owner.uid, gid: owner.gid, fullScan: input.fullScan, expectedRoot: plan.root }],
-        ),
+        walker.applyOwnership.executeWithOptions({ summary: `chown ${volume.hostPath} → ${owner.uid}:${owner.gid} for CT ${ctids} on ${where.node}` }, [
+          { volume: volume.name, root: volume.hostPath, uid: owner.uid, gid: owner.gid, fullScan: input.fullScan, expectedRoot: plan.root },
+        ]),
       (r) => (r.changed ? `${r.changed} entries now ${owner.uid}:${owner.gid}` : undefined),
     );
     await board.finish(own, refusalNote(ownership));
@@ -188,7 +189,9 @@ export async function lxcVolumeWorkflow(input: LxcVolumeInput): Promise<LxcVolum
         'bindMountPoint',
         () =>
           onNode(container.node ?? input.node, input.node).bindMountPoint.executeWithOptions(
-            { summary: `mount ${volume.hostPath} at ${container.containerPath} in CT ${container.ctid} (mp${container.slot}) on ${container.node ?? input.node}` },
+            {
+              summary: `mount ${volume.hostPath} at ${container.containerPath} in CT ${container.ctid} (mp${container.slot}) on ${container.node ?? input.node}`,
+            },
             [{ ctid: container.ctid, slot: container.slot, hostPath: volume.hostPath, containerPath: container.containerPath, fixDrift: input.fixDrift }],
           ),
         (r) => describeMount(r, container),
@@ -232,7 +235,11 @@ export async function lxcApplyWorkflow(input: LxcApplyInput): Promise<LxcApplyRe
       taskQueue: workflowInfo().taskQueue,
       args: [{ node: input.node, volume, fixDrift: input.fixDrift, fullScan: input.fullScan }],
       staticSummary: `apply volume ${volume.name} (${volume.hostPath}) to CT ${volume.mounts.map((m) => m.ctid).join(', ')} on ${input.node}`,
-      typedSearchAttributes: runSearchAttributes('lxc', [volume.name], volume.mounts.map((m) => `ct${m.ctid}`)),
+      typedSearchAttributes: runSearchAttributes(
+        'lxc',
+        [volume.name],
+        volume.mounts.map((m) => `ct${m.ctid}`),
+      ),
     });
   });
   const results = await Promise.all(

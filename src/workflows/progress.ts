@@ -3,7 +3,16 @@
  * board also tells its parent how its rows move, so the parent's query shows every target's step: by signal
  * while it runs (at most every few seconds) and when it fails, and in its result when it succeeds.
  */
-import { ApplicationFailure, CancellationScope, defineSignal, getExternalWorkflowHandle, isCancellation, patched, setHandler, workflowInfo } from '@temporalio/workflow';
+import {
+  ApplicationFailure,
+  CancellationScope,
+  defineSignal,
+  getExternalWorkflowHandle,
+  isCancellation,
+  patched,
+  setHandler,
+  workflowInfo,
+} from '@temporalio/workflow';
 import { errorMessage, newTarget, RunProgress, TargetProgress } from '../domain/progress';
 
 export { errorMessage };
@@ -28,13 +37,16 @@ function now(): string {
   return new Date().toISOString();
 }
 
-
 export class ProgressBoard {
   readonly progress: RunProgress;
 
   private readonly rowsInResult: boolean;
 
-  constructor(backend: RunProgress['backend'], subject: string, private readonly forwardToParent = false) {
+  constructor(
+    backend: RunProgress['backend'],
+    subject: string,
+    private readonly forwardToParent = false,
+  ) {
     this.progress = { backend, subject, targets: [], done: false };
     this.rowsInResult = forwardToParent && patched(ROWS_IN_RESULT_PATCH);
     // Workflow time: a child that ends within the first interval sends no signal at all (legacy: at once).

@@ -33,13 +33,21 @@ describe('a cluster: PostgreSQL, sharemount server, a worker on each of two node
     const config = path.join(base, 'phoenix_hypervisor_config.json');
     fs.writeFileSync(
       config,
-      JSON.stringify({ version: '1', firewall_rules: [], shared_volumes: { [volumeName]: { host_path: volume, owner: 'container_root', mounts: { [ctids[0]]: '/models', [ctids[1]]: '/models' } } } }),
+      JSON.stringify({
+        version: '1',
+        firewall_rules: [],
+        shared_volumes: { [volumeName]: { host_path: volume, owner: 'container_root', mounts: { [ctids[0]]: '/models', [ctids[1]]: '/models' } } },
+      }),
     );
     // The node's pct: the stand-in, behind a gate the restart test closes to hold a run in mid-flight.
     const gate = path.join(base, 'gate-open');
     fs.writeFileSync(gate, '');
     const pct = path.join(base, 'pct');
-    fs.writeFileSync(pct, `#!/bin/sh\nif [ "$1" = set ] && [ ! -e "${gate}" ]; then : > "${gate}.waiting"; while [ ! -e "${gate}" ]; do sleep 0.1; done; fi\nexec "${STAND_IN_PCT}" "$@"\n`, { mode: 0o755 });
+    fs.writeFileSync(
+      pct,
+      `#!/bin/sh\nif [ "$1" = set ] && [ ! -e "${gate}" ]; then : > "${gate}.waiting"; while [ ! -e "${gate}" ]; do sleep 0.1; done; fi\nexec "${STAND_IN_PCT}" "$@"\n`,
+      { mode: 0o755 },
+    );
     const pctLog = path.join(pveDir, 'pct.log');
     const nodeEnv = { SHAREMOUNT_PVE_DIR: pveDir, SHAREMOUNT_PCT_LOG: pctLog };
     const flags = ['--config', config, '--node', name, '--pve-dir', pveDir, '--pct', pct];
@@ -54,7 +62,14 @@ describe('a cluster: PostgreSQL, sharemount server, a worker on each of two node
     server = await startServer(pg.url(), port, logDir, 'server');
     env = { TEMPORAL_ADDRESS: `127.0.0.1:${port}`, SHAREMOUNT_TASK_QUEUE: queue };
     for (const node of nodes) {
-      workers.push(spawnSharemount(['worker', '--node', node.name, '--no-general', '--pve-dir', node.pveDir, '--pct', node.pct], { ...env, ...node.nodeEnv }, logDir, `worker-${node.name}`));
+      workers.push(
+        spawnSharemount(
+          ['worker', '--node', node.name, '--no-general', '--pve-dir', node.pveDir, '--pct', node.pct],
+          { ...env, ...node.nodeEnv },
+          logDir,
+          `worker-${node.name}`,
+        ),
+      );
     }
     workers.push(spawnSharemount(['worker'], env, logDir, 'worker-general'));
     await Promise.all(workers.map((w) => waitFor(`${w.log} to say it polls`, () => w.output().includes('polling') || undefined, 60_000)));
@@ -98,7 +113,8 @@ describe('a cluster: PostgreSQL, sharemount server, a worker on each of two node
       const result = await cli(['lxc', 'apply', ...node.flags, '--json'], node.nodeEnv);
       expect({ code: result.code, stderr: result.stderr }).toEqual({ code: 0, stderr: expect.any(String) });
       expect(owner(path.join(node.volume, 'sub', 'b.bin'))).toBe('100000:100000');
-      for (const ctid of node.ctids) expect(fs.readFileSync(path.join(node.pveDir, 'lxc', `${ctid}.conf`), 'utf8')).toMatch(new RegExp(`mp\\d+: ${node.volume},mp=/models`));
+      for (const ctid of node.ctids)
+        expect(fs.readFileSync(path.join(node.pveDir, 'lxc', `${ctid}.conf`), 'utf8')).toMatch(new RegExp(`mp\\d+: ${node.volume},mp=/models`));
     }
     // Each node's pct was called for its own containers only.
     for (const [index, node] of nodes.entries()) {
@@ -119,10 +135,14 @@ describe('a cluster: PostgreSQL, sharemount server, a worker on each of two node
 
   it('list --volume filters through SQL visibility', async () => {
     const [a, b] = nodes;
-    const listed = await waitFor('both volumes in visibility', async () => {
-      const rows = JSON.parse((await cli(['list', '--volume', a.volumeName, '--json'])).stdout) as Array<{ workflowId: string; volume: string }>;
-      return rows.length ? rows : undefined;
-    }, 30_000);
+    const listed = await waitFor(
+      'both volumes in visibility',
+      async () => {
+        const rows = JSON.parse((await cli(['list', '--volume', a.volumeName, '--json'])).stdout) as Array<{ workflowId: string; volume: string }>;
+        return rows.length ? rows : undefined;
+      },
+      30_000,
+    );
     expect(listed.map((r) => r.volume)).toEqual(listed.map(() => a.volumeName));
     expect(listed.map((r) => r.workflowId)).toContain(lxcApplyWorkflowId(a.name));
     const other = JSON.parse((await cli(['list', '--volume', b.volumeName, '--json'])).stdout) as Array<{ workflowId: string }>;

@@ -13,18 +13,35 @@ describe('npm pack → npm install -g', () => {
   const scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'sharemount-pack-'));
   const prefix = path.join(scratch, 'prefix');
   const installed = path.join(prefix, 'bin', 'sharemount');
-  const cleanEnv = { PATH: `${path.join(prefix, 'bin')}:/usr/local/bin:/usr/bin:/bin`, HOME: path.join(scratch, 'home'), SHAREMOUNT_HOME: path.join(scratch, 'data') };
+  const cleanEnv = {
+    PATH: `${path.join(prefix, 'bin')}:/usr/local/bin:/usr/bin:/bin`,
+    HOME: path.join(scratch, 'home'),
+    SHAREMOUNT_HOME: path.join(scratch, 'data'),
+  };
 
   beforeAll(() => {
     const tarball = execFileSync('npm', ['pack', '--silent', '--pack-destination', scratch], { cwd: ROOT, encoding: 'utf8' }).trim().split('\n').pop()!;
     fs.mkdirSync(cleanEnv.HOME);
-    execFileSync('npm', ['install', '-g', '--prefix', prefix, '--no-audit', '--no-fund', '--prefer-offline', path.join(scratch, tarball)], { stdio: 'pipe', timeout: 600_000 });
+    execFileSync('npm', ['install', '-g', '--prefix', prefix, '--no-audit', '--no-fund', '--prefer-offline', path.join(scratch, tarball)], {
+      stdio: 'pipe',
+      timeout: 600_000,
+    });
   }, 660_000);
   afterAll(() => fs.rmSync(scratch, { recursive: true, force: true }));
 
   it('packs what the CLI needs to run, and none of the sources or tests', () => {
-    const listing = JSON.parse(execFileSync('npm', ['pack', '--dry-run', '--json'], { cwd: ROOT, encoding: 'utf8' }))[0].files.map((f: { path: string }) => f.path) as string[];
-    for (const needed of ['bin/sharemount', 'dist/client.js', 'dist/workflow-bundle.js', 'deploy/temporal/config/sharemount.yaml', 'deploy/temporal/dynamicconfig.yaml', 'deploy/systemd/sharemount-server.service', 'temporal-version.json']) {
+    const listing = JSON.parse(execFileSync('npm', ['pack', '--dry-run', '--json'], { cwd: ROOT, encoding: 'utf8' }))[0].files.map(
+      (f: { path: string }) => f.path,
+    ) as string[];
+    for (const needed of [
+      'bin/sharemount',
+      'dist/client.js',
+      'dist/workflow-bundle.js',
+      'deploy/temporal/config/sharemount.yaml',
+      'deploy/temporal/dynamicconfig.yaml',
+      'deploy/systemd/sharemount-server.service',
+      'temporal-version.json',
+    ]) {
       expect(listing).toContain(needed);
     }
     expect(listing.filter((f) => f.startsWith('test/') || f.startsWith('src/domain/') || f.startsWith('.tools/'))).toEqual([]);
@@ -41,10 +58,14 @@ describe('npm pack → npm install -g', () => {
     const env = { ...cleanEnv, SHAREMOUNT_TEMPORAL_BIN: pinnedTemporalPath() };
     const dev = spawnSharemount(['dev', '--port', String(port), '--ui-port', String(port + 20)], env, scratch, 'dev', installed);
     try {
-      await waitFor(`${dev.log} to say it serves`, () => {
-        if (dev.child.exitCode !== null) throw new Error(`sharemount dev exited: ${dev.output()}`);
-        return dev.output().includes('Press Ctrl-C') || undefined;
-      }, 90_000);
+      await waitFor(
+        `${dev.log} to say it serves`,
+        () => {
+          if (dev.child.exitCode !== null) throw new Error(`sharemount dev exited: ${dev.output()}`);
+          return dev.output().includes('Press Ctrl-C') || undefined;
+        },
+        90_000,
+      );
       const doctor = await runCli(['doctor', '--backend', 'efs', '--json'], { ...env, TEMPORAL_ADDRESS: `127.0.0.1:${port}` }, 120_000, installed);
       expect(doctor.stderr).not.toMatch(/not built|Cannot find module/);
       expect([0, 1]).toContain(doctor.code);

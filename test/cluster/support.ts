@@ -18,7 +18,8 @@ function postgresBin(): string {
   if (process.env.SHAREMOUNT_PG_BIN) return process.env.SHAREMOUNT_PG_BIN;
   const base = '/usr/lib/postgresql';
   const majors = fs.existsSync(base) ? fs.readdirSync(base).filter((v) => fs.existsSync(path.join(base, v, 'bin', 'initdb'))) : [];
-  if (!majors.length) throw new Error('PostgreSQL is not installed (no /usr/lib/postgresql/<major>/bin/initdb): apt-get install postgresql, or set SHAREMOUNT_PG_BIN');
+  if (!majors.length)
+    throw new Error('PostgreSQL is not installed (no /usr/lib/postgresql/<major>/bin/initdb): apt-get install postgresql, or set SHAREMOUNT_PG_BIN');
   return path.join(base, majors.sort((a, b) => Number(b) - Number(a))[0], 'bin');
 }
 
@@ -63,13 +64,34 @@ export async function startPostgres(): Promise<Postgres> {
   fs.writeFileSync(path.join(dir, 'pwfile'), `${password}\n`);
   if (asRoot) execFileSync('chown', ['-R', 'postgres:postgres', dir]);
   const data = path.join(dir, 'data');
-  runAs(path.join(bin, 'initdb'), ['-D', data, '-U', 'temporal', `--pwfile=${path.join(dir, 'pwfile')}`, '--auth-host=scram-sha-256', '--auth-local=trust', '-E', 'UTF8']);
+  runAs(path.join(bin, 'initdb'), [
+    '-D',
+    data,
+    '-U',
+    'temporal',
+    `--pwfile=${path.join(dir, 'pwfile')}`,
+    '--auth-host=scram-sha-256',
+    '--auth-local=trust',
+    '-E',
+    'UTF8',
+  ]);
   let port = 0;
   for (let attempt = 0; attempt < 20 && !port; attempt++) {
     const candidate = 40_000 + Math.floor(Math.random() * 10_000);
     if (await portFree(candidate)) port = candidate;
   }
-  runAs(path.join(bin, 'pg_ctl'), ['-D', data, '-l', path.join(dir, 'postgres.log'), '-w', '-t', '60', '-o', `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c fsync=off`, 'start']);
+  runAs(path.join(bin, 'pg_ctl'), [
+    '-D',
+    data,
+    '-l',
+    path.join(dir, 'postgres.log'),
+    '-w',
+    '-t',
+    '60',
+    '-o',
+    `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c fsync=off`,
+    'start',
+  ]);
   return {
     port,
     url: (database = '') => `postgres://temporal:${password}@127.0.0.1:${port}/${database}`,
@@ -128,10 +150,14 @@ export async function waitFor<T>(what: string, probe: () => T | undefined | Prom
 /** `sharemount server` until it says it serves; its output explains a failure. */
 export async function startServer(dbUrl: string, port: number, logDir: string, name: string, extra: string[] = []): Promise<Proc> {
   const server = spawnSharemount(['server', '--db', dbUrl, '--port', String(port), '--ui-port', String(port + 20), ...extra], {}, logDir, name);
-  await waitFor(`sharemount server (${server.log})`, () => {
-    if (server.child.exitCode !== null) throw new Error(`sharemount server exited with ${server.child.exitCode}:\n${server.output().slice(-3000)}`);
-    return server.output().includes('Press Ctrl-C to stop') || undefined;
-  }, 180_000);
+  await waitFor(
+    `sharemount server (${server.log})`,
+    () => {
+      if (server.child.exitCode !== null) throw new Error(`sharemount server exited with ${server.child.exitCode}:\n${server.output().slice(-3000)}`);
+      return server.output().includes('Press Ctrl-C to stop') || undefined;
+    },
+    180_000,
+  );
   return server;
 }
 
@@ -173,7 +199,23 @@ export function makeCertificates(dir: string, serverName = 'sharemount-cluster')
   const openssl = (args: string[]) => execFileSync('openssl', args, { cwd: dir, stdio: 'pipe' });
   const key = (name: string) => openssl(['genpkey', '-algorithm', 'EC', '-pkeyopt', 'ec_paramgen_curve:P-256', '-out', file(name)]);
   key('ca.key');
-  openssl(['req', '-x509', '-new', '-key', file('ca.key'), '-subj', '/CN=sharemount test CA', '-days', '2', '-out', file('ca.pem'), '-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign,cRLSign']);
+  openssl([
+    'req',
+    '-x509',
+    '-new',
+    '-key',
+    file('ca.key'),
+    '-subj',
+    '/CN=sharemount test CA',
+    '-days',
+    '2',
+    '-out',
+    file('ca.pem'),
+    '-addext',
+    'basicConstraints=critical,CA:TRUE',
+    '-addext',
+    'keyUsage=critical,keyCertSign,cRLSign',
+  ]);
   for (const [name, subject, ext] of [
     ['server', serverName, `subjectAltName=DNS:${serverName},IP:127.0.0.1\nextendedKeyUsage=serverAuth,clientAuth\n`],
     ['client', 'sharemount worker', 'extendedKeyUsage=clientAuth\n'],
@@ -181,7 +223,29 @@ export function makeCertificates(dir: string, serverName = 'sharemount-cluster')
     key(`${name}.key`);
     openssl(['req', '-new', '-key', file(`${name}.key`), '-subj', `/CN=${subject}`, '-out', file(`${name}.csr`)]);
     fs.writeFileSync(file(`${name}.ext`), ext);
-    openssl(['x509', '-req', '-in', file(`${name}.csr`), '-CA', file('ca.pem'), '-CAkey', file('ca.key'), '-CAcreateserial', '-days', '2', '-extfile', file(`${name}.ext`), '-out', file(`${name}.pem`)]);
+    openssl([
+      'x509',
+      '-req',
+      '-in',
+      file(`${name}.csr`),
+      '-CA',
+      file('ca.pem'),
+      '-CAkey',
+      file('ca.key'),
+      '-CAcreateserial',
+      '-days',
+      '2',
+      '-extfile',
+      file(`${name}.ext`),
+      '-out',
+      file(`${name}.pem`),
+    ]);
   }
-  return { dir, ca: file('ca.pem'), server: { cert: file('server.pem'), key: file('server.key') }, client: { cert: file('client.pem'), key: file('client.key') }, serverName };
+  return {
+    dir,
+    ca: file('ca.pem'),
+    server: { cert: file('server.pem'), key: file('server.key') },
+    client: { cert: file('client.pem'), key: file('client.key') },
+    serverName,
+  };
 }

@@ -16,12 +16,13 @@ import { testClient, uniqueTaskQueue, withWorker } from '../support/temporal';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 
-
 function workerActivities(endpoint: string) {
   return createActivities({ ...motoClients(endpoint, endpoint), awsIdentity: async () => ({ region: 'us-east-1' }), pollIntervalMs: 250 });
 }
 
-async function runTime(handle: { fetchHistory(): Promise<{ events?: Array<{ eventTime?: { seconds?: unknown; nanos?: number | null } | null }> | null }> }): Promise<number> {
+async function runTime(handle: {
+  fetchHistory(): Promise<{ events?: Array<{ eventTime?: { seconds?: unknown; nanos?: number | null } | null }> | null }>;
+}): Promise<number> {
   const events = (await handle.fetchHistory()).events ?? [];
   const ms = (e: (typeof events)[number]) => Number(e.eventTime?.seconds ?? 0) * 1000 + (e.eventTime?.nanos ?? 0) / 1e6;
   return ms(events[events.length - 1]) - ms(events[0]);
@@ -69,12 +70,14 @@ describeNeeding([needs.rootNamespaces()], 'AWS faults over real HTTP, through a 
     const began = Date.now();
     let result: EfsRunResult;
     try {
-      result = await withWorker({ taskQueue, activities: workerActivities(proxy.endpoint) }, () =>
-        client.workflow.execute('efsMountWorkflow', {
-          taskQueue,
-          workflowId: efsRunWorkflowId('mount', volumeName),
-          args: [{ volumeName, instanceIds: fleet!.instanceIds, concurrency: 10 }],
-        }) as Promise<EfsRunResult>,
+      result = await withWorker(
+        { taskQueue, activities: workerActivities(proxy.endpoint) },
+        () =>
+          client.workflow.execute('efsMountWorkflow', {
+            taskQueue,
+            workflowId: efsRunWorkflowId('mount', volumeName),
+            args: [{ volumeName, instanceIds: fleet!.instanceIds, concurrency: 10 }],
+          }) as Promise<EfsRunResult>,
       );
     } finally {
       await close().catch(() => undefined);
@@ -116,7 +119,12 @@ describeNeeding([needs.rootNamespaces()], 'AWS faults over real HTTP, through a 
       for (const id of [d, e]) {
         const handle = reader.workflow.getHandle(efsInstanceWorkflowId(volumeName, id));
         // The instance's workflow failure carries AWS's error name and message (innermost cause).
-        const chain = failureChain(await handle.result().then(() => undefined, (error: unknown) => error));
+        const chain = failureChain(
+          await handle.result().then(
+            () => undefined,
+            (error: unknown) => error,
+          ),
+        );
         for (const text of expectedMessage[id]) expect(chain).toContain(text);
         const records = await activityRecords(handle);
         expect(records).toHaveLength(1);
@@ -135,7 +143,10 @@ describeNeeding([needs.rootNamespaces()], 'AWS faults over real HTTP, through a 
           scenario: 'aws-faults',
           targets: 5,
           injected: Object.values(injected).reduce((x, y) => x + y, 0),
-          injectedByKind: Object.entries(injected).reduce<Record<string, number>>((acc, [k, n]) => ({ ...acc, [k.split(' ').pop()!]: (acc[k.split(' ').pop()!] ?? 0) + n }), {}),
+          injectedByKind: Object.entries(injected).reduce<Record<string, number>>(
+            (acc, [k, n]) => ({ ...acc, [k.split(' ').pop()!]: (acc[k.split(' ').pop()!] ?? 0) + n }),
+            {},
+          ),
           completed: result.instances.filter((i) => i.ok).length,
           failedFast: Object.values(failFast).map((ms) => Math.round(ms)),
           scriptsRunTwice: [...sent.values()].filter((n) => n > 1).length,
@@ -161,7 +172,7 @@ describeNeeding([needs.rootNamespaces()], 'AWS faults over real HTTP, through a 
     const ghost = 'i-0123456789abcdef0';
     let outcome: { result?: EfsRunResult; error?: unknown; ms: number } | undefined;
 
-    test('fails the run within seconds with EC2\'s message naming the instance', async () => {
+    test("fails the run within seconds with EC2's message naming the instance", async () => {
       expect(fleet).toBeDefined();
       const { client, close } = await testClient();
       const taskQueue = uniqueTaskQueue('ghost');
@@ -169,7 +180,11 @@ describeNeeding([needs.rootNamespaces()], 'AWS faults over real HTTP, through a 
       try {
         outcome = await withWorker({ taskQueue, activities: workerActivities(fleet!.emulator.endpoint) }, () =>
           client.workflow
-            .execute('efsMountWorkflow', { taskQueue, workflowId: `${efsRunWorkflowId('mount', fleet!.volumeName)}-ghost`, args: [{ volumeName: fleet!.volumeName, instanceIds: [fleet!.instanceIds[0], ghost] }] })
+            .execute('efsMountWorkflow', {
+              taskQueue,
+              workflowId: `${efsRunWorkflowId('mount', fleet!.volumeName)}-ghost`,
+              args: [{ volumeName: fleet!.volumeName, instanceIds: [fleet!.instanceIds[0], ghost] }],
+            })
             .then(
               (result) => ({ result: result as EfsRunResult, ms: Date.now() - began }),
               (error: unknown) => ({ error, ms: Date.now() - began }),

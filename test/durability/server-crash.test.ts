@@ -9,7 +9,20 @@ import * as path from 'node:path';
 import { efsRunWorkflowId, lxcApplyWorkflowId } from '../../src/domain/workflowIds';
 import { startDevServer, type DevServer } from '../../src/temporal/devServer';
 import type { EfsRunResult, LxcApplyResult } from '../../src/workflows';
-import { checkEfsFleet, checkLxcFleet, EfsFleet, fleetWorkerConfig, LxcFleet, makeEfsFleet, makeLxcFleet, pctSetCounts, seededRandom, sentCounts, sleep, tmpLogDir } from '../support/fleet';
+import {
+  checkEfsFleet,
+  checkLxcFleet,
+  EfsFleet,
+  fleetWorkerConfig,
+  LxcFleet,
+  makeEfsFleet,
+  makeLxcFleet,
+  pctSetCounts,
+  seededRandom,
+  sentCounts,
+  sleep,
+  tmpLogDir,
+} from '../support/fleet';
 import { describeNeeding, needs } from '../support/requires';
 import { killAllWorkerProcesses, startWorkerProcess, WorkerProcess } from '../support/workerProcess';
 

@@ -14,7 +14,20 @@ import * as path from 'node:path';
 import { efsInstanceWorkflowId, efsRunWorkflowId, lxcApplyWorkflowId, lxcVolumeWorkflowId } from '../../src/domain/workflowIds';
 import type { EfsRunResult, LxcApplyResult } from '../../src/workflows';
 import { describeNeeding, needs } from '../support/requires';
-import { checkEfsFleet, checkLxcFleet, EfsFleet, fleetWorkerConfig, LxcFleet, makeEfsFleet, makeLxcFleet, pctSetCounts, seededRandom, sentCounts, sleep, tmpLogDir } from '../support/fleet';
+import {
+  checkEfsFleet,
+  checkLxcFleet,
+  EfsFleet,
+  fleetWorkerConfig,
+  LxcFleet,
+  makeEfsFleet,
+  makeLxcFleet,
+  pctSetCounts,
+  seededRandom,
+  sentCounts,
+  sleep,
+  tmpLogDir,
+} from '../support/fleet';
 import { activityRecords } from '../support/history';
 import { testClient, testServerAddress, uniqueTaskQueue } from '../support/temporal';
 import { killAllWorkerProcesses, startWorkerProcess, WorkerProcess } from '../support/workerProcess';
@@ -66,7 +79,10 @@ describeNeeding([needs.rootNamespaces()], 'worker SIGKILLed mid-run, several tim
     });
     let finished = false;
     const results = Promise.all([lxcHandle.result() as Promise<LxcApplyResult>, efsHandle.result() as Promise<EfsRunResult>]);
-    results.then(() => (finished = true), () => (finished = true));
+    results.then(
+      () => (finished = true),
+      () => (finished = true),
+    );
 
     const kills: Array<{ atMs: number; afterReadyMs: number }> = [];
     for (let k = 0; k < KILLS && !finished; k++) {
@@ -109,7 +125,13 @@ describeNeeding([needs.rootNamespaces()], 'worker SIGKILLed mid-run, several tim
     const retriedSteps: string[] = [];
     for (const volume of lxc.volumes) {
       const records = await activityRecords(client.workflow.getHandle(lxcVolumeWorkflowId(node, volume.name)));
-      const expected = [...volume.mounts.map(() => 'readContainer'), ...(volume.owner.kind === 'user' ? ['readHostUsers'] : []), 'inspectHostPaths', 'applyOwnership', ...volume.mounts.map(() => 'bindMountPoint')];
+      const expected = [
+        ...volume.mounts.map(() => 'readContainer'),
+        ...(volume.owner.kind === 'user' ? ['readHostUsers'] : []),
+        'inspectHostPaths',
+        'applyOwnership',
+        ...volume.mounts.map(() => 'bindMountPoint'),
+      ];
       expect(records.map((r) => r.type).sort()).toEqual(expected.sort());
       expect(records.every((r) => r.completed)).toBe(true);
       const again = records.filter((r) => r.attempts > 1);
@@ -129,7 +151,14 @@ describeNeeding([needs.rootNamespaces()], 'worker SIGKILLed mid-run, several tim
       retriedSteps.push(...records.flatMap((r, i) => (r.attempts > 1 ? [`${id}:step${i}#${r.attempts}`] : [])));
     }
     const parentRecords = await activityRecords(efsHandle);
-    expect(parentRecords.map((r) => r.type)).toEqual(['ensureFileSystem', 'awaitFileSystemAvailable', 'locateInstances', 'ensureNfsSecurityGroup', 'ensureMountTargets', 'awaitMountTargetsAvailable']);
+    expect(parentRecords.map((r) => r.type)).toEqual([
+      'ensureFileSystem',
+      'awaitFileSystemAvailable',
+      'locateInstances',
+      'ensureNfsSecurityGroup',
+      'ensureMountTargets',
+      'awaitMountTargetsAvailable',
+    ]);
     retried += parentRecords.filter((r) => r.attempts > 1).length;
 
     // SSM: each step's script ran on each instance; a second run only for a step that Temporal retried (its

@@ -17,7 +17,28 @@ function leafCommands(): string[][] {
 describe('the sharemount CLI', () => {
   it('has every command the operator issue names', () => {
     const names = leafCommands().map((c) => c.join(' '));
-    for (const expected of ['dev', 'worker', 'doctor', 'demo', 'lxc plan', 'lxc apply', 'efs create', 'efs mount', 'efs unmount', 'status', 'watch', 'list', 'cancel', 'schedule create', 'schedule list', 'schedule describe', 'schedule pause', 'schedule resume', 'schedule trigger', 'schedule delete']) {
+    for (const expected of [
+      'dev',
+      'worker',
+      'doctor',
+      'demo',
+      'lxc plan',
+      'lxc apply',
+      'efs create',
+      'efs mount',
+      'efs unmount',
+      'status',
+      'watch',
+      'list',
+      'cancel',
+      'schedule create',
+      'schedule list',
+      'schedule describe',
+      'schedule pause',
+      'schedule resume',
+      'schedule trigger',
+      'schedule delete',
+    ]) {
       expect(names).toContain(expected);
     }
   });
@@ -101,7 +122,10 @@ describe('the sharemount CLI', () => {
   ];
   it.each(badNumbers)('a bad number for %s is bad input (exit 2) naming the flag: %j', async (flag, args) => {
     const result = await runCliInProcess(args);
-    expect({ code: result.code, stderr: result.stderr }).toEqual({ code: 2, stderr: expect.stringMatching(new RegExp(`^error: ${flag}: .*not a whole number`)) });
+    expect({ code: result.code, stderr: result.stderr }).toEqual({
+      code: 2,
+      stderr: expect.stringMatching(new RegExp(`^error: ${flag}: .*not a whole number`)),
+    });
     expect(result.stdout).toBe('');
   });
 
@@ -134,7 +158,11 @@ describe('the sharemount CLI', () => {
       expect(result.code).toBe(0);
       expect(JSON.parse(result.stdout)).toHaveLength(1);
     } finally {
-      for (const workflowId of ids) await client.workflow.getHandle(workflowId).terminate('test over').catch(() => undefined);
+      for (const workflowId of ids)
+        await client.workflow
+          .getHandle(workflowId)
+          .terminate('test over')
+          .catch(() => undefined);
       await close();
     }
   });
@@ -148,10 +176,13 @@ describe('the sharemount CLI', () => {
 
   it('lines up table columns by what shows, not by the length of colour codes', () => {
     const red = (s: string) => `\u001b[31m${s}\u001b[39m`;
-    const lines = table(['target', 'result', 'changed'], [
-      ['CT 950', red('failed'), 'refused 1 entry'],
-      [red('CT 951'), 'ok', 'bound mp0'],
-    ]).split('\n');
+    const lines = table(
+      ['target', 'result', 'changed'],
+      [
+        ['CT 950', red('failed'), 'refused 1 entry'],
+        [red('CT 951'), 'ok', 'bound mp0'],
+      ],
+    ).split('\n');
     expect(lines.map(stripVTControlCharacters)).toEqual([
       'target  result  changed',
       '------  ------  ---------------',
@@ -161,7 +192,7 @@ describe('the sharemount CLI', () => {
     expect(lines[2]).toContain(red('failed'));
   });
 
-  it("engines asks for a Node that has every API the code uses (util.styleText: 20.12)", () => {
+  it('engines asks for a Node that has every API the code uses (util.styleText: 20.12)', () => {
     const { engines } = JSON.parse(fs.readFileSync(path.resolve(__dirname, '../../package.json'), 'utf8')) as { engines: { node: string } };
     const [major, minor] = /^>=(\d+)\.(\d+)\.\d+$/.exec(engines.node)!.slice(1).map(Number);
     expect(major > 20 || (major === 20 && minor >= 12)).toBe(true);

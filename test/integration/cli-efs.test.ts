@@ -99,15 +99,20 @@ describeNeeding([needs.rootNamespaces()], 'sharemount efs, CLI → Temporal → 
     expect(result.code).toBe(0);
     const run = JSON.parse(result.stdout).result;
     expect(run.instances.every((i: { changes: string[] }) => i.changes.length === 0)).toBe(true);
-    const groups = fs.readFileSync(path.join(sandboxes[0].etcDir, 'group'), 'utf8').split('\n').filter((l) => l.startsWith('prism-shared:'));
+    const groups = fs
+      .readFileSync(path.join(sandboxes[0].etcDir, 'group'), 'utf8')
+      .split('\n')
+      .filter((l) => l.startsWith('prism-shared:'));
     expect(groups).toEqual(['prism-shared:x:3000:ubuntu']);
   });
 
-  it('an unknown instance fails alone (exit 1) with EC2\'s message; the other is still served', async () => {
+  it("an unknown instance fails alone (exit 1) with EC2's message; the other is still served", async () => {
     const ghost = 'i-0123456789abcdef0';
     const result = await cli(['efs', 'mount', volume, instanceIds[0], ghost, '--json']);
     expect(result.code).toBe(1);
-    const byId = Object.fromEntries(JSON.parse(result.stdout).result.instances.map((i: { instanceId: string; ok: boolean; error?: string }) => [i.instanceId, i]));
+    const byId = Object.fromEntries(
+      JSON.parse(result.stdout).result.instances.map((i: { instanceId: string; ok: boolean; error?: string }) => [i.instanceId, i]),
+    );
     expect(byId[instanceIds[0]].ok).toBe(true);
     expect(byId[ghost].ok).toBe(false);
     expect(byId[ghost].error).toMatch(/InvalidInstanceID\.NotFound/);
@@ -115,11 +120,25 @@ describeNeeding([needs.rootNamespaces()], 'sharemount efs, CLI → Temporal → 
 
   it('dry run prints the exact scripts and sends nothing', async () => {
     const sentBefore = emulator.sent.length;
-    const result = await runCli(['efs', 'mount', volume, instanceIds[0], '--user', 'ubuntu', '--dry-run', '--json'], { ...env, AWS_ENDPOINT_URL: moto.endpoint, AWS_REGION: 'us-east-1', AWS_ACCESS_KEY_ID: 'testing', AWS_SECRET_ACCESS_KEY: 'testing' });
+    const result = await runCli(['efs', 'mount', volume, instanceIds[0], '--user', 'ubuntu', '--dry-run', '--json'], {
+      ...env,
+      AWS_ENDPOINT_URL: moto.endpoint,
+      AWS_REGION: 'us-east-1',
+      AWS_ACCESS_KEY_ID: 'testing',
+      AWS_SECRET_ACCESS_KEY: 'testing',
+    });
     expect(result.code).toBe(0);
     const plan = JSON.parse(result.stdout);
     expect(plan.fileSystemExists).toBe(true);
-    expect(plan.instances[0].steps.map((s: { step: string }) => s.step)).toEqual(['installEfsUtils', 'ensureGroup', 'addUsers', 'mountVolume', 'prepareLayout', 'persistFstab', 'setUmask']);
+    expect(plan.instances[0].steps.map((s: { step: string }) => s.step)).toEqual([
+      'installEfsUtils',
+      'ensureGroup',
+      'addUsers',
+      'mountVolume',
+      'prepareLayout',
+      'persistFstab',
+      'setUmask',
+    ]);
     expect(plan.instances[0].steps[3].script).toContain(plan.fileSystemId);
     expect(emulator.sent.length).toBe(sentBefore);
   });

@@ -28,7 +28,16 @@ describe('sharemount lxc, CLI → Temporal → worker on the node', () => {
 
   const writeConfig = (volumes: object) => fs.writeFileSync(config, JSON.stringify({ version: '1', firewall_rules: [], shared_volumes: volumes }));
   const activities = () =>
-    createActivities({ pveDir, pct: STAND_IN_PCT, pctEnv: env, runningDir: path.join(pveDir, 'running'), awsIdentity: async () => ({}), efs: {} as never, ec2: {} as never, ssm: {} as never });
+    createActivities({
+      pveDir,
+      pct: STAND_IN_PCT,
+      pctEnv: env,
+      runningDir: path.join(pveDir, 'running'),
+      awsIdentity: async () => ({}),
+      efs: {} as never,
+      ec2: {} as never,
+      ssm: {} as never,
+    });
   const cli = (args: string[]) => withWorker({ taskQueue: lxcTaskQueue(node), activities: activities() }, () => runCli(args, env));
   const pctSets = () => pctCalls(pctLog).filter((call) => call[0] === 'set');
 
@@ -47,7 +56,12 @@ describe('sharemount lxc, CLI → Temporal → worker on the node', () => {
       node,
       ok: true,
       // this checkout's build made the prebuilt helpers, so the plan names the one for this machine
-      walkEngine: { engine: 'native', source: 'prebuilt', helper: path.resolve(__dirname, `../../prebuilt/linux-${process.arch}/sharemount-walk`), sha256: expect.stringMatching(/^[0-9a-f]{64}$/) },
+      walkEngine: {
+        engine: 'native',
+        source: 'prebuilt',
+        helper: path.resolve(__dirname, `../../prebuilt/linux-${process.arch}/sharemount-walk`),
+        sha256: expect.stringMatching(/^[0-9a-f]{64}$/),
+      },
       volumes: [
         {
           name: 'models',
@@ -67,7 +81,19 @@ describe('sharemount lxc, CLI → Temporal → worker on the node', () => {
           running: true,
           unprivileged: true,
           protection: false,
-          mountPoints: [{ key: 'mp0', line: expect.any(Number), section: 'main', parseable: true, type: 'bind', volume: '/srv/other', containerPath: '/data', ro: false, pendingDelete: false }],
+          mountPoints: [
+            {
+              key: 'mp0',
+              line: expect.any(Number),
+              section: 'main',
+              parseable: true,
+              type: 'bind',
+              volume: '/srv/other',
+              containerPath: '/data',
+              ro: false,
+              pendingDelete: false,
+            },
+          ],
         },
         { ctid: 951, file: path.join(pveDir, 'lxc', '951.conf'), running: false, unprivileged: true, protection: false, mountPoints: [] },
       ],

@@ -54,7 +54,9 @@ describe('status, watch (Ctrl-C detaches), list, cancel', () => {
   });
 
   it('watch detaches on Ctrl-C with exit 130, says how to re-attach, and the run goes on', async () => {
-    const child = spawn(process.execPath, [SHAREMOUNT_BIN, 'watch', workflowId], { env: { ...process.env, TEMPORAL_ADDRESS: testServerAddress(), NO_COLOR: '1' } });
+    const child = spawn(process.execPath, [SHAREMOUNT_BIN, 'watch', workflowId], {
+      env: { ...process.env, TEMPORAL_ADDRESS: testServerAddress(), NO_COLOR: '1' },
+    });
     let stderr = '';
     // Ctrl-C once watch is following (it says so), not while node is still starting.
     await new Promise<void>((resolve) =>

@@ -58,7 +58,11 @@ describe('doctor', () => {
     try {
       const result = await report(withPct, ['--backend', 'lxc']);
       expect(result.code).toBe(0); // the Node walk keeps the same rules: lxc is still ready
-      expect(walkCheck(result)).toMatchObject({ ok: false, detail: expect.stringMatching(/^Node walk \(fallback\): checksum mismatch: /), fix: expect.stringMatching(/build:walk-here/) });
+      expect(walkCheck(result)).toMatchObject({
+        ok: false,
+        detail: expect.stringMatching(/^Node walk \(fallback\): checksum mismatch: /),
+        fix: expect.stringMatching(/build:walk-here/),
+      });
     } finally {
       delete process.env.SHAREMOUNT_WALK_HELPER;
       fs.rmSync(dir, { recursive: true, force: true });

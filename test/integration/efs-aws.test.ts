@@ -15,7 +15,6 @@ import { launchInstances, motoClients, MotoServer, startMoto } from '../../src/s
 import { SsmAgentEmulator, startSsmAgentEmulator } from '../../src/sandbox/ssmAgentEmulator';
 import { failureOf } from '../support/failures';
 
-
 describe('EFS activities against moto', () => {
   let moto: MotoServer;
   let clients: ReturnType<typeof motoClients>;
@@ -40,7 +39,11 @@ describe('EFS activities against moto', () => {
     expect(second).toMatchObject({ created: false, fileSystemId: first.fileSystemId, creationToken: creationToken('research'), tagsAdded: [] });
     const all = (await clients.efs.send(new DescribeFileSystemsCommand({}))).FileSystems ?? [];
     expect(all.filter((f) => f.CreationToken === 'sharemount-research').map((f) => f.FileSystemId)).toEqual([first.fileSystemId]);
-    expect(Object.fromEntries((all[0].Tags ?? []).map((t) => [t.Key, t.Value]))).toMatchObject({ Name: 'research', 'sharemount:volume': 'research', team: 'science' });
+    expect(Object.fromEntries((all[0].Tags ?? []).map((t) => [t.Key, t.Value]))).toMatchObject({
+      Name: 'research',
+      'sharemount:volume': 'research',
+      team: 'science',
+    });
     expect(await activities.awaitFileSystemAvailable({ fileSystemId: first.fileSystemId })).toMatchObject({ lifeCycleState: 'available' });
     expect(await activities.findFileSystem({ name: 'research' })).toMatchObject({ fileSystemId: first.fileSystemId });
     expect(await activities.findFileSystem({ name: 'nothing-here' })).toBeNull();
@@ -70,13 +73,23 @@ describe('EFS activities against moto', () => {
       groupRuns.push(group);
       targetRuns.push(await activities.ensureMountTargets({ fileSystemId, subnetIds: subnets.map((s) => s.subnetId), securityGroupId: group.securityGroupId }));
     }
-    expect(groupRuns.map((g) => [g.created, g.rulesAdded])).toEqual([[true, ['172.31.0.0/16']], [false, []]]);
+    expect(groupRuns.map((g) => [g.created, g.rulesAdded])).toEqual([
+      [true, ['172.31.0.0/16']],
+      [false, []],
+    ]);
     expect(groupRuns[1].securityGroupId).toBe(groupRuns[0].securityGroupId);
-    const groups = (await clients.ec2.send(new DescribeSecurityGroupsCommand({ Filters: [{ Name: 'group-name', Values: ['sharemount-research-nfs'] }] }))).SecurityGroups ?? [];
+    const groups =
+      (await clients.ec2.send(new DescribeSecurityGroupsCommand({ Filters: [{ Name: 'group-name', Values: ['sharemount-research-nfs'] }] }))).SecurityGroups ??
+      [];
     expect(groups).toHaveLength(1);
-    expect(groups[0].IpPermissions?.map((p) => [p.IpProtocol, p.FromPort, p.ToPort, p.IpRanges?.map((r) => r.CidrIp)])).toEqual([['tcp', 2049, 2049, ['172.31.0.0/16']]]);
+    expect(groups[0].IpPermissions?.map((p) => [p.IpProtocol, p.FromPort, p.ToPort, p.IpRanges?.map((r) => r.CidrIp)])).toEqual([
+      ['tcp', 2049, 2049, ['172.31.0.0/16']],
+    ]);
 
-    expect(targetRuns[0].mountTargets.map((mt) => [mt.availabilityZone, mt.created])).toEqual([['us-east-1a', true], ['us-east-1b', true]]);
+    expect(targetRuns[0].mountTargets.map((mt) => [mt.availabilityZone, mt.created])).toEqual([
+      ['us-east-1a', true],
+      ['us-east-1b', true],
+    ]);
     expect(targetRuns[1].mountTargets.map((mt) => [mt.mountTargetId, mt.created])).toEqual(targetRuns[0].mountTargets.map((mt) => [mt.mountTargetId, false]));
     expect(targetRuns[1].securityGroupAddedTo).toEqual([]);
     expect((await clients.efs.send(new DescribeMountTargetsCommand({ FileSystemId: fileSystemId }))).MountTargets).toHaveLength(2);
@@ -145,7 +158,9 @@ describeNeeding([needs.rootNamespaces()], 'runStepOnInstance through SSM into in
     const ensureGroup = plan.instances[0].steps.find((s) => s.step === 'ensureGroup')!;
     const failure = await failureOf(activities.runStepOnInstance({ instanceId: instanceIds[1], step: 'ensureGroup', script: ensureGroup.script }));
     expect(failure.nonRetryable).toBe(true);
-    expect(failure.message).toBe(`ensureGroup on ${instanceIds[1]} failed (exit ${STEP_EXIT_CODES.conflict}): GID 3000 is already held by group research: choose another --gid, or --group research`);
+    expect(failure.message).toBe(
+      `ensureGroup on ${instanceIds[1]} failed (exit ${STEP_EXIT_CODES.conflict}): GID 3000 is already held by group research: choose another --gid, or --group research`,
+    );
     expect(failure.details?.[0]).toMatchObject({ exitCode: 65, status: 'Failed', kind: 'script-conflict' });
   });
 });

@@ -51,7 +51,10 @@ type Pair = Awaited<ReturnType<typeof freshPair>>;
 /** Every mount step once on both instances, in order; what each step reported. */
 async function mountAll({ ubuntuInstance, rockyInstance }: Pair) {
   const reports: Array<{ instance: string; step: EfsStep; code: number; stderr: string; changed: string[] }> = [];
-  for (const [instance, settings] of [[ubuntuInstance, ubuntuSettings], [rockyInstance, rockySettings]] as const) {
+  for (const [instance, settings] of [
+    [ubuntuInstance, ubuntuSettings],
+    [rockyInstance, rockySettings],
+  ] as const) {
     for (const step of EFS_MOUNT_STEPS) {
       const result = await runStep(instance, step, settings);
       reports.push({ instance: instance.name, step, code: result.code, stderr: result.stderr, changed: result.output.changed });
@@ -129,7 +132,10 @@ describeNeeding([needs.rootNamespaces()], 'EFS step scripts on two instances sha
   test('running every step a second time changes nothing', async () => {
     const fstabBefore = fs.readFileSync(path.join(pair.ubuntuInstance.etcDir, 'fstab'), 'utf8');
     const groupBefore = fs.readFileSync(path.join(pair.ubuntuInstance.etcDir, 'group'), 'utf8');
-    for (const [instance, settings] of [[pair.ubuntuInstance, ubuntuSettings], [pair.rockyInstance, rockySettings]] as const) {
+    for (const [instance, settings] of [
+      [pair.ubuntuInstance, ubuntuSettings],
+      [pair.rockyInstance, rockySettings],
+    ] as const) {
       for (const step of EFS_MOUNT_STEPS) {
         const result = await runStep(instance, step, settings);
         expect({ step, code: result.code, changed: result.output.changed }).toEqual({ step, code: 0, changed: [] });
@@ -174,12 +180,18 @@ describeNeeding([needs.rootNamespaces()], 'EFS step scripts on two instances, ch
       const fileSystemId = `fs-0000000000000${String(round).padStart(4, '0')}`;
       pair.efs.fileSystem(fileSystemId);
       const settings = (users: string[]) => ({ ...base, fileSystemId, mountPoint: `/mnt/race${round}`, users });
-      const pairs = [[pair.ubuntuInstance, settings([])], [pair.rockyInstance, settings(['rocky'])]] as const;
+      const pairs = [
+        [pair.ubuntuInstance, settings([])],
+        [pair.rockyInstance, settings(['rocky'])],
+      ] as const;
       for (const [instance, s] of pairs) {
         for (const step of ['ensureGroup', 'mountVolume'] as const) expect((await runStep(instance, step, s)).code).toBe(0);
       }
       const results = await Promise.all(pairs.map(([instance, s]) => runStep(instance, 'prepareLayout', s)));
-      expect(results.map((r) => [r.code, r.stderr])).toEqual([[0, ''], [0, '']]);
+      expect(results.map((r) => [r.code, r.stderr])).toEqual([
+        [0, ''],
+        [0, ''],
+      ]);
       for (const [instance] of pairs) await mustRun(instance, `umount /mnt/race${round}`);
     }
   });
@@ -250,7 +262,7 @@ describeNeeding([needs.rootNamespaces()], 'EFS step scripts refuse what they mus
 
   test('detection finds the login user and skips system users, nologin shells and root', async () => {
     await mustRun(instance, 'groupadd -g 3004 detected');
-    await mustRun(instance, "useradd -M -u 1500 -s /usr/sbin/nologin svc && useradd -M -r -s /bin/bash sysuser");
+    await mustRun(instance, 'useradd -M -u 1500 -s /usr/sbin/nologin svc && useradd -M -r -s /bin/bash sysuser');
     const result = await instance.run(buildStepScript('addUsers', { ...base, group: 'detected', users: [] }));
     expect(result.code).toBe(0);
     expect(parseStepOutput(result.stdout).users).toEqual(['ec2-user']);
@@ -396,7 +408,13 @@ describeNeeding([needs.rootNamespaces()], 'injection: values never become code',
     // Each step script with one of its assignments swapped for the payload: the quoting keeps the payload
     // data, and the script's own check stops with "bad input" before using it.
     const settings: EfsStepSettings = { ...base, users: ['ubuntu'] };
-    for (const [step, variable] of [['mountVolume', 'MOUNT_POINT'], ['persistFstab', 'FS_ID'], ['ensureGroup', 'GROUP'], ['addUsers', 'USERS'], ['ensureGroup', 'GID']] as const) {
+    for (const [step, variable] of [
+      ['mountVolume', 'MOUNT_POINT'],
+      ['persistFstab', 'FS_ID'],
+      ['ensureGroup', 'GROUP'],
+      ['addUsers', 'USERS'],
+      ['ensureGroup', 'GID'],
+    ] as const) {
       const script = buildStepScript(step, settings).replace(new RegExp(`^${variable}=.*$`, 'm'), () => shAssignments({ [variable]: payload }));
       expect(script).toContain(shAssignments({ [variable]: payload }));
       const result = await instance.run(script);

@@ -106,7 +106,12 @@ describe('LXC activities with the stand-in pct', () => {
   it('a config another process changed between read and pct set is refused by its digest, read again, and nothing is lost', async () => {
     const { activities, conf, pveDir, log, setCalls } = setup({ 950: { conf: 'unprivileged: 1\n' } });
     // A second worker process: its own activities, so no lock in common with the first.
-    const elsewhere = createLxcActivities({ pveDir, pct: STAND_IN_PCT, pctEnv: { SHAREMOUNT_PVE_DIR: pveDir, SHAREMOUNT_PCT_LOG: log }, runningDir: path.join(pveDir, 'running') });
+    const elsewhere = createLxcActivities({
+      pveDir,
+      pct: STAND_IN_PCT,
+      pctEnv: { SHAREMOUNT_PVE_DIR: pveDir, SHAREMOUNT_PCT_LOG: log },
+      runningDir: path.join(pveDir, 'running'),
+    });
     const results = await Promise.all([
       activities.bindMountPoint({ ctid: 950, slot: 0, hostPath: models, containerPath: '/models' }),
       elsewhere.bindMountPoint({ ctid: 950, slot: 0, hostPath: other, containerPath: '/other' }),
@@ -155,13 +160,19 @@ describe('LXC activities with the stand-in pct', () => {
 
     it("another node's container does not exist for this node's pct (load_config reads nodes/<local>/lxc)", async () => {
       const pveDir = scratchDir('cluster');
-      for (const [n, ctid] of [['pve1', 950], ['pve2', 960]] as const) {
+      for (const [n, ctid] of [
+        ['pve1', 950],
+        ['pve2', 960],
+      ] as const) {
         fs.mkdirSync(path.join(pveDir, 'nodes', n, 'lxc'), { recursive: true });
         fs.writeFileSync(path.join(pveDir, 'nodes', n, 'lxc', `${ctid}.conf`), 'unprivileged: 1\n');
       }
       const node = proxmoxNode({ pveDir, pct: STAND_IN_PCT, pctEnv: { SHAREMOUNT_PVE_DIR: pveDir, SHAREMOUNT_PCT_NODE: 'pve1' } });
       const error = await node.runPct(['set', '960', '-mp0', `${models},mp=/models`]).catch((e: unknown) => e);
-      expect(error).toMatchObject({ kind: 'containerNotFound', message: expect.stringContaining("Configuration file 'nodes/pve1/lxc/960.conf' does not exist") });
+      expect(error).toMatchObject({
+        kind: 'containerNotFound',
+        message: expect.stringContaining("Configuration file 'nodes/pve1/lxc/960.conf' does not exist"),
+      });
       await expect(node.runPct(['set', '950', '-mp0', `${models},mp=/models`])).resolves.toBe('');
       expect(fs.readFileSync(path.join(pveDir, 'nodes', 'pve1', 'lxc', '950.conf'), 'utf8')).toBe(`unprivileged: 1\nmp0: ${models},mp=/models\n`);
     });
@@ -169,12 +180,23 @@ describe('LXC activities with the stand-in pct', () => {
     it('a failing pct status makes the running state unknown, with a warning in the plan, not a failed plan', async () => {
       const pveDir = makePveDir({ 950: { conf: 'unprivileged: 1\n' } });
       // No cgroup directory: the state comes from pct status, which fails here.
-      const options = { pveDir, pct: STAND_IN_PCT, pctEnv: { SHAREMOUNT_PVE_DIR: pveDir, SHAREMOUNT_PCT_STATUS_FAIL: "can't open pidfd" }, runningDir: path.join(pveDir, 'no-cgroup') };
-      await expect(createLxcActivities(options).readContainer(950)).resolves.toMatchObject({ running: null, statusProblem: expect.stringContaining("can't open pidfd") });
+      const options = {
+        pveDir,
+        pct: STAND_IN_PCT,
+        pctEnv: { SHAREMOUNT_PVE_DIR: pveDir, SHAREMOUNT_PCT_STATUS_FAIL: "can't open pidfd" },
+        runningDir: path.join(pveDir, 'no-cgroup'),
+      };
+      await expect(createLxcActivities(options).readContainer(950)).resolves.toMatchObject({
+        running: null,
+        statusProblem: expect.stringContaining("can't open pidfd"),
+      });
       const config = parseLxcConfig(JSON.stringify({ shared_volumes: { m: { host_path: models, mounts: { '950': '/models' } } } }));
       const plan = buildLxcPlan(config, await gatherLxcFacts(config, proxmoxNode(options)));
       expect(plan.ok).toBe(true);
-      expect(plan.containers[0]).toMatchObject({ running: null, warnings: [{ problem: expect.stringMatching(/^running state unknown: pct status 950 failed: can't open pidfd/) }] });
+      expect(plan.containers[0]).toMatchObject({
+        running: null,
+        warnings: [{ problem: expect.stringMatching(/^running state unknown: pct status 950 failed: can't open pidfd/) }],
+      });
     });
   });
 
@@ -199,9 +221,15 @@ describe('LXC activities with the stand-in pct', () => {
     it('a read-only bind is left, and rewritten by --fix-drift without ro but with its other options', async () => {
       const before = `mp2: ${models},mp=/models,backup=0,ro=1\nunprivileged: 1\n`;
       const { activities, conf } = setup({ 950: { conf: before } });
-      await expect(activities.bindMountPoint({ ctid: 950, hostPath: models, containerPath: '/models' })).resolves.toMatchObject({ state: 'driftLeft', found: 'readOnly' });
+      await expect(activities.bindMountPoint({ ctid: 950, hostPath: models, containerPath: '/models' })).resolves.toMatchObject({
+        state: 'driftLeft',
+        found: 'readOnly',
+      });
       expect(conf(950)).toBe(before);
-      await expect(activities.bindMountPoint({ ctid: 950, hostPath: models, containerPath: '/models', fixDrift: true })).resolves.toMatchObject({ changed: true, slot: 2 });
+      await expect(activities.bindMountPoint({ ctid: 950, hostPath: models, containerPath: '/models', fixDrift: true })).resolves.toMatchObject({
+        changed: true,
+        slot: 2,
+      });
       expect(conf(950)).toBe(`mp2: ${models},mp=/models,backup=0\nunprivileged: 1\n`);
     });
 
@@ -228,7 +256,9 @@ describe('LXC activities with the stand-in pct', () => {
     expect(setCalls()).toHaveLength(0);
     expect(conf(950)).toBe('unprivileged: 1\n');
     const inTime = new MockActivityEnvironment({ startToCloseTimeoutMs: 30_000, currentAttemptScheduledTimestampMs: Date.now() });
-    await expect(inTime.run(activities.bindMountPoint, { ctid: 950, slot: 0, hostPath: models, containerPath: '/models' })).resolves.toMatchObject({ changed: true });
+    await expect(inTime.run(activities.bindMountPoint, { ctid: 950, slot: 0, hostPath: models, containerPath: '/models' })).resolves.toMatchObject({
+      changed: true,
+    });
   });
 
   it('a slot the plan chose that got taken since is not overwritten', async () => {
@@ -259,7 +289,9 @@ describe('LXC activities with the stand-in pct', () => {
 
   it('gathers facts for a plan without changing anything', async () => {
     const { node, setCalls } = setup({ 950: { conf: 'unprivileged: 1\n', running: true } });
-    const config = parseLxcConfig(JSON.stringify({ shared_volumes: { m: { host_path: models, owner: 'root', mounts: { '950': '/models', '951': '/models' } } } }));
+    const config = parseLxcConfig(
+      JSON.stringify({ shared_volumes: { m: { host_path: models, owner: 'root', mounts: { '950': '/models', '951': '/models' } } } }),
+    );
     const plan = buildLxcPlan(config, await gatherLxcFacts(config, node, 'pve1'));
     expect(plan.volumes[0].owner).toMatchObject({ mode: 'user', uid: 0, gid: 0, user: 'root' });
     expect(plan.volumes[0].containers).toEqual([
@@ -272,7 +304,10 @@ describe('LXC activities with the stand-in pct', () => {
   it('applyOwnership heartbeats a cursor and a retry resumes from it', async () => {
     const { activities } = setup({});
     const root = path.join(scratchDir('apply'), 'vol');
-    makeTree(root, Array.from({ length: 3000 }, (_, i) => `d${i % 3}/f${String(i).padStart(4, '0')}`));
+    makeTree(
+      root,
+      Array.from({ length: 3000 }, (_, i) => `d${i % 3}/f${String(i).padStart(4, '0')}`),
+    );
     const first = new MockActivityEnvironment();
     const beats: WalkProgress[] = [];
     first.on('heartbeat', (details: WalkProgress) => {

@@ -63,7 +63,12 @@ describe.each(['node', 'native'] as const)('lxc apply under attack (%s walk)', (
     const h = host();
     fs.writeFileSync(
       h.config,
-      JSON.stringify({ shared_volumes: { outer: { host_path: h.outer, owner: 'container_root', mounts: { '101': '/outer' } }, victim: { host_path: h.inner, owner: 'container_root', mounts: { '102': '/data' } } } }),
+      JSON.stringify({
+        shared_volumes: {
+          outer: { host_path: h.outer, owner: 'container_root', mounts: { '101': '/outer' } },
+          victim: { host_path: h.inner, owner: 'container_root', mounts: { '102': '/data' } },
+        },
+      }),
     );
     const before = owners(h.base);
     for (const command of ['plan', 'apply']) {
@@ -79,20 +84,25 @@ describe.each(['node', 'native'] as const)('lxc apply under attack (%s walk)', (
     const h = host();
     const link = path.join(h.base, 'via-link');
     fs.symlinkSync(h.outer, link);
-    fs.writeFileSync(h.config, JSON.stringify({ shared_volumes: { victim: { host_path: path.join(link, 'x', 'host'), owner: 'container_root', mounts: { '102': '/data' } } } }));
+    fs.writeFileSync(
+      h.config,
+      JSON.stringify({ shared_volumes: { victim: { host_path: path.join(link, 'x', 'host'), owner: 'container_root', mounts: { '102': '/data' } } } }),
+    );
     const before = owners(h.base);
     const plan = await runCli(['lxc', 'plan', '--json', '--config', h.config, '--node', node, '--pve-dir', h.pveDir, '--pct', STAND_IN_PCT], h.env);
     const parsed = JSON.parse(plan.stdout);
     expect(parsed.ok).toBe(false);
-    expect(parsed.volumes[0].errors).toEqual([
-      { field: 'shared_volumes.victim.host_path', problem: expect.stringContaining(`${link} is a symlink`) },
-    ]);
+    expect(parsed.volumes[0].errors).toEqual([{ field: 'shared_volumes.victim.host_path', problem: expect.stringContaining(`${link} is a symlink`) }]);
     expect(parsed.volumes[0].errors[0].problem).toContain(`its canonical path is ${h.inner}`);
     // the plan also sees that CT 101 binds a directory above the victim's host path
     fs.writeFileSync(h.config, JSON.stringify({ shared_volumes: { victim: { host_path: h.inner, owner: 'container_root', mounts: { '102': '/data' } } } }));
-    const warned = JSON.parse((await runCli(['lxc', 'plan', '--json', '--config', h.config, '--node', node, '--pve-dir', h.pveDir, '--pct', STAND_IN_PCT], h.env)).stdout);
+    const warned = JSON.parse(
+      (await runCli(['lxc', 'plan', '--json', '--config', h.config, '--node', node, '--pve-dir', h.pveDir, '--pct', STAND_IN_PCT], h.env)).stdout,
+    );
     expect(warned.ok).toBe(true);
-    expect(warned.volumes[0].warnings).toEqual([{ field: 'shared_volumes.victim.host_path', problem: expect.stringMatching(new RegExp(`^CT 101 binds ${h.outer} \\(mp0\\)`)) }]);
+    expect(warned.volumes[0].warnings).toEqual([
+      { field: 'shared_volumes.victim.host_path', problem: expect.stringMatching(new RegExp(`^CT 101 binds ${h.outer} \\(mp0\\)`)) },
+    ]);
     expect(owners(h.base)).toEqual(before);
   });
 

@@ -293,7 +293,11 @@ describe.each(WALK_ENGINES)('the ownership walk under attack (%s engine)', (name
     for (const dir of dirs) {
       fs.mkdirSync(dir);
       for (let start = 0; start < 25_000; start += 2500) {
-        execFileSync('touch', Array.from({ length: 2500 }, (_, i) => `f${String(start + i).padStart(6, '0')}`), { cwd: dir });
+        execFileSync(
+          'touch',
+          Array.from({ length: 2500 }, (_, i) => `f${String(start + i).padStart(6, '0')}`),
+          { cwd: dir },
+        );
       }
     }
     execFileSync('chown', ['-R', '100000:100000', root]);
@@ -312,7 +316,12 @@ describe.each(WALK_ENGINES)('the ownership walk under attack (%s engine)', (name
         tick = Date.now();
       }, 5);
       started = Date.now();
-      result = await walk(root, { sampleSize: 32, progressEvery: 1e9, progressIntervalMs: 20, onProgress: (progress) => void reports.push({ at: Date.now(), progress }) }).finally(() => clearInterval(lag));
+      result = await walk(root, {
+        sampleSize: 32,
+        progressEvery: 1e9,
+        progressIntervalMs: 20,
+        onProgress: (progress) => void reports.push({ at: Date.now(), progress }),
+      }).finally(() => clearInterval(lag));
       ended = Date.now();
     } finally {
       opens = JSON.parse(await counter.finish()) as Record<string, number>;

@@ -48,7 +48,9 @@ describe('a container_root volume, proven with user namespaces', () => {
     const options = { pveDir, pct: STAND_IN_PCT, pctEnv: { SHAREMOUNT_PVE_DIR: pveDir }, runningDir: path.join(pveDir, 'running') };
     const activities = createLxcActivities(options);
     const config = parseLxcConfig(
-      JSON.stringify({ shared_volumes: { vllm_models: { host_path: hostPath, owner: 'container_root', mounts: { '950': '/vllm_models', '951': '/vllm_models' } } } }),
+      JSON.stringify({
+        shared_volumes: { vllm_models: { host_path: hostPath, owner: 'container_root', mounts: { '950': '/vllm_models', '951': '/vllm_models' } } },
+      }),
     );
     const plan = buildLxcPlan(config, await gatherLxcFacts(config, proxmoxNode(options)));
     expect(plan.ok).toBe(true);

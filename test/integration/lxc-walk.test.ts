@@ -207,7 +207,10 @@ describe.each(['node', 'native'] as const)('walkOwnership on a real tree (%s eng
 
   it('reports on time as well as on count, so a slow store still heartbeats', async () => {
     const root = path.join(scratchDir('walk-interval'), 'vol');
-    makeTree(root, Array.from({ length: 5000 }, (_, i) => `d${i % 5}/f${String(i).padStart(4, '0')}`));
+    makeTree(
+      root,
+      Array.from({ length: 5000 }, (_, i) => `d${i % 5}/f${String(i).padStart(4, '0')}`),
+    );
     const reports: WalkProgress[] = [];
     // A count no tree here reaches: every report below came from the clock.
     const result = await walk(root, { progressEvery: 1e9, progressIntervalMs: 1, onProgress: (p) => void reports.push(p) });

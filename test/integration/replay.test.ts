@@ -15,11 +15,15 @@ describe('replaying histories recorded by earlier code', () => {
   it.each([
     ['efs-instance-child-1bda2f8.json', 'sharemount-efs-legacy-on-i-0aaaaaaaaaaaaaaa1'],
     ['efs-mount-parent-1bda2f8.json', 'sharemount-efs-legacy-mount'],
-  ])('%s replays on the current workflow code', async (file, workflowId) => {
-    const history = JSON.parse(fs.readFileSync(path.join(HISTORIES, file), 'utf8'));
-    expect(history.events.some((e: { eventType: string }) => /SIGNAL/.test(e.eventType))).toBe(true);
-    await expect(
-      Worker.runReplayHistory({ workflowBundle: { codePath: process.env.SHAREMOUNT_TEST_WORKFLOW_BUNDLE! } }, history, workflowId),
-    ).resolves.toBeUndefined();
-  }, 60_000);
+  ])(
+    '%s replays on the current workflow code',
+    async (file, workflowId) => {
+      const history = JSON.parse(fs.readFileSync(path.join(HISTORIES, file), 'utf8'));
+      expect(history.events.some((e: { eventType: string }) => /SIGNAL/.test(e.eventType))).toBe(true);
+      await expect(
+        Worker.runReplayHistory({ workflowBundle: { codePath: process.env.SHAREMOUNT_TEST_WORKFLOW_BUNDLE! } }, history, workflowId),
+      ).resolves.toBeUndefined();
+    },
+    60_000,
+  );
 });

@@ -133,10 +133,16 @@ describe('sharemount schedule: scheduled LXC re-apply through a real schedule, w
 
   test('schedule create (lxc, every 1h) makes a Temporal Schedule that list --json and describe --json show', async () => {
     const result = await sharemountJson<{ scheduleId: string; every: string; pauseOnFailure: boolean }>([
-      'schedule', 'create', scheduleName, 'lxc',
-      '--config', node.configFile,
-      '--node', nodeName,
-      '--every', '1h',
+      'schedule',
+      'create',
+      scheduleName,
+      'lxc',
+      '--config',
+      node.configFile,
+      '--node',
+      nodeName,
+      '--every',
+      '1h',
       '--json',
     ]);
     created = true;
@@ -224,7 +230,21 @@ describe('sharemount schedule: scheduled LXC re-apply through a real schedule, w
     const queue = `sharemount-test-${suffix}`;
     efsSchedules.push(efsName);
     const created = await sharemountJson<{ scheduleId: string; every: string; catchupWindow: string; pauseOnFailure: boolean }>(
-      ['schedule', 'create', efsName, 'efs', `research${suffix}`, 'i-0123456789abcdef0', '--every', '1d', '--catchup-window', '2h', '--pause-on-failure', '--paused', '--json'],
+      [
+        'schedule',
+        'create',
+        efsName,
+        'efs',
+        `research${suffix}`,
+        'i-0123456789abcdef0',
+        '--every',
+        '1d',
+        '--catchup-window',
+        '2h',
+        '--pause-on-failure',
+        '--paused',
+        '--json',
+      ],
       { env: { SHAREMOUNT_TASK_QUEUE: queue } },
     );
     expect(created).toEqual({ scheduleId: `sharemount-schedule-${efsName}`, every: '1d', catchupWindow: '2h', pauseOnFailure: true });
@@ -260,7 +280,20 @@ describe('sharemount schedule: scheduled LXC re-apply through a real schedule, w
       expect(refused.stderr).toMatch(message);
     }
     // Two bad fields are reported together, as efs mount does (a number that is not one stops the parse first).
-    const both = await sharemount(['schedule', 'create', refusedName, 'efs', `research${suffix}`, 'i-0123456789abcdef0', '--every', '1h', '--mount-point', 'mnt/research', '--group', 'wheel']);
+    const both = await sharemount([
+      'schedule',
+      'create',
+      refusedName,
+      'efs',
+      `research${suffix}`,
+      'i-0123456789abcdef0',
+      '--every',
+      '1h',
+      '--mount-point',
+      'mnt/research',
+      '--group',
+      'wheel',
+    ]);
     expect(both.code).toBe(2);
     expect(both.stderr).toMatch(/--mount-point[\s\S]*--group|--group[\s\S]*--mount-point/);
     await expect(client.schedule.getHandle(`sharemount-schedule-${refusedName}`).describe()).rejects.toThrow();

@@ -145,7 +145,10 @@ describe('a helper that fails its checksum', () => {
     try {
       await withEnv('SHAREMOUNT_WALK_HELPER', copy, async () => {
         const choice = walkEngineChoice();
-        expect(choice).toEqual({ engine: 'node', reason: expect.stringMatching(/^checksum mismatch: .*sharemount-walk has sha256 [0-9a-f]{64}, .*\.sha256 says [0-9a-f]{64}; refused$/) });
+        expect(choice).toEqual({
+          engine: 'node',
+          reason: expect.stringMatching(/^checksum mismatch: .*sharemount-walk has sha256 [0-9a-f]{64}, .*\.sha256 says [0-9a-f]{64}; refused$/),
+        });
         const result = await walkOwnership(root, TARGET);
         expect(result).toMatchObject({ changed: 4, refusedCount: 0 });
         await walkOwnership(root, TARGET, { fullScan: true });
@@ -164,9 +167,13 @@ describe('a helper that fails its checksum', () => {
     const copy = helperCopy();
     try {
       fs.rmSync(`${copy}.sha256`);
-      await withEnv('SHAREMOUNT_WALK_HELPER', copy, async () => expect(walkEngineChoice()).toEqual({ engine: 'node', reason: expect.stringMatching(/has no checksum file .*ENOENT/) }));
+      await withEnv('SHAREMOUNT_WALK_HELPER', copy, async () =>
+        expect(walkEngineChoice()).toEqual({ engine: 'node', reason: expect.stringMatching(/has no checksum file .*ENOENT/) }),
+      );
       fs.chmodSync(copy, 0o644);
-      await withEnv('SHAREMOUNT_WALK_HELPER', copy, async () => expect(walkEngineChoice()).toEqual({ engine: 'node', reason: expect.stringMatching(/is not executable/) }));
+      await withEnv('SHAREMOUNT_WALK_HELPER', copy, async () =>
+        expect(walkEngineChoice()).toEqual({ engine: 'node', reason: expect.stringMatching(/is not executable/) }),
+      );
     } finally {
       fs.rmSync(path.dirname(copy), { recursive: true, force: true });
     }
@@ -179,7 +186,14 @@ describe('a helper that fails its checksum', () => {
     const base = scratchDir('plan-walk');
     const config = path.join(base, 'phoenix.json');
     fs.mkdirSync(path.join(base, 'vol'));
-    fs.writeFileSync(config, JSON.stringify({ version: '1', firewall_rules: [], shared_volumes: { v: { host_path: path.join(base, 'vol'), owner: 'container_root', mounts: { '960': '/v' } } } }));
+    fs.writeFileSync(
+      config,
+      JSON.stringify({
+        version: '1',
+        firewall_rules: [],
+        shared_volumes: { v: { host_path: path.join(base, 'vol'), owner: 'container_root', mounts: { '960': '/v' } } },
+      }),
+    );
     const flags = ['lxc', 'plan', '--config', config, '--node', `plan${process.pid}`, '--pve-dir', pveDir, '--pct', STAND_IN_PCT];
     try {
       const human = await runCli(flags, { SHAREMOUNT_PVE_DIR: pveDir, SHAREMOUNT_WALK_HELPER: copy });

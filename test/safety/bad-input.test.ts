@@ -34,9 +34,11 @@ const FIXTURES = path.resolve(__dirname, '../fixtures/bad-input');
 /** Runs `job` over `items`, at most `limit` at once. */
 async function pool<T>(items: T[], limit: number, job: (item: T) => Promise<void>): Promise<void> {
   let next = 0;
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, async () => {
-    while (next < items.length) await job(items[next++]);
-  }));
+  await Promise.all(
+    Array.from({ length: Math.min(limit, items.length) }, async () => {
+      while (next < items.length) await job(items[next++]);
+    }),
+  );
 }
 
 interface LxcCase {
@@ -132,7 +134,12 @@ describe('bad input corpus through the CLI: rejected, field named, nothing chang
       fs.writeFileSync(file, fill(fs.readFileSync(path.join(FIXTURES, 'lxc', c.file), 'utf8')));
       return file ?? String(i);
     });
-    const activities = createLxcActivities({ pveDir: pve, pct: STAND_IN_PCT, pctEnv: { SHAREMOUNT_PVE_DIR: pve, SHAREMOUNT_PCT_LOG: pctLog }, runningDir: path.join(pve, 'running') });
+    const activities = createLxcActivities({
+      pveDir: pve,
+      pct: STAND_IN_PCT,
+      pctEnv: { SHAREMOUNT_PVE_DIR: pve, SHAREMOUNT_PCT_LOG: pctLog },
+      runningDir: path.join(pve, 'running'),
+    });
     const failures: string[] = [];
     const counts = { cases: 0, runs: 0, refused: 0, fieldNamed: 0 };
     // A real worker serves the node's queue: anything the CLI wrongly started would really run.
@@ -142,14 +149,20 @@ describe('bad input corpus through the CLI: rejected, field named, nothing chang
         const index = lxcCases.indexOf(c);
         const configArgs = c.args?.includes('--config') ? c.args.map(fill) : ['--config', files[index]!, ...(c.args ?? [])];
         const shared = [...configArgs, '--node', node, '--pve-dir', pve, '--pct', STAND_IN_PCT];
-        for (const command of [['lxc', 'plan', ...shared, '--json'], ['lxc', 'apply', ...shared, '--detach']]) {
+        for (const command of [
+          ['lxc', 'plan', ...shared, '--json'],
+          ['lxc', 'apply', ...shared, '--detach'],
+        ]) {
           counts.runs++;
           const result = await runCase(index, command, env);
           const label = `${c.file ?? c.args?.join(' ')} (${c.why}) via ${command.slice(0, 2).join(' ')}`;
           if (result.code === 2) counts.refused++;
           else failures.push(`${label}: exit ${result.code}, stderr ${result.stderr.slice(0, 300)}`);
           if (namesField(result, c.field)) counts.fieldNamed++;
-          else failures.push(`${label}: field ${c.field} not named: stderr ${JSON.stringify(result.stderr.slice(0, 400))} stdout ${JSON.stringify(result.stdout.slice(0, 300))}`);
+          else
+            failures.push(
+              `${label}: field ${c.field} not named: stderr ${JSON.stringify(result.stderr.slice(0, 400))} stdout ${JSON.stringify(result.stdout.slice(0, 300))}`,
+            );
         }
       }),
     );
@@ -159,11 +172,19 @@ describe('bad input corpus through the CLI: rejected, field named, nothing chang
     // Reading a container's state (`pct status`, where no cgroup dir tells) is allowed; any other call is not.
     const calls = pctCalls(pctLog);
     expect(calls.filter((argv) => argv[0] !== 'status')).toEqual([]);
-    console.log(`SUMMARY ${JSON.stringify({ scenario: 'bad-input-lxc', ...counts, hostFilesChanged: changed.length, pctChangingCalls: 0, pctStatusCalls: calls.length })}`);
+    console.log(
+      `SUMMARY ${JSON.stringify({ scenario: 'bad-input-lxc', ...counts, hostFilesChanged: changed.length, pctChangingCalls: 0, pctStatusCalls: calls.length })}`,
+    );
   }, 420_000);
 
   test('every malformed efs mount argument is refused (dry run and real), naming the field; nothing reaches AWS', async () => {
-    const env = { TEMPORAL_ADDRESS: testServerAddress(), AWS_REGION: 'us-east-1', AWS_ENDPOINT_URL: awsEndpoint, AWS_ACCESS_KEY_ID: 'testing', AWS_SECRET_ACCESS_KEY: 'testing' };
+    const env = {
+      TEMPORAL_ADDRESS: testServerAddress(),
+      AWS_REGION: 'us-east-1',
+      AWS_ENDPOINT_URL: awsEndpoint,
+      AWS_ACCESS_KEY_ID: 'testing',
+      AWS_SECRET_ACCESS_KEY: 'testing',
+    };
     const failures: string[] = [];
     const counts = { cases: 0, runs: 0, refused: 0, fieldNamed: 0 };
     await pool(efsCases, 1, async (c) => {

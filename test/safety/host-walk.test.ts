@@ -37,7 +37,10 @@ describeNeeding([needs.rootNamespaces()], 'host-walk attacks through the real LX
     for (const d of ['keys', 'keys/sub', 'etc']) fs.chmodSync(path.join(outside, d), 0o750);
     // The volume, and what container root planted in it.
     const DIRS = 300;
-    makeTree(vol, Array.from({ length: DIRS * 20 }, (_, i) => `big/d${String(i % DIRS).padStart(3, '0')}/f${i}`));
+    makeTree(
+      vol,
+      Array.from({ length: DIRS * 20 }, (_, i) => `big/d${String(i % DIRS).padStart(3, '0')}/f${i}`),
+    );
     fs.symlinkSync(path.join(outside, 'shadow'), path.join(vol, 'to-file'));
     fs.symlinkSync(outside, path.join(vol, 'to-dir'));
     fs.mkdirSync(path.join(vol, 'loop'));
@@ -78,7 +81,11 @@ describeNeeding([needs.rootNamespaces()], 'host-walk attacks through the real LX
     let result: LxcApplyResult;
     try {
       result = (await withWorker({ taskQueue, activities }, () =>
-        client.workflow.execute('lxcApplyWorkflow', { taskQueue, workflowId: `hostwalk-${taskQueue}`, args: [{ node: 'hostwalk', volumes: [volume], fixDrift: false, fullScan: true }] }),
+        client.workflow.execute('lxcApplyWorkflow', {
+          taskQueue,
+          workflowId: `hostwalk-${taskQueue}`,
+          args: [{ node: 'hostwalk', volumes: [volume], fixDrift: false, fullScan: true }],
+        }),
       )) as LxcApplyResult;
     } finally {
       stopSwapping = true;

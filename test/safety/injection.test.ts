@@ -103,8 +103,14 @@ describe('injection corpus', () => {
     const runs: Array<{ args: string[]; field: string }> = [];
     picks.forEach((payload, i) => {
       const config = path.join(base, `config-${i}.json`);
-      fs.writeFileSync(config, JSON.stringify({ shared_volumes: { v: { host_path: `${volume}/${payload}`, owner: 'container_root', mounts: { '101': `/mnt/${payload}` } } } }));
-      runs.push({ args: ['lxc', 'apply', '--config', config, '--node', `inj${process.pid}`, '--pve-dir', pveDir, '--pct', STAND_IN_PCT, '--detach'], field: 'shared_volumes.v.host_path' });
+      fs.writeFileSync(
+        config,
+        JSON.stringify({ shared_volumes: { v: { host_path: `${volume}/${payload}`, owner: 'container_root', mounts: { '101': `/mnt/${payload}` } } } }),
+      );
+      runs.push({
+        args: ['lxc', 'apply', '--config', config, '--node', `inj${process.pid}`, '--pve-dir', pveDir, '--pct', STAND_IN_PCT, '--detach'],
+        field: 'shared_volumes.v.host_path',
+      });
     });
     const efs = ['efs', 'mount', 'research', 'i-0123456789abcdef0', '--dry-run'];
     runs.push({ args: ['efs', 'mount', PAYLOADS[3], 'i-0123456789abcdef0', '--dry-run'], field: '<name>' });
@@ -141,7 +147,12 @@ describe('injection corpus', () => {
       volumes.push({ name: `c${i}`, hostPath: `${store}/ok`, owner: { kind: 'container_root' }, mounts: [{ ctid: 102, containerPath: `/mnt/${payload}` }] });
       volumes.push({ name: `u${i}`, hostPath: `${store}/ok`, owner: { kind: 'user', user: payload }, mounts: [{ ctid: 102, containerPath: `/mnt/u${i}` }] });
       // a CTID that is not a number (JSON lets a hand-made workflow input carry anything)
-      volumes.push({ name: `t${i}`, hostPath: `${store}/ok`, owner: { kind: 'container_root' }, mounts: [{ ctid: payload as unknown as number, containerPath: `/mnt/t${i}` }] });
+      volumes.push({
+        name: `t${i}`,
+        hostPath: `${store}/ok`,
+        owner: { kind: 'container_root' },
+        mounts: [{ ctid: payload as unknown as number, containerPath: `/mnt/t${i}` }],
+      });
     });
     const activities = createActivities({
       ...motoClients('http://127.0.0.1:9'),
@@ -155,7 +166,11 @@ describe('injection corpus', () => {
     const { client, close } = await testClient();
     try {
       const result = (await withWorker({ taskQueue, activities }, () =>
-        client.workflow.execute('lxcApplyWorkflow', { taskQueue, workflowId: `inj-${taskQueue}`, args: [{ node, volumes, fixDrift: false, fullScan: false, concurrency: 8 }] }),
+        client.workflow.execute('lxcApplyWorkflow', {
+          taskQueue,
+          workflowId: `inj-${taskQueue}`,
+          args: [{ node, volumes, fixDrift: false, fullScan: false, concurrency: 8 }],
+        }),
       )) as LxcApplyResult;
       counts.workflowTrials += volumes.length;
       const accepted = result.volumes.filter((v) => v.ok).map((v) => v.name);

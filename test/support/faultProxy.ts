@@ -40,7 +40,11 @@ export const faults = {
   unavailable: (): Fault => ({ status: 503, errorType: 'ServiceUnavailable', message: 'Service Unavailable (injected)' }),
   invocationDoesNotExist: (): Fault => ({ status: 400, errorType: 'InvocationDoesNotExist', message: 'An error occurred (InvocationDoesNotExist)' }),
   /** What SSM answers for an instance that runs no registered SSM agent. */
-  invalidInstanceId: (instanceId: string): Fault => ({ status: 400, errorType: 'InvalidInstanceId', message: `Instances [[${instanceId}]] not in a valid state for account 123456789012` }),
+  invalidInstanceId: (instanceId: string): Fault => ({
+    status: 400,
+    errorType: 'InvalidInstanceId',
+    message: `Instances [[${instanceId}]] not in a valid state for account 123456789012`,
+  }),
   accessDenied: (instanceId: string): Fault => ({
     status: 400,
     errorType: 'AccessDeniedException',
@@ -78,7 +82,12 @@ export async function startFaultProxy(upstream: string, rule: FaultRule): Promis
     if (fault) {
       bump(injected, `${key} ${fault.errorType}`);
       const body = JSON.stringify({ __type: fault.errorType, message: fault.message, ErrorCode: fault.errorType, Message: fault.message });
-      res.writeHead(fault.status, { 'content-type': 'application/x-amz-json-1.1', 'content-length': Buffer.byteLength(body), 'x-amzn-errortype': fault.errorType, 'x-amzn-requestid': 'fault-proxy' });
+      res.writeHead(fault.status, {
+        'content-type': 'application/x-amz-json-1.1',
+        'content-length': Buffer.byteLength(body),
+        'x-amzn-errortype': fault.errorType,
+        'x-amzn-requestid': 'fault-proxy',
+      });
       res.end(body);
       return;
     }
@@ -87,7 +96,11 @@ export async function startFaultProxy(upstream: string, rule: FaultRule): Promis
       if (value === undefined || ['host', 'connection', 'content-length', 'transfer-encoding'].includes(name)) continue;
       headers[name] = Array.isArray(value) ? value.join(', ') : value;
     }
-    const answer = await fetch(`${upstream}${req.url ?? '/'}`, { method: req.method, headers, body: req.method === 'GET' || req.method === 'HEAD' ? undefined : raw });
+    const answer = await fetch(`${upstream}${req.url ?? '/'}`, {
+      method: req.method,
+      headers,
+      body: req.method === 'GET' || req.method === 'HEAD' ? undefined : raw,
+    });
     const out: Record<string, string> = {};
     answer.headers.forEach((value, name) => {
       if (!['content-length', 'content-encoding', 'transfer-encoding', 'connection'].includes(name)) out[name] = value;

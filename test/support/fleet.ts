@@ -33,7 +33,10 @@ export function seededRandom(seed: number): () => number {
 export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 function hostUser(name: string): { uid: number; gid: number } {
-  const line = fs.readFileSync('/etc/passwd', 'utf8').split('\n').find((l) => l.startsWith(`${name}:`));
+  const line = fs
+    .readFileSync('/etc/passwd', 'utf8')
+    .split('\n')
+    .find((l) => l.startsWith(`${name}:`));
   if (!line) throw new Error(`host user ${name} missing`);
   const [, , uid, gid] = line.split(':');
   return { uid: Number(uid), gid: Number(gid) };
@@ -83,7 +86,10 @@ export function makeLxcFleet(node: string, filesPerVolume = 300): LxcFleet {
   layout.forEach(({ owner, members }, v) => {
     const name = `vol${v}`;
     const hostPath = path.join(base, 'store', name);
-    makeTree(hostPath, Array.from({ length: filesPerVolume }, (_, i) => `d${i % 7}/s${i % 3}/f${i}`));
+    makeTree(
+      hostPath,
+      Array.from({ length: filesPerVolume }, (_, i) => `d${i % 7}/s${i % 3}/f${i}`),
+    );
     volumes.push({ name, hostPath, owner, mounts: members.map((m) => ({ ctid: ctids[m], containerPath: `/shared/${name}` })) });
     let expected: { uid: number; gid: number };
     if (owner.kind === 'default') expected = { uid: 65534, gid: 65534 };
@@ -189,7 +195,10 @@ export async function makeEfsFleet(volumeName: string, count: number, options: {
     stops.unshift(() => emulator.stop());
     const clients = motoClients(moto.endpoint, emulator.endpoint);
     const zones = ['us-east-1a', 'us-east-1b', 'us-east-1c'];
-    const instanceIds = await launchInstances(clients.ec2, Array.from({ length: count }, (_, i) => zones[i % zones.length]));
+    const instanceIds = await launchInstances(
+      clients.ec2,
+      Array.from({ length: count }, (_, i) => zones[i % zones.length]),
+    );
     const fileSystemId = (await createEfsActivities({ ...clients, runtime: plainRuntime }).ensureFileSystem({ name: volumeName })).fileSystemId;
     const fakeEfs = createFakeEfs();
     stops.unshift(() => fakeEfs.destroy());
@@ -254,17 +263,26 @@ export async function checkEfsInstance(fleet: EfsFleet, index: number, out: EfsC
   if (lines.length === 0) out.notConverged.push(`${id}: no fstab line`);
   if (lines.length > 1) out.duplicates.push(`${id}: ${lines.length} fstab lines`);
   if (lines.length && lines[0] !== `${fleet.fileSystemId}:/ ${fleet.mountPoint} efs _netdev,tls 0 0`) out.notConverged.push(`${id}: fstab line ${lines[0]}`);
-  const group = fs.readFileSync(path.join(sandbox.etcDir, 'group'), 'utf8').split('\n').filter((l) => l.startsWith('prism-shared:'));
+  const group = fs
+    .readFileSync(path.join(sandbox.etcDir, 'group'), 'utf8')
+    .split('\n')
+    .filter((l) => l.startsWith('prism-shared:'));
   if (group.length !== 1) out.duplicates.push(`${id}: ${group.length} prism-shared groups`);
   const members = (group[0] ?? '').split(':')[3]?.split(',').filter(Boolean) ?? [];
   if (!group[0]?.startsWith('prism-shared:x:3000:')) out.notConverged.push(`${id}: group line ${group[0]}`);
-  if (members.filter((m) => m === user).length !== 1) (members.includes(user) ? out.duplicates : out.notConverged).push(`${id}: ${user} in group ${members.filter((m) => m === user).length} times`);
+  if (members.filter((m) => m === user).length !== 1)
+    (members.includes(user) ? out.duplicates : out.notConverged).push(`${id}: ${user} in group ${members.filter((m) => m === user).length} times`);
   const mounts = await sandbox.run(`findmnt -rn -o TARGET | grep -cx '${fleet.mountPoint}' || true`);
   const mountCount = Number(mounts.stdout.trim());
   if (mountCount === 0) out.notConverged.push(`${id}: not mounted`);
   if (mountCount > 1) out.duplicates.push(`${id}: mounted ${mountCount} times`);
   const profile = path.join(sandbox.etcDir, path.relative('/etc', UMASK_PROFILE_PATH));
-  const umaskLines = fs.existsSync(profile) ? fs.readFileSync(profile, 'utf8').split('\n').filter((l) => /^\s*umask /.test(l)) : [];
+  const umaskLines = fs.existsSync(profile)
+    ? fs
+        .readFileSync(profile, 'utf8')
+        .split('\n')
+        .filter((l) => /^\s*umask /.test(l))
+    : [];
   if (umaskLines.length === 0) out.notConverged.push(`${id}: no umask profile`);
   if (umaskLines.length > 1) out.duplicates.push(`${id}: umask set ${umaskLines.length} times`);
   const userDir = path.join(fleet.fakeEfs.root, fleet.fileSystemId, 'users', user);

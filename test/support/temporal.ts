@@ -22,10 +22,7 @@ export function uniqueTaskQueue(prefix = 'test'): string {
 /**
  * Runs `fn` while a real worker polls `taskQueue` with the prebuilt workflow bundle and the given activities.
  */
-export async function withWorker<T>(
-  options: Omit<WorkerOptions, 'connection' | 'workflowsPath' | 'workflowBundle'>,
-  fn: () => Promise<T>,
-): Promise<T> {
+export async function withWorker<T>(options: Omit<WorkerOptions, 'connection' | 'workflowsPath' | 'workflowBundle'>, fn: () => Promise<T>): Promise<T> {
   const connection = await NativeConnection.connect({ address: testServerAddress() });
   try {
     const worker = await Worker.create({

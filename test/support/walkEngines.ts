@@ -80,7 +80,9 @@ export function emulatorHidesMountIds(): string | false {
   try {
     fs.writeFileSync(path.join(dir, 'probe.c'), MOUNT_ID_PROBE);
     execFileSync('aarch64-linux-gnu-gcc', ['-static', '-o', path.join(dir, 'probe'), path.join(dir, 'probe.c')]);
-    const [root, proc] = execFileSync('qemu-aarch64-static', [path.join(dir, 'probe')], { encoding: 'utf8' }).trim().split(' ');
+    const [root, proc] = execFileSync('qemu-aarch64-static', [path.join(dir, 'probe')], { encoding: 'utf8' })
+      .trim()
+      .split(' ');
     const version = execFileSync('qemu-aarch64-static', ['--version'], { encoding: 'utf8' }).split('\n')[0];
     hidden = root === proc ? `${version} reports mount id ${root} for both / and /proc` : false;
   } finally {

@@ -110,7 +110,10 @@ export async function startWorkerProcess(config: WorkerProcessConfig, logFile: s
     },
   };
   live.add(worker);
-  exited.then(() => live.delete(worker), () => undefined);
+  exited.then(
+    () => live.delete(worker),
+    () => undefined,
+  );
   await new Promise<void>((resolve, reject) => {
     let out = '';
     const timer = setTimeout(() => reject(new Error(`worker process did not report READY within 60 s (log: ${logFile})`)), 60_000);

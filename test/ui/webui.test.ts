@@ -87,7 +87,16 @@ describeNeeding([needs.chromium()], 'Temporal Web UI in Debian chromium: a finis
     // 2. The browser: the list filtered by volume, the parent's page, the child's page.
     browser = await chromium.launch({
       executablePath: CHROMIUM_PATH,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+      args: [
+        '--headless',
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-quic',
+        '--no-first-run',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+      ],
     });
     const page = await browser.newPage({ viewport: { width: 1600, height: 1200 } });
     page.setDefaultTimeout(30_000);

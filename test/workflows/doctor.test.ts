@@ -6,7 +6,12 @@ import { EXECUTION_TIMEOUT, eventually, recorded, runFailure, uniqueName, untilC
 const harness = workflowHarness(['inspectHost']);
 const facts = { hostname: 'pve1', kernelRelease: '6.8.12', tools: { pct: '/usr/sbin/pct' }, aws: {} };
 const start = (taskQueue: string, backends: unknown) =>
-  harness.client().workflow.start(doctorWorkflow, { taskQueue, workflowId: uniqueName('wf-doctor-'), args: [{ backends: backends as never }], workflowExecutionTimeout: EXECUTION_TIMEOUT });
+  harness.client().workflow.start(doctorWorkflow, {
+    taskQueue,
+    workflowId: uniqueName('wf-doctor-'),
+    args: [{ backends: backends as never }],
+    workflowExecutionTimeout: EXECUTION_TIMEOUT,
+  });
 
 describe('doctor workflow with a stub host inspection', () => {
   test('bad input: an unknown backend fails the run at once, naming the field, and inspects nothing', async () => {
@@ -17,7 +22,11 @@ describe('doctor workflow with a stub host inspection', () => {
   });
 
   test('a failing inspection fails the run with its reason', async () => {
-    const { activities } = recorded({ inspectHost: async () => { throw ApplicationFailure.nonRetryable('cannot read /proc/version', 'HostUnreadable'); } });
+    const { activities } = recorded({
+      inspectHost: async () => {
+        throw ApplicationFailure.nonRetryable('cannot read /proc/version', 'HostUnreadable');
+      },
+    });
     const failure = await harness.run(activities, async (taskQueue) => runFailure(await start(taskQueue, ['lxc'])));
     expect(failure.cause).toMatchObject({ type: 'HostUnreadable', message: 'cannot read /proc/version' });
   });

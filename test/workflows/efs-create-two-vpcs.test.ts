@@ -26,15 +26,21 @@ describe('efs create over two VPCs', () => {
     const [inDefault] = await launchInstances(clients.ec2, ['us-east-1a']);
     const defaultVpc = (await clients.ec2.send(new DescribeVpcsCommand({ Filters: [{ Name: 'is-default', Values: ['true'] }] }))).Vpcs![0].VpcId!;
     const otherVpc = (await clients.ec2.send(new CreateVpcCommand({ CidrBlock: '10.42.0.0/16' }))).Vpc!.VpcId!;
-    const subnet = (await clients.ec2.send(new CreateSubnetCommand({ VpcId: otherVpc, CidrBlock: '10.42.1.0/24', AvailabilityZone: 'us-east-1b' }))).Subnet!.SubnetId!;
+    const subnet = (await clients.ec2.send(new CreateSubnetCommand({ VpcId: otherVpc, CidrBlock: '10.42.1.0/24', AvailabilityZone: 'us-east-1b' }))).Subnet!
+      .SubnetId!;
     const image = (await clients.ec2.send(new DescribeImagesCommand({ Owners: ['amazon'] }))).Images![0].ImageId!;
-    const inOther = (await clients.ec2.send(new RunInstancesCommand({ ImageId: image, MinCount: 1, MaxCount: 1, InstanceType: 't3.micro', SubnetId: subnet }))).Instances![0].InstanceId!;
+    const inOther = (await clients.ec2.send(new RunInstancesCommand({ ImageId: image, MinCount: 1, MaxCount: 1, InstanceType: 't3.micro', SubnetId: subnet })))
+      .Instances![0].InstanceId!;
 
     const taskQueue = uniqueTaskQueue('two-vpcs');
     const activities = createActivities({ awsIdentity: async () => ({}), ...clients, pollIntervalMs: 200 });
     const started = Date.now();
     const result = await withWorker({ taskQueue, activities }, () =>
-      runCli(['efs', 'create', uniqueName('twovpc'), '--instance', inDefault, '--instance', inOther], { SHAREMOUNT_TASK_QUEUE: taskQueue }, { timeoutMs: 60_000 }),
+      runCli(
+        ['efs', 'create', uniqueName('twovpc'), '--instance', inDefault, '--instance', inOther],
+        { SHAREMOUNT_TASK_QUEUE: taskQueue },
+        { timeoutMs: 60_000 },
+      ),
     );
     expect([1, 2]).toContain(result.code);
     expect(Date.now() - started).toBeLessThan(30_000);

@@ -31,21 +31,36 @@ function efsStubs(overrides: Record<string, (...args: any[]) => Promise<unknown>
     ensureNfsSecurityGroup: async () => ({ securityGroupId: 'sg-0nfs0001', created: true, rulesAdded: [] }),
     ensureMountTargets: async () => ({ mountTargets: [], securityGroupAddedTo: [] }),
     awaitMountTargetsAvailable: async () => [],
-    runStepOnInstance: async ({ instanceId, step }: { instanceId: string; step: string }) => ({ instanceId, step, commandId: 'c-1', exitCode: 0, changed: [], unchanged: [], users: [] }),
+    runStepOnInstance: async ({ instanceId, step }: { instanceId: string; step: string }) => ({
+      instanceId,
+      step,
+      commandId: 'c-1',
+      exitCode: 0,
+      changed: [],
+      unchanged: [],
+      users: [],
+    }),
     ...overrides,
   });
 }
 
 const harness = workflowHarness(Object.keys(efsStubs().activities));
 const start = <W extends Workflow>(workflow: W, taskQueue: string, args: Parameters<W>) =>
-  harness.client().workflow.start(workflow, { taskQueue, workflowId: uniqueName('wf-efs-'), args, workflowExecutionTimeout: EXECUTION_TIMEOUT } as unknown as WorkflowStartOptions<W>);
+  harness.client().workflow.start(workflow, {
+    taskQueue,
+    workflowId: uniqueName('wf-efs-'),
+    args,
+    workflowExecutionTimeout: EXECUTION_TIMEOUT,
+  } as unknown as WorkflowStartOptions<W>);
 
 describe('EFS workflows with stub activities', () => {
   test('bad input: instances in two VPCs fail efs create at once, non-retryable, naming both VPCs', async () => {
     const { activities, recorder } = efsStubs({
       locateInstances: async () => ({ found: [network(A, 'vpc-0aaaa1111'), network(B, 'vpc-0bbbb2222', 'us-east-1b')], unknown: [] }),
     });
-    const failure = await harness.run(activities, async (taskQueue) => runFailure(await start(efsCreateWorkflow, taskQueue, [{ name: uniqueName('vol'), instanceIds: [A, B] }])));
+    const failure = await harness.run(activities, async (taskQueue) =>
+      runFailure(await start(efsCreateWorkflow, taskQueue, [{ name: uniqueName('vol'), instanceIds: [A, B] }])),
+    );
     expect(failure).toBeInstanceOf(ApplicationFailure);
     expect(failure).toMatchObject({ type: 'InputError', nonRetryable: true, details: [{ field: '<instance-id>' }] });
     expect(failure.message).toContain('vpc-0aaaa1111');
@@ -94,14 +109,18 @@ describe('EFS workflows with stub activities', () => {
     const { activities, recorder } = efsStubs({ runStepOnInstance: real.runStepOnInstance });
     // Ready-made steps (the benchmarks' way) skip the plan, so only the activity sees the bad instance ID.
     const steps = [{ step: 'setUmask' as const, summary: 'umask', script: 'true' }];
-    const failure = await harness.run(activities, async (taskQueue) => runFailure(await start(efsInstanceWorkflow, taskQueue, [{ volume: 'vol', instanceId: 'i-nothex', steps }])));
+    const failure = await harness.run(activities, async (taskQueue) =>
+      runFailure(await start(efsInstanceWorkflow, taskQueue, [{ volume: 'vol', instanceId: 'i-nothex', steps }])),
+    );
     expect(failure.cause).toMatchObject({ type: 'InputError', message: expect.stringContaining('i-nothex') });
     expect(recorder.count('runStepOnInstance')).toBe(1);
   });
 
   test('bad input: a malformed instance ID fails efs create before anything is created', async () => {
     const { activities, recorder } = efsStubs();
-    const failure = await harness.run(activities, async (taskQueue) => runFailure(await start(efsCreateWorkflow, taskQueue, [{ name: uniqueName('vol'), instanceIds: ['i-nothex'] }])));
+    const failure = await harness.run(activities, async (taskQueue) =>
+      runFailure(await start(efsCreateWorkflow, taskQueue, [{ name: uniqueName('vol'), instanceIds: ['i-nothex'] }])),
+    );
     expect(failure).toMatchObject({ type: 'InputError', nonRetryable: true, details: [{ field: '<instance-id>' }] });
     expect(recorder.count('ensureFileSystem')).toBe(0);
   });
@@ -110,7 +129,9 @@ describe('EFS workflows with stub activities', () => {
     const { activities, recorder } = efsStubs({
       locateInstances: async () => ({ found: [network(A)], unknown: [{ instanceId: B, reason: `${B}: InvalidInstanceID.NotFound` }] }),
     });
-    const result = await harness.run(activities, async (taskQueue) => (await start(efsMountWorkflow, taskQueue, [{ volumeName: uniqueName('vol'), instanceIds: [A, B] }])).result());
+    const result = await harness.run(activities, async (taskQueue) =>
+      (await start(efsMountWorkflow, taskQueue, [{ volumeName: uniqueName('vol'), instanceIds: [A, B] }])).result(),
+    );
     expect(result.ok).toBe(false);
     expect(result.instances.find((i) => i.instanceId === A)).toMatchObject({ ok: true });
     expect(result.instances.find((i) => i.instanceId === B)).toMatchObject({ ok: false, error: expect.stringContaining('InvalidInstanceID.NotFound') });
@@ -118,8 +139,12 @@ describe('EFS workflows with stub activities', () => {
   });
 
   test('no instance exists: efs create fails at once with UnknownInstances', async () => {
-    const { activities, recorder } = efsStubs({ locateInstances: async () => ({ found: [], unknown: [{ instanceId: A, reason: `${A}: InvalidInstanceID.NotFound` }] }) });
-    const failure = await harness.run(activities, async (taskQueue) => runFailure(await start(efsCreateWorkflow, taskQueue, [{ name: uniqueName('vol'), instanceIds: [A] }])));
+    const { activities, recorder } = efsStubs({
+      locateInstances: async () => ({ found: [], unknown: [{ instanceId: A, reason: `${A}: InvalidInstanceID.NotFound` }] }),
+    });
+    const failure = await harness.run(activities, async (taskQueue) =>
+      runFailure(await start(efsCreateWorkflow, taskQueue, [{ name: uniqueName('vol'), instanceIds: [A] }])),
+    );
     expect(failure).toMatchObject({ type: 'UnknownInstances', nonRetryable: true, message: expect.stringContaining(A) });
     expect(recorder.count('ensureNfsSecurityGroup')).toBe(0);
   });

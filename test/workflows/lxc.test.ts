@@ -40,15 +40,32 @@ function lxcStubs(overrides: Record<string, (...args: any[]) => Promise<unknown>
     // the host paths are not made on this machine: each is a directory as far as the workflow is told
     inspectHostPaths: async (paths: string[]) => Object.fromEntries(paths.map((p, ino) => [p, { path: p, exists: true, isDirectory: true, dev: 1, ino }])),
     bindMountPoint: real.bindMountPoint,
-    applyOwnership: async (input: { volume: string; root: string; uid: number; gid: number }) => ({ ...input, changed: 0, refusedCount: 0, refused: [], skippedByRootCheck: true, rootLeft: false }),
+    applyOwnership: async (input: { volume: string; root: string; uid: number; gid: number }) => ({
+      ...input,
+      changed: 0,
+      refusedCount: 0,
+      refused: [],
+      skippedByRootCheck: true,
+      rootLeft: false,
+    }),
     ...overrides,
   });
 }
 
-const volume = (name: string, hostPath: string, ctid: number, containerPath: string): LxcVolume => ({ name, hostPath, owner: { kind: 'container_root' }, mounts: [{ ctid, containerPath }] });
+const volume = (name: string, hostPath: string, ctid: number, containerPath: string): LxcVolume => ({
+  name,
+  hostPath,
+  owner: { kind: 'container_root' },
+  mounts: [{ ctid, containerPath }],
+});
 
 const start = <W extends Workflow>(workflow: W, taskQueue: string, args: Parameters<W>) =>
-  harness.client().workflow.start(workflow, { taskQueue, workflowId: uniqueName('wf-lxc-'), args, workflowExecutionTimeout: EXECUTION_TIMEOUT } as unknown as WorkflowStartOptions<W>);
+  harness.client().workflow.start(workflow, {
+    taskQueue,
+    workflowId: uniqueName('wf-lxc-'),
+    args,
+    workflowExecutionTimeout: EXECUTION_TIMEOUT,
+  } as unknown as WorkflowStartOptions<W>);
 
 describe('LXC workflows with stub activities', () => {
   test('bad input: a config file that is not JSON fails the apply at once, read once, naming the field', async () => {
@@ -65,7 +82,11 @@ describe('LXC workflows with stub activities', () => {
   test('bad input: a relative host path fails the volume before any container is read', async () => {
     const { activities, recorder } = lxcStubs();
     const failure = await harness.run(activities, async (taskQueue) =>
-      runFailure(await start(lxcVolumeWorkflow, taskQueue, [{ node: uniqueName('n'), volume: volume('models', 'srv/models', DRIFTED_CT, '/models'), fixDrift: false, fullScan: false }])),
+      runFailure(
+        await start(lxcVolumeWorkflow, taskQueue, [
+          { node: uniqueName('n'), volume: volume('models', 'srv/models', DRIFTED_CT, '/models'), fixDrift: false, fullScan: false },
+        ]),
+      ),
     );
     expect(failure).toMatchObject({ type: 'InvalidInput', nonRetryable: true, message: expect.stringContaining('host_path') });
     expect(recorder.count('readContainer')).toBe(0);
@@ -74,7 +95,11 @@ describe('LXC workflows with stub activities', () => {
   test('an unknown container fails its volume with the missing config named; nothing is chowned', async () => {
     const { activities, recorder } = lxcStubs();
     const result = await harness.run(activities, async (taskQueue) =>
-      (await start(lxcApplyWorkflow, taskQueue, [{ node: uniqueName('n'), volumes: [volume('models', '/srv/models', 999, '/models')], fixDrift: false, fullScan: false }])).result(),
+      (
+        await start(lxcApplyWorkflow, taskQueue, [
+          { node: uniqueName('n'), volumes: [volume('models', '/srv/models', 999, '/models')], fixDrift: false, fullScan: false },
+        ])
+      ).result(),
     );
     expect(result.ok).toBe(false);
     expect(result.volumes[0]).toMatchObject({ name: 'models', ok: false, error: expect.stringContaining('container 999 does not exist') });
@@ -86,7 +111,11 @@ describe('LXC workflows with stub activities', () => {
     const before = fs.readFileSync(conf, 'utf8');
     const { activities, recorder } = lxcStubs();
     const result = await harness.run(activities, async (taskQueue) =>
-      (await start(lxcApplyWorkflow, taskQueue, [{ node: uniqueName('n'), volumes: [volume('models', '/srv/models', DRIFTED_CT, '/data')], fixDrift: false, fullScan: false }])).result(),
+      (
+        await start(lxcApplyWorkflow, taskQueue, [
+          { node: uniqueName('n'), volumes: [volume('models', '/srv/models', DRIFTED_CT, '/data')], fixDrift: false, fullScan: false },
+        ])
+      ).result(),
     );
     expect(result.volumes[0]).toMatchObject({ ok: false, error: expect.stringMatching(new RegExp(`mp0 binds ${BOUND} at /data.*--fix-drift`)) });
     expect(recorder.calls.bindMountPoint).toEqual([[expect.objectContaining({ ctid: DRIFTED_CT, fixDrift: false })]]);
@@ -114,7 +143,9 @@ describe('LXC workflows with stub activities', () => {
     const { activities, recorder } = lxcStubs({ applyOwnership: untilCancelled });
     const node = uniqueName('n');
     await harness.run(activities, async (taskQueue) => {
-      const handle = await start(lxcApplyWorkflow, taskQueue, [{ node, volumes: [volume('present', BOUND, DRIFTED_CT, '/data')], fixDrift: false, fullScan: false }]);
+      const handle = await start(lxcApplyWorkflow, taskQueue, [
+        { node, volumes: [volume('present', BOUND, DRIFTED_CT, '/data')], fixDrift: false, fullScan: false },
+      ]);
       await eventually('the walk to start', () => recorder.count('applyOwnership') > 0);
       await handle.cancel();
       expect(await runFailure(handle)).toBeInstanceOf(CancelledFailure);
@@ -124,34 +155,69 @@ describe('LXC workflows with stub activities', () => {
     });
   });
 
-  describe('a two-node cluster: each container\'s steps go to its own node\'s worker (lxc:<node>)', () => {
+  describe("a two-node cluster: each container's steps go to its own node's worker (lxc:<node>)", () => {
     const nodeA = uniqueName('pa');
     const nodeB = uniqueName('pb');
     let clusterDir: string;
     beforeAll(() => {
       clusterDir = path.join(scratch, 'cluster');
-      for (const [node, ctid] of [[nodeA, 201], [nodeB, 202], [nodeB, 203]] as const) {
+      for (const [node, ctid] of [
+        [nodeA, 201],
+        [nodeB, 202],
+        [nodeB, 203],
+      ] as const) {
         fs.mkdirSync(path.join(clusterDir, 'nodes', node, 'lxc'), { recursive: true });
         fs.writeFileSync(path.join(clusterDir, 'nodes', node, 'lxc', `${ctid}.conf`), 'arch: amd64\nunprivileged: 1\n');
       }
-      const ids = { 201: { node: nodeA, type: 'lxc', version: 1 }, 202: { node: nodeB, type: 'lxc', version: 1 }, 203: { node: nodeB, type: 'lxc', version: 1 } };
+      const ids = {
+        201: { node: nodeA, type: 'lxc', version: 1 },
+        202: { node: nodeB, type: 'lxc', version: 1 },
+        203: { node: nodeB, type: 'lxc', version: 1 },
+      };
       fs.writeFileSync(path.join(clusterDir, '.vmlist'), JSON.stringify({ version: 3, ids }));
       fs.writeFileSync(path.join(clusterDir, 'storage.cfg'), 'nfs: tank\n\tpath /mnt/pve/tank\n\tserver 10.0.0.5\n\texport /tank\n');
     });
 
     /** The node's own steps, recording which node ran them. */
     const nodeSteps = (node: string, ran: string[]) => ({
-      inspectHostPaths: async (paths: string[]) => (ran.push(`${node} inspect`), Object.fromEntries(paths.map((p) => [p, { path: p, exists: true, isDirectory: true, dev: 1, ino: 2 }]))),
-      applyOwnership: async (input: { volume: string; root: string; uid: number; gid: number }) => (ran.push(`${node} walk`), { ...input, changed: 0, refusedCount: 0, refused: [], skippedByRootCheck: true, rootLeft: false }),
-      bindMountPoint: async (input: { ctid: number; slot: number }) => (ran.push(`${node} bind CT ${input.ctid}`), { ctid: input.ctid, slot: input.slot, changed: true, state: 'configured', found: 'new', running: false }),
+      inspectHostPaths: async (paths: string[]) => (
+        ran.push(`${node} inspect`),
+        Object.fromEntries(paths.map((p) => [p, { path: p, exists: true, isDirectory: true, dev: 1, ino: 2 }]))
+      ),
+      applyOwnership: async (input: { volume: string; root: string; uid: number; gid: number }) => (
+        ran.push(`${node} walk`),
+        { ...input, changed: 0, refusedCount: 0, refused: [], skippedByRootCheck: true, rootLeft: false }
+      ),
+      bindMountPoint: async (input: { ctid: number; slot: number }) => (
+        ran.push(`${node} bind CT ${input.ctid}`),
+        { ctid: input.ctid, slot: input.slot, changed: true, state: 'configured', found: 'new', running: false }
+      ),
     });
 
     const applyOn = async (hostPath: string, ctids: number[], ran: string[]) => {
-      const real = createActivities({ pveDir: clusterDir, nodeName: nodeA, pct: '/bin/false', runningDir: path.join(scratch, 'running'), awsIdentity: async () => ({}) } as never);
-      const { activities } = recorded({ readContainer: real.readContainer, readCluster: real.readCluster, readHostUsers: real.readHostUsers, ...nodeSteps(nodeA, ran) });
-      const vol: LxcVolume = { name: uniqueName('v'), hostPath, owner: { kind: 'container_root' }, mounts: ctids.map((ctid) => ({ ctid, containerPath: '/share' })) };
+      const real = createActivities({
+        pveDir: clusterDir,
+        nodeName: nodeA,
+        pct: '/bin/false',
+        runningDir: path.join(scratch, 'running'),
+        awsIdentity: async () => ({}),
+      } as never);
+      const { activities } = recorded({
+        readContainer: real.readContainer,
+        readCluster: real.readCluster,
+        readHostUsers: real.readHostUsers,
+        ...nodeSteps(nodeA, ran),
+      });
+      const vol: LxcVolume = {
+        name: uniqueName('v'),
+        hostPath,
+        owner: { kind: 'container_root' },
+        mounts: ctids.map((ctid) => ({ ctid, containerPath: '/share' })),
+      };
       return withWorker({ taskQueue: lxcTaskQueue(nodeB), activities: nodeSteps(nodeB, ran) }, () =>
-        harness.run(activities, async (taskQueue) => (await start(lxcApplyWorkflow, taskQueue, [{ node: nodeA, volumes: [vol], fixDrift: false, fullScan: false }])).result()),
+        harness.run(activities, async (taskQueue) =>
+          (await start(lxcApplyWorkflow, taskQueue, [{ node: nodeA, volumes: [vol], fixDrift: false, fullScan: false }])).result(),
+        ),
       );
     };
 
@@ -172,7 +238,10 @@ describe('LXC workflows with stub activities', () => {
     test('a local path with containers on both nodes fails before any change, saying so', async () => {
       const ran: string[] = [];
       const result = await applyOn('/srv/local', [201, 202], ran);
-      expect(result.volumes[0]).toMatchObject({ ok: false, error: expect.stringMatching(/not on storage that storage.cfg marks shared.*CT 201 on .*CT 202 on /) });
+      expect(result.volumes[0]).toMatchObject({
+        ok: false,
+        error: expect.stringMatching(/not on storage that storage.cfg marks shared.*CT 201 on .*CT 202 on /),
+      });
       expect(ran).toEqual([]);
     });
   });

@@ -139,7 +139,10 @@ export function createLxcActivities(deps: LxcDeps = {}) {
     /** Binds the mount point with `pct set` (src/host/proxmox/mountPoint.ts), one container at a time. */
     async bindMountPoint(input: BindMountPointInput): Promise<BindMountPointResult> {
       const { ctid, hostPath, containerPath } = input;
-      for (const [field, value, what] of [['hostPath', hostPath, 'host path'], ['containerPath', containerPath, 'container path']]) {
+      for (const [field, value, what] of [
+        ['hostPath', hostPath, 'host path'],
+        ['containerPath', containerPath, 'container path'],
+      ]) {
         const problem = pathProblem(value, what);
         if (problem) throw ApplicationFailure.nonRetryable(`CT ${ctid}: ${field} ${problem}`, LXC_FAILURES.invalidInput);
       }

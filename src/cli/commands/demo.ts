@@ -81,14 +81,21 @@ async function efsAct(session: Session, cloud: DemoCloud, json: boolean): Promis
   const mounted = await runWorkflow(
     session,
     efsMountWorkflow,
-    { ...common('mount'), args: [{ volumeName: 'research', instanceIds: cloud.instanceIds, concurrency: 10 }], staticSummary: 'demo: EFS mount research on 2 instances' },
+    {
+      ...common('mount'),
+      args: [{ volumeName: 'research', instanceIds: cloud.instanceIds, concurrency: 10 }],
+      staticSummary: 'demo: EFS mount research on 2 instances',
+    },
     { json, render: renderSummary },
   );
   const [ubuntu, rocky] = cloud.sandboxes;
   const wrote = await ubuntu.runAs('ubuntu', 'echo "from ubuntu" > /mnt/research/shared/notes.txt');
   proof(wrote.code === 0, 'ubuntu on instance 1 creates /mnt/research/shared/notes.txt');
   const appended = await rocky.runAs('rocky', 'echo "and rocky" >> /mnt/research/shared/notes.txt && cat /mnt/research/shared/notes.txt');
-  proof(appended.code === 0 && appended.stdout.includes('and rocky'), 'rocky on instance 2 (another UID) appends to it: the shared group and umask 002 at work');
+  proof(
+    appended.code === 0 && appended.stdout.includes('and rocky'),
+    'rocky on instance 2 (another UID) appends to it: the shared group and umask 002 at work',
+  );
   const fstab = await rocky.run('grep -c " /mnt/research " /etc/fstab');
   proof(fstab.stdout.trim() === '1', 'exactly one fstab line, with _netdev,tls');
   return mounted === EXIT.ok && wrote.code === 0 && appended.code === 0;
@@ -107,10 +114,15 @@ async function waitForEnter(url?: string): Promise<void> {
 
 export function demoCommand(): Command {
   return new Command('demo')
-    .description('run both backends end to end on this machine against local sandboxes (simulated Proxmox containers and EC2 instances), on the embedded dev server; cleans up after itself')
+    .description(
+      'run both backends end to end on this machine against local sandboxes (simulated Proxmox containers and EC2 instances), on the embedded dev server; cleans up after itself',
+    )
     .option('--no-wait', 'do not keep the Web UI up at the end (the default on a terminal waits for Enter)')
     .option('--json', 'print each workflow result as JSON')
-    .addHelpText('after', '\nNeeds root on Linux (user and mount namespaces) and moto; scripts/install-system-deps.sh installs the rest.\n\nExample:\n  $ sudo sharemount demo')
+    .addHelpText(
+      'after',
+      '\nNeeds root on Linux (user and mount namespaces) and moto; scripts/install-system-deps.sh installs the rest.\n\nExample:\n  $ sudo sharemount demo',
+    )
     .action(async (options: { wait: boolean; json?: boolean }) => {
       const { buildDemoCloud, buildDemoNode, demoPrerequisites, nodeActivityDeps } = await import('../../sandbox/demo');
       const missing = demoPrerequisites();
@@ -132,7 +144,12 @@ export function demoCommand(): Command {
         say(`Temporal dev server ${session.settings.address}, Web UI ${session.uiUrl}`);
         const lxcOk = await lxcAct(session, node, Boolean(options.json));
         const efsOk = await efsAct(session, cloud, Boolean(options.json));
-        say(paint('bold', `\nSee every step in the Web UI: ${session.uiUrl}/namespaces/default/workflows?query=${encodeURIComponent('WorkflowId STARTS_WITH "sharemount-"')}`));
+        say(
+          paint(
+            'bold',
+            `\nSee every step in the Web UI: ${session.uiUrl}/namespaces/default/workflows?query=${encodeURIComponent('WorkflowId STARTS_WITH "sharemount-"')}`,
+          ),
+        );
         say(`The history stays in the embedded server's SQLite file; \`sharemount dev\` shows it again later.`);
         if (options.wait) await waitForEnter(session.uiUrl);
         process.exitCode = lxcOk && efsOk ? EXIT.ok : EXIT.targetsFailed;

@@ -36,7 +36,12 @@ export function doctorCommand(): Command {
         process.exitCode = await runWorkflow(
           session,
           doctorWorkflow,
-          { taskQueue, workflowId: `sharemount-doctor-${options.node}-${Date.now()}`, args: [{ backends }], staticSummary: `doctor: ${backends.join(', ')} on ${taskQueue}` },
+          {
+            taskQueue,
+            workflowId: `sharemount-doctor-${options.node}-${Date.now()}`,
+            args: [{ backends }],
+            staticSummary: `doctor: ${backends.join(', ')} on ${taskQueue}`,
+          },
           { json: Boolean(options.json), render },
         );
       } finally {

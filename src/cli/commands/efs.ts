@@ -67,7 +67,10 @@ async function existingFileSystemId(name: string): Promise<string | undefined> {
 function renderPlan(plan: EfsPlan, exists: boolean): string {
   const head = `${plan.action} volume ${plan.volumeName} (${exists ? plan.fileSystemId : 'file system not created yet: the ID below is a placeholder'}) at ${plan.mountPoint}, group ${plan.group} (${plan.gid}), users ${plan.users.length ? plan.users.join(', ') : 'detected on each instance'}`;
   const instances = plan.instances.map((instance) =>
-    [`instance ${instance.instanceId}:`, ...instance.steps.map((step, i) => `  ${i + 1}. ${step.step}: ${step.summary}\n${step.script.replace(/^/gm, '     | ')}`)].join('\n'),
+    [
+      `instance ${instance.instanceId}:`,
+      ...instance.steps.map((step, i) => `  ${i + 1}. ${step.step}: ${step.summary}\n${step.script.replace(/^/gm, '     | ')}`),
+    ].join('\n'),
   );
   return [head, ...instances, 'dry run: nothing was sent'].join('\n\n');
 }
@@ -170,7 +173,10 @@ export function efsCommand(): Command {
   efs.addCommand(
     mountLike('mount')
       .description('mount the volume on every instance: efs-utils, group, users, TLS mount, layout, fstab, umask; one child workflow per instance')
-      .addHelpText('after', '\nExamples:\n  $ sharemount efs mount research i-0123456789abcdef0 i-0fedcba9876543210\n  $ sharemount efs mount research i-0123456789abcdef0 --user ubuntu --dry-run'),
+      .addHelpText(
+        'after',
+        '\nExamples:\n  $ sharemount efs mount research i-0123456789abcdef0 i-0fedcba9876543210\n  $ sharemount efs mount research i-0123456789abcdef0 --user ubuntu --dry-run',
+      ),
   );
   efs.addCommand(
     mountLike('unmount')

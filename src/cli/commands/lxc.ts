@@ -54,11 +54,15 @@ export function renderPlan(plan: LocalLxcPlan): string {
     conflict: paint('red', 'conflict'),
   };
   const blocks = plan.volumes.map((volume) => {
-    const owner = volume.owner ? `${volume.owner.uid}:${volume.owner.gid} (${volume.owner.mode}${volume.owner.user ? `, ${volume.owner.user}` : ''})` : paint('red', 'unresolved');
+    const owner = volume.owner
+      ? `${volume.owner.uid}:${volume.owner.gid} (${volume.owner.mode}${volume.owner.user ? `, ${volume.owner.user}` : ''})`
+      : paint('red', 'unresolved');
     const rows = volume.containers.map((c) => [
       `CT ${c.ctid}${c.node ? ` (${c.node})` : ''}`,
       c.containerPath,
-      c.rootUid === null ? paint('red', 'unmapped') : `${c.rootUid}:${c.rootGid}${c.writesAs ? ` (writes as ${c.writesAs.uid}:${c.writesAs.gid}, ${c.writesAs.through})` : ''}`,
+      c.rootUid === null
+        ? paint('red', 'unmapped')
+        : `${c.rootUid}:${c.rootGid}${c.writesAs ? ` (writes as ${c.writesAs.uid}:${c.writesAs.gid}, ${c.writesAs.through})` : ''}`,
       `mp${c.slot}`,
       `${mountText[c.mount]}${c.currentHostPath ? ` (${c.mount === 'conflict' ? 'mounts' : 'binds'} ${c.currentHostPath})` : ''}${c.pendingUntilRestart && c.mount !== 'pending' ? ' [pve:pending]' : ''}`,
       runningText(c.running),
@@ -77,7 +81,11 @@ export function renderPlan(plan: LocalLxcPlan): string {
   });
   blocks.push(...plan.containers.map(renderContainer));
   const walk = `walk engine: ${describeWalkEngine(plan.walkEngine)}`;
-  return [...blocks, plan.walkEngine.engine === 'native' ? walk : paint('yellow', walk), plan.ok ? 'plan ok: nothing has been changed' : paint('red', 'plan has errors: apply would refuse; nothing has been changed')].join('\n\n');
+  return [
+    ...blocks,
+    plan.walkEngine.engine === 'native' ? walk : paint('yellow', walk),
+    plan.ok ? 'plan ok: nothing has been changed' : paint('red', 'plan has errors: apply would refuse; nothing has been changed'),
+  ].join('\n\n');
 }
 
 function runningText(running: boolean | null): string {
@@ -87,7 +95,12 @@ function runningText(running: boolean | null): string {
 
 /** Every mount point of a container as Proxmox reads it, and what Proxmox warns about in its file. */
 function renderContainer(ct: ContainerSummary): string {
-  const flags = [runningText(ct.running), ct.unprivileged === false ? 'privileged' : undefined, ct.protection ? 'protection: 1' : undefined, ct.lock ? `lock: ${ct.lock}` : undefined];
+  const flags = [
+    runningText(ct.running),
+    ct.unprivileged === false ? 'privileged' : undefined,
+    ct.protection ? 'protection: 1' : undefined,
+    ct.lock ? `lock: ${ct.lock}` : undefined,
+  ];
   const lines = [`CT ${ct.ctid}${ct.node ? ` on ${ct.node}` : ''} (${ct.file}): ${flags.filter(Boolean).join(', ')}`];
   if (ct.problem) lines.push(paint('red', `  error: ${ct.problem}`));
   if (ct.mountPoints.length) {
@@ -137,7 +150,10 @@ export function lxcCommand(): Command {
   lxc.addCommand(
     sharedOptions(new Command('plan'))
       .description('print the exact actions apply would take (owners, slots, new/present/drift mounts); changes nothing')
-      .addHelpText('after', '\nExamples:\n  $ sharemount lxc plan --config /etc/phoenix/phoenix_hypervisor_config.json\n  $ sharemount lxc plan --config phoenix.json --volume vllm_models --json | jq .volumes[0].owner')
+      .addHelpText(
+        'after',
+        '\nExamples:\n  $ sharemount lxc plan --config /etc/phoenix/phoenix_hypervisor_config.json\n  $ sharemount lxc plan --config phoenix.json --volume vllm_models --json | jq .volumes[0].owner',
+      )
       .action(async (options: LxcOptions) => {
         const plan = await planLocally(readLxcConfigFile(options.config, options.volume), options);
         printPlan(plan, options.json);
@@ -152,7 +168,10 @@ export function lxcCommand(): Command {
       .option('--full-scan', 'walk every entry even when the volume root and a sample look right')
       .option('--dry-run', 'print the plan and stop (same as `lxc plan`)')
       .option('--detach', 'start the workflow and return its ID without following it')
-      .addHelpText('after', '\nExamples:\n  $ sharemount lxc apply --config phoenix.json\n  $ sharemount lxc apply --config phoenix.json --volume vllm_models --fix-drift')
+      .addHelpText(
+        'after',
+        '\nExamples:\n  $ sharemount lxc apply --config phoenix.json\n  $ sharemount lxc apply --config phoenix.json --volume vllm_models --fix-drift',
+      )
       .action(async (options: LxcOptions & { fixDrift?: boolean; fullScan?: boolean; dryRun?: boolean; detach?: boolean }) => {
         const config = readLxcConfigFile(options.config, options.volume);
         // On the node itself, refuse a plan with errors before anything starts; elsewhere the workflow
@@ -176,7 +195,11 @@ export function lxcCommand(): Command {
               workflowId: lxcApplyWorkflowId(options.node, options.volume),
               args: [{ node: options.node, volumes: config.volumes, fixDrift: Boolean(options.fixDrift), fullScan: Boolean(options.fullScan) }],
               staticSummary: `LXC apply on ${options.node}: ${config.volumes.map((v) => v.name).join(', ')} (${config.volumes.reduce((n, v) => n + v.mounts.length, 0)} container mounts)`,
-              typedSearchAttributes: runSearchAttributes('lxc', config.volumes.map((v) => v.name), [...new Set(config.volumes.flatMap((v) => v.mounts.map((m) => `ct${m.ctid}`)))]),
+              typedSearchAttributes: runSearchAttributes(
+                'lxc',
+                config.volumes.map((v) => v.name),
+                [...new Set(config.volumes.flatMap((v) => v.mounts.map((m) => `ct${m.ctid}`)))],
+              ),
             },
             { json: Boolean(options.json), detach: options.detach, render: (r, p) => [renderSummary(r, p), renderApply(r, p)].filter(Boolean).join('\n') },
           );

@@ -36,7 +36,15 @@ export function statusCommand(): Command {
         const description = await handle.describe().catch((error) => notFound(error, workflowId));
         const progress = await queryProgress(handle);
         if (options.json) {
-          printJson({ workflowId, runId: description.runId, type: description.type, status: description.status.name, startTime: description.startTime, closeTime: description.closeTime, progress });
+          printJson({
+            workflowId,
+            runId: description.runId,
+            type: description.type,
+            status: description.status.name,
+            startTime: description.startTime,
+            closeTime: description.closeTime,
+            progress,
+          });
         } else {
           process.stdout.write(`${workflowId} (${description.type}): ${description.status.name}, started ${description.startTime.toISOString()}\n`);
           if (progress) process.stdout.write(`${summaryTable(progress)}\n`);
@@ -103,7 +111,13 @@ export function listCommand(): Command {
           if (rows.length >= options.limit) break;
         }
         if (options.json) printJson(rows);
-        else process.stdout.write(`${table(['workflow', 'type', 'status', 'started', 'volume'], rows.map((r) => [r.workflowId, r.type, r.status, r.start, String(r.volume ?? '')]))}\n`);
+        else
+          process.stdout.write(
+            `${table(
+              ['workflow', 'type', 'status', 'started', 'volume'],
+              rows.map((r) => [r.workflowId, r.type, r.status, r.start, String(r.volume ?? '')]),
+            )}\n`,
+          );
       });
     });
 }

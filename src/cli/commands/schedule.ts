@@ -152,7 +152,12 @@ async function recentRuns(session: Session, actions: Array<{ takenAt: Date; acti
       const handle = session.client.workflow.getHandle(action.workflow.workflowId, action.workflow.firstExecutionRunId);
       const { status } = await handle.describe();
       const result = status.name === 'COMPLETED' ? await handle.result() : undefined;
-      return { takenAt: takenAt.toISOString(), workflowId: action.workflow.workflowId, status: status.name, drift: result === undefined ? undefined : driftReport(result) };
+      return {
+        takenAt: takenAt.toISOString(),
+        workflowId: action.workflow.workflowId,
+        status: status.name,
+        drift: result === undefined ? undefined : driftReport(result),
+      };
     }),
   );
 }
@@ -171,10 +176,21 @@ export function scheduleCommand(): Command {
           const rows: Array<{ name: string; note?: string; paused: boolean; next?: string }> = [];
           for await (const s of session.client.schedule.list({ query: 'ScheduleId STARTS_WITH "sharemount-schedule-"' })) {
             if (!s.scheduleId.startsWith('sharemount-schedule-')) continue;
-            rows.push({ name: s.scheduleId.replace('sharemount-schedule-', ''), note: s.state.note, paused: s.state.paused, next: s.info.nextActionTimes[0]?.toISOString() });
+            rows.push({
+              name: s.scheduleId.replace('sharemount-schedule-', ''),
+              note: s.state.note,
+              paused: s.state.paused,
+              next: s.info.nextActionTimes[0]?.toISOString(),
+            });
           }
           if (options.json) printJson(rows);
-          else process.stdout.write(`${table(['schedule', 'what', 'paused', 'next run'], rows.map((r) => [r.name, r.note ?? '', String(r.paused), r.next ?? '']))}\n`);
+          else
+            process.stdout.write(
+              `${table(
+                ['schedule', 'what', 'paused', 'next run'],
+                rows.map((r) => [r.name, r.note ?? '', String(r.paused), r.next ?? '']),
+              )}\n`,
+            );
         }),
       ),
   );
@@ -187,7 +203,9 @@ export function scheduleCommand(): Command {
       .addHelpText('after', '\nExample:\n  $ sharemount schedule describe models-hourly')
       .action(async (name: string, options: { json?: boolean }) =>
         withSession(async (session) => {
-          const description = await handleOf(session.client, name).describe().catch((error) => missing(error, name));
+          const description = await handleOf(session.client, name)
+            .describe()
+            .catch((error) => missing(error, name));
           const runs = await recentRuns(session, description.info.recentActions as never);
           const summary = {
             name,
@@ -197,8 +215,11 @@ export function scheduleCommand(): Command {
             runs,
           };
           if (options.json) return printJson(summary);
-          process.stdout.write(`schedule ${name}: ${summary.note ?? ''}${summary.paused ? ' (paused)' : ''}\nnext: ${summary.nextRuns.slice(0, 3).join(', ')}\n`);
-          for (const run of runs) process.stdout.write(`${run.takenAt} ${run.workflowId} ${run.status}${run.drift ? `\n  ${run.drift.lines.join('\n  ')}` : ''}\n`);
+          process.stdout.write(
+            `schedule ${name}: ${summary.note ?? ''}${summary.paused ? ' (paused)' : ''}\nnext: ${summary.nextRuns.slice(0, 3).join(', ')}\n`,
+          );
+          for (const run of runs)
+            process.stdout.write(`${run.takenAt} ${run.workflowId} ${run.status}${run.drift ? `\n  ${run.drift.lines.join('\n  ')}` : ''}\n`);
         }),
       ),
   );
@@ -212,7 +233,12 @@ export function scheduleCommand(): Command {
       .action(async (name: string, options: { json?: boolean }) =>
         withSession(async (session) => {
           const handle = handleOf(session.client, name);
-          const run = { pause: () => handle.pause('paused from the sharemount CLI'), resume: () => handle.unpause('resumed from the sharemount CLI'), trigger: () => handle.trigger(ScheduleOverlapPolicy.SKIP), delete: () => handle.delete() }[verb];
+          const run = {
+            pause: () => handle.pause('paused from the sharemount CLI'),
+            resume: () => handle.unpause('resumed from the sharemount CLI'),
+            trigger: () => handle.trigger(ScheduleOverlapPolicy.SKIP),
+            delete: () => handle.delete(),
+          }[verb];
           await run().catch((error) => missing(error, name));
           if (options.json) printJson({ schedule: name, [verb]: true });
           else process.stdout.write(`schedule ${name}: ${verb} done\n`);

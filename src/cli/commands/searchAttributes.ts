@@ -15,7 +15,10 @@ export function searchAttributesCommand(): Command {
         const namespace = session.settings.namespace;
         const { added, present } = await ensureSearchAttributes(session.client.connection, namespace);
         if (options.json) printJson({ namespace, added, present });
-        else process.stdout.write(added.length ? `registered ${added.join(', ')} in namespace ${namespace}\n` : `all search attributes already registered in ${namespace}\n`);
+        else
+          process.stdout.write(
+            added.length ? `registered ${added.join(', ')} in namespace ${namespace}\n` : `all search attributes already registered in ${namespace}\n`,
+          );
       } finally {
         await session.close();
       }

@@ -12,7 +12,10 @@ export function workerCommand(): Command {
     .option('--pve-dir <dir>', 'where Proxmox keeps container configs', '/etc/pve')
     .option('--pct <command>', 'the pct command', 'pct')
     .addOption(integerOption('--max-concurrent-activities <n>', 'activities run at once', { min: 1, max: 10_000, default: 200 }))
-    .addHelpText('after', '\nExamples:\n  $ sharemount worker                 # EFS and doctor work\n  $ sharemount worker --lxc           # on a Proxmox node: also its LXC work')
+    .addHelpText(
+      'after',
+      '\nExamples:\n  $ sharemount worker                 # EFS and doctor work\n  $ sharemount worker --lxc           # on a Proxmox node: also its LXC work',
+    )
     .action(async (options: { node?: string; lxc?: boolean; general: boolean; pveDir: string; pct: string; maxConcurrentActivities: number }) => {
       const { connectWorker, createWorkers, runWorkers } = await import('../../worker');
       const settings = settingsFromEnv();

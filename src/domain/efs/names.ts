@@ -79,7 +79,8 @@ export function validateGroupName(group: string, field = '--group'): string {
   if (!POSIX_NAME.test(group)) {
     throw new InputError(field, `${describe(group)} is not a Linux group name: lower-case letter or '_', then up to 31 of [a-z0-9_-]`);
   }
-  if (PRIVILEGED_GROUPS.includes(group)) throw new InputError(field, `${describe(group)} is a privileged group; choose a dedicated one (default ${DEFAULT_GROUP})`);
+  if (PRIVILEGED_GROUPS.includes(group))
+    throw new InputError(field, `${describe(group)} is a privileged group; choose a dedicated one (default ${DEFAULT_GROUP})`);
   return group;
 }
 

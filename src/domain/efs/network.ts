@@ -23,7 +23,13 @@ export function chooseMountTargetSubnets(instances: readonly InstanceNetwork[]):
   if (instances.length === 0) throw new InputError('<instance-id>', 'name at least one instance: the mount targets go into the subnets of the instances');
   const vpcs = [...new Set(instances.map((i) => i.vpcId))];
   if (vpcs.length > 1) {
-    const byVpc = vpcs.map((vpc) => `${vpc}: ${instances.filter((i) => i.vpcId === vpc).map((i) => i.instanceId).join(', ')}`);
+    const byVpc = vpcs.map(
+      (vpc) =>
+        `${vpc}: ${instances
+          .filter((i) => i.vpcId === vpc)
+          .map((i) => i.instanceId)
+          .join(', ')}`,
+    );
     throw new InputError('<instance-id>', `the instances are in ${vpcs.length} VPCs (${byVpc.join('; ')}); one file system serves one VPC`);
   }
   const subnets: MountTargetSubnets['subnets'] = [];

@@ -84,7 +84,14 @@ export interface SsmFailureClass {
 const THROTTLING = ['ThrottlingException', 'Throttling', 'TooManyRequestsException', 'RequestLimitExceeded', 'TooManyUpdates'];
 const SERVER = ['InternalServerError', 'InternalServerException', 'InternalFailure', 'ServiceUnavailable', 'ServiceUnavailableException'];
 const UNKNOWN_INSTANCE = ['InvalidInstanceId', 'InvalidInstanceID.NotFound', 'InvalidInstanceID.Malformed', 'InvalidTarget'];
-const ACCESS_DENIED = ['AccessDeniedException', 'AccessDenied', 'UnauthorizedOperation', 'UnrecognizedClientException', 'InvalidClientTokenId', 'ExpiredTokenException'];
+const ACCESS_DENIED = [
+  'AccessDeniedException',
+  'AccessDenied',
+  'UnauthorizedOperation',
+  'UnrecognizedClientException',
+  'InvalidClientTokenId',
+  'ExpiredTokenException',
+];
 /** A resource another call just created is not ready yet (EFS answers these while a file system or mount target is creating). */
 const NOT_READY = ['IncorrectFileSystemLifeCycleState', 'IncorrectMountTargetState', 'DependencyTimeout'];
 const NETWORK = ['TimeoutError', 'RequestTimeout', 'ECONNRESET', 'ECONNREFUSED', 'EPIPE', 'ETIMEDOUT', 'NetworkingError'];

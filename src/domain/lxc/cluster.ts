@@ -87,7 +87,12 @@ export interface ClusterFacts {
  * Where a volume's ownership walk runs: a host path on shared storage is the same directory everywhere, so on
  * the node the apply runs from; a local path exists only on its node, so all containers must be there.
  */
-export function walkNodeFor(hostPath: string, containerNodes: Array<{ ctid: number; node?: string }>, here: string, cluster: ClusterFacts): { node: string } | { problem: string } {
+export function walkNodeFor(
+  hostPath: string,
+  containerNodes: Array<{ ctid: number; node?: string }>,
+  here: string,
+  cluster: ClusterFacts,
+): { node: string } | { problem: string } {
   const nodes = [...new Set(containerNodes.map((c) => c.node ?? here))].sort();
   if (onSharedStorage(hostPath, cluster.sharedPaths) || nodes.length === 0) return { node: nodes.includes(here) || nodes.length === 0 ? here : nodes[0] };
   if (nodes.length === 1) return { node: nodes[0] };

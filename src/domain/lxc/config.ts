@@ -2,7 +2,19 @@ import { InputError, InputErrors } from '../errors';
 import { describe, pathProblem } from './paths';
 import { nestedHostPathErrors } from './hostPaths';
 import { dottedPath, schemaErrors } from './schema';
-import { CONTAINER_ROOT, isCtid, MAX_CTID, MIN_CTID, ownerFrom, USER_NAME_RULE, VOLUME_NAME, VOLUME_NAME_RULE, type LxcMount, type LxcVolume, type OwnerSpec } from './volume';
+import {
+  CONTAINER_ROOT,
+  isCtid,
+  MAX_CTID,
+  MIN_CTID,
+  ownerFrom,
+  USER_NAME_RULE,
+  VOLUME_NAME,
+  VOLUME_NAME_RULE,
+  type LxcMount,
+  type LxcVolume,
+  type OwnerSpec,
+} from './volume';
 
 /** A loaded phoenix_hypervisor_config.json, as far as sharemount reads it. */
 export interface LxcConfig {
@@ -24,7 +36,7 @@ export function parseLxcConfig(text: string, options: { volume?: string } = {}):
     // The shipped schema is the second wall: it must agree with the checks above, and if it ever does not,
     // its verdict still stops the run.
     for (const e of schemaErrors(document)) {
-      const child = (e.params as { missingProperty?: string; additionalProperty?: string; propertyName?: string });
+      const child = e.params as { missingProperty?: string; additionalProperty?: string; propertyName?: string };
       const field = dottedPath(e.instancePath, child.missingProperty ?? child.additionalProperty ?? child.propertyName);
       errors.push(new InputError(field, `does not match the schema: ${e.message ?? e.keyword}`));
     }
@@ -102,7 +114,9 @@ function readVolume(name: string, entry: unknown, errors: InputError[]): LxcVolu
   }
   for (const key of Object.keys(entry)) {
     if (!VOLUME_KEYS.includes(key)) {
-      errors.push(new InputError(`${field}.${key}`, `unknown key in a volume (known: ${VOLUME_KEYS.join(', ')}); a misspelling would silently change what is applied`));
+      errors.push(
+        new InputError(`${field}.${key}`, `unknown key in a volume (known: ${VOLUME_KEYS.join(', ')}); a misspelling would silently change what is applied`),
+      );
     }
   }
   let hostPath = '';
@@ -164,7 +178,9 @@ function checkContainerPathsUnique(volumes: LxcVolume[], errors: InputError[]): 
       const other = seen.get(key);
       const field = `shared_volumes.${volume.name}.mounts.${mount.ctid}`;
       if (other) {
-        errors.push(new InputError(field, `container ${mount.ctid} already mounts volume ${other} at ${mount.containerPath}; give one of them another container path`));
+        errors.push(
+          new InputError(field, `container ${mount.ctid} already mounts volume ${other} at ${mount.containerPath}; give one of them another container path`),
+        );
       } else seen.set(key, volume.name);
     }
   }

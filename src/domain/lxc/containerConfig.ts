@@ -81,7 +81,9 @@ const U32 = 2 ** 32;
 
 /** pve-container's `$confdesc` keys (`check_type` warns "unknown setting" for any other). */
 const KNOWN_KEYS = new Set(
-  'lock onboot startup template arch ostype console tty cores cpulimit cpuunits memory swap hostname description searchdomain nameserver timezone rootfs parent snaptime cmode entrypoint protection unprivileged features env hookscript tags debug'.split(' '),
+  'lock onboot startup template arch ostype console tty cores cpulimit cpuunits memory swap hostname description searchdomain nameserver timezone rootfs parent snaptime cmode entrypoint protection unprivileged features env hookscript tags debug'.split(
+    ' ',
+  ),
 );
 const INDEXED_KEYS: Array<[RegExp, number]> = [
   [/^net(\d+)$/, 31],
@@ -174,7 +176,9 @@ export function parseContainerConfig(text: string, file: string): ContainerConfi
     if (mountKey) {
       const slot = Number(mountKey[1]);
       const parse = parseMountPointValue(value);
-      const entry: MountPointEntry = parse.ok ? { slot, line: lineNo, raw: value, parsed: parse.mount } : { slot, line: lineNo, raw: value, problem: parse.problem };
+      const entry: MountPointEntry = parse.ok
+        ? { slot, line: lineNo, raw: value, parsed: parse.mount }
+        : { slot, line: lineNo, raw: value, problem: parse.problem };
       if (!parse.ok) warn(lineNo, `unable to parse value of '${key}' - ${parse.problem}; Proxmox does not mount it`);
       (section === 'main' ? main : pending).mountPoints.set(slot, entry);
       continue;
@@ -201,7 +205,11 @@ function readIdmap(config: ContainerConfig, line: number, value: string): void {
   }
   const [containerStart, hostStart, count] = [Number(m[2]), Number(m[3]), Number(m[4])];
   if (count < 1 || containerStart + count > U32 || hostStart + count > U32) {
-    config.idmapProblems.push({ file: config.file, line, problem: `lxc.idmap range ${JSON.stringify(value)} is empty or goes past 2^32; the kernel refuses it` });
+    config.idmapProblems.push({
+      file: config.file,
+      line,
+      problem: `lxc.idmap range ${JSON.stringify(value)} is empty or goes past 2^32; the kernel refuses it`,
+    });
     return;
   }
   config.idmap.push({ kind: m[1] as IdKind, containerStart, hostStart, count, line });

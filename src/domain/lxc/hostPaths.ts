@@ -29,7 +29,9 @@ export function isWithin(inner: string, outer: string): boolean {
 export function nestedHostPathErrors(volumes: ReadonlyArray<{ name: string; hostPath: string }>): InputError[] {
   const errors: InputError[] = [];
   for (const inner of volumes) {
-    const outer = volumes.find((other) => other !== inner && isWithin(inner.hostPath, other.hostPath) && (other.hostPath !== inner.hostPath || other.name < inner.name));
+    const outer = volumes.find(
+      (other) => other !== inner && isWithin(inner.hostPath, other.hostPath) && (other.hostPath !== inner.hostPath || other.name < inner.name),
+    );
     if (!outer) continue;
     const relation = outer.hostPath === inner.hostPath ? 'is also the host path of' : 'lies inside the host path of';
     errors.push(

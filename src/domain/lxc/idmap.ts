@@ -51,7 +51,12 @@ function rangesOf(config: ContainerConfig, kind: IdKind): IdRange[] {
   const lines = config.idmap.filter((l) => l.kind === kind).sort((a, b) => a.containerStart - b.containerStart);
   // The kernel refuses a map whose ranges overlap on either side, so such a config is broken, not ambiguous.
   checkNoOverlap(config.file, lines, 'containerStart', 'container');
-  checkNoOverlap(config.file, [...lines].sort((a, b) => a.hostStart - b.hostStart), 'hostStart', 'host');
+  checkNoOverlap(
+    config.file,
+    [...lines].sort((a, b) => a.hostStart - b.hostStart),
+    'hostStart',
+    'host',
+  );
   return lines.map(({ containerStart, hostStart, count }) => ({ containerStart, hostStart, count }));
 }
 
@@ -115,7 +120,10 @@ export function mountRoot(map: IdMap, root: { uid: number; gid: number }, mount:
 /** validate_id_maps on the mount's ranges: an overlap makes Proxmox refuse to mount it. */
 function checkMountIdmap(entries: MountIdmapEntry[], file: string): void {
   for (const kind of ['u', 'g'] as const) {
-    for (const [start, side] of [['containerStart', 'container'], ['diskStart', 'disk']] as const) {
+    for (const [start, side] of [
+      ['containerStart', 'container'],
+      ['diskStart', 'disk'],
+    ] as const) {
       const sorted = entries.filter((e) => e.kind === kind).sort((a, b) => a[start] - b[start]);
       for (let i = 1; i < sorted.length; i++) {
         if (sorted[i - 1][start] + sorted[i - 1].count > sorted[i][start]) {

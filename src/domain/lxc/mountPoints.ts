@@ -88,7 +88,12 @@ export function decideMountPoint(
 }
 
 /** What each state means for apply, said in the plan's errors (conflict) or by apply when it leaves a mount. */
-export function mountStateAdvice(decision: Pick<MountDecision, 'mount' | 'slot' | 'currentHostPath'>, ctid: number, hostPath: string, containerPath: string): string | undefined {
+export function mountStateAdvice(
+  decision: Pick<MountDecision, 'mount' | 'slot' | 'currentHostPath'>,
+  ctid: number,
+  hostPath: string,
+  containerPath: string,
+): string | undefined {
   const key = `mp${decision.slot}`;
   switch (decision.mount) {
     case 'drift':

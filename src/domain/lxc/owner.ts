@@ -31,10 +31,7 @@ export interface ContainerRoot {
  * the same host uid and gid, else no single owner works and the volume is refused, naming each container;
  * the last container never silently wins.
  */
-export function resolveOwner(
-  volume: LxcVolume,
-  facts: { hostUsers: Record<string, HostUser>; containerRoots: ContainerRoot[] },
-): ResolvedOwner {
+export function resolveOwner(volume: LxcVolume, facts: { hostUsers: Record<string, HostUser>; containerRoots: ContainerRoot[] }): ResolvedOwner {
   const field = `shared_volumes.${volume.name}.owner`;
   switch (volume.owner.kind) {
     case 'default':

@@ -273,7 +273,14 @@ function planVolume(
     let decision: MountDecision;
     try {
       const reserved = reservedSlots.get(mount.ctid) ?? [];
-      decision = decideMountPoint(volume.hostPath, mount.containerPath, ct.config.mountPoints, ct.config.pendingMountPoints, reserved, ct.config.pendingDeletes);
+      decision = decideMountPoint(
+        volume.hostPath,
+        mount.containerPath,
+        ct.config.mountPoints,
+        ct.config.pendingMountPoints,
+        reserved,
+        ct.config.pendingDeletes,
+      );
       if (decision.mount === 'new') reservedSlots.set(mount.ctid, [...reserved, decision.slot]);
     } catch (error) {
       if (!(error instanceof NoFreeSlotError)) throw error;
@@ -294,7 +301,12 @@ function planVolume(
     if (writesAs) roots.push({ ctid: mount.ctid, uid: writesAs.uid, gid: writesAs.gid });
     else if (volume.owner.kind === 'container_root') errors.push({ field, problem: rootProblem! });
     if (decision.mount === 'conflict') errors.push({ field, problem: mountStateAdvice(decision, mount.ctid, volume.hostPath, mount.containerPath)! });
-    const changes = decision.mount === 'new' || decision.mount === 'drift' || decision.mount === 'readOnly' || decision.mount === 'pendingDelete' || decision.mount === 'ignored';
+    const changes =
+      decision.mount === 'new' ||
+      decision.mount === 'drift' ||
+      decision.mount === 'readOnly' ||
+      decision.mount === 'pendingDelete' ||
+      decision.mount === 'ignored';
     if (changes && (ct.config.protection || ct.config.lock !== undefined)) {
       const why = ct.config.protection ? 'protection: 1 is set' : `it is locked (lock: ${ct.config.lock})`;
       const risky = decision.mount === 'new' ? errors : warnings;
@@ -348,7 +360,8 @@ function planVolume(
 
 /** Host bind mounts that are not one of this config's volumes: directories containers mount by other means. */
 function foreignBinds(config: LxcConfig, binds: HostBind[]): HostBind[] {
-  const ours = (bind: HostBind) => config.volumes.some((v) => v.hostPath === bind.hostPath && v.mounts.some((m) => m.ctid === bind.ctid && m.containerPath === bind.containerPath));
+  const ours = (bind: HostBind) =>
+    config.volumes.some((v) => v.hostPath === bind.hostPath && v.mounts.some((m) => m.ctid === bind.ctid && m.containerPath === bind.containerPath));
   return binds.filter((bind) => !ours(bind));
 }
 
@@ -357,5 +370,7 @@ function rootsNotOwning(owner: ResolvedOwner, roots: ContainerRoot[]): string[] 
   if (owner.mode !== 'user') return [];
   const others = roots.filter((r) => r.uid !== owner.uid);
   if (others.length === 0) return [];
-  return [`${others.map((r) => `CT ${r.ctid} root (${r.uid}:${r.gid})`).join(', ')} is not the owner ${owner.uid}:${owner.gid} and can write only where the mode bits let it`];
+  return [
+    `${others.map((r) => `CT ${r.ctid} root (${r.uid}:${r.gid})`).join(', ')} is not the owner ${owner.uid}:${owner.gid} and can write only where the mode bits let it`,
+  ];
 }

@@ -1,10 +1,4 @@
-import {
-  CreateFileSystemCommand,
-  DescribeFileSystemsCommand,
-  EFSClient,
-  FileSystemDescription,
-  TagResourceCommand,
-} from '@aws-sdk/client-efs';
+import { CreateFileSystemCommand, DescribeFileSystemsCommand, EFSClient, FileSystemDescription, TagResourceCommand } from '@aws-sdk/client-efs';
 import { creationToken } from '../../domain/efs/creationToken';
 import { validateFileSystemId, validateVolumeName } from '../../domain/efs/names';
 import { AwsCallError, AwsStateError, isAwsError } from './errors';
@@ -68,9 +62,13 @@ export async function ensureFileSystem(efs: EFSClient, input: EnsureFileSystemIn
     if (!isAwsError(error, 'FileSystemAlreadyExists')) throw AwsCallError.from(`create file system for volume ${name}`, error);
   }
   const existing = await describeByToken(efs, token);
-  if (!existing) throw new AwsCallError(`find file system ${token}`, 'IncorrectFileSystemLifeCycleState', 'FileSystemAlreadyExists, but it cannot be described yet');
+  if (!existing)
+    throw new AwsCallError(`find file system ${token}`, 'IncorrectFileSystemLifeCycleState', 'FileSystemAlreadyExists, but it cannot be described yet');
   if (GONE.includes(existing.LifeCycleState ?? '')) {
-    throw new AwsStateError('fileSystemGone', `file system ${existing.FileSystemId} of volume ${name} is ${existing.LifeCycleState}; wait until it is gone, then create again`);
+    throw new AwsStateError(
+      'fileSystemGone',
+      `file system ${existing.FileSystemId} of volume ${name} is ${existing.LifeCycleState}; wait until it is gone, then create again`,
+    );
   }
   const missing = tags.filter((tag) => !(existing.Tags ?? []).some((t) => t.Key === tag.Key && t.Value === tag.Value));
   if (missing.length > 0) {

@@ -65,7 +65,10 @@ async function subnetZones(ec2: EC2Client, subnetIds: string[]): Promise<Map<str
 /** The file system's mount targets with their zones; older answers lack the zone name, the subnet has it. */
 async function mountTargetsByZone(target: Target): Promise<{ mountTarget: MountTargetDescription; zone: string }[]> {
   const existing = await describeMountTargets(target.efs, target.fileSystemId);
-  const zones = await subnetZones(target.ec2, existing.filter((mt) => !mt.AvailabilityZoneName).map((mt) => mt.SubnetId!));
+  const zones = await subnetZones(
+    target.ec2,
+    existing.filter((mt) => !mt.AvailabilityZoneName).map((mt) => mt.SubnetId!),
+  );
   return existing.map((mountTarget) => ({ mountTarget, zone: mountTarget.AvailabilityZoneName ?? zones.get(mountTarget.SubnetId!) ?? '' }));
 }
 
@@ -73,9 +76,16 @@ async function mountTargetsByZone(target: Target): Promise<{ mountTarget: MountT
  * Creates the zone's mount target in the subnet. Mount targets have no idempotency token, so the caller looked
  * first; a MountTargetConflict (a concurrent or earlier attempt won) is read back as the target it made.
  */
-async function createMountTarget(target: Target, subnetId: string, zone: string, securityGroupId: string): Promise<{ mountTarget: MountTargetDescription; created: boolean }> {
+async function createMountTarget(
+  target: Target,
+  subnetId: string,
+  zone: string,
+  securityGroupId: string,
+): Promise<{ mountTarget: MountTargetDescription; created: boolean }> {
   try {
-    const mountTarget = await target.efs.send(new CreateMountTargetCommand({ FileSystemId: target.fileSystemId, SubnetId: subnetId, SecurityGroups: [securityGroupId] }));
+    const mountTarget = await target.efs.send(
+      new CreateMountTargetCommand({ FileSystemId: target.fileSystemId, SubnetId: subnetId, SecurityGroups: [securityGroupId] }),
+    );
     return { mountTarget, created: true };
   } catch (error) {
     if (!isAwsError(error, 'MountTargetConflict')) throw AwsCallError.from(`create mount target for ${target.fileSystemId} in ${subnetId}`, error);
@@ -95,7 +105,10 @@ async function ensureMountTargetGroup(efs: EFSClient, mountTargetId: string, sec
   }
   if (groups.includes(securityGroupId)) return false;
   if (groups.length >= MAX_MOUNT_TARGET_GROUPS) {
-    throw new AwsStateError('mountTargetGroupsFull', `mount target ${mountTargetId} already has ${MAX_MOUNT_TARGET_GROUPS} security groups; add ${securityGroupId} by hand`);
+    throw new AwsStateError(
+      'mountTargetGroupsFull',
+      `mount target ${mountTargetId} already has ${MAX_MOUNT_TARGET_GROUPS} security groups; add ${securityGroupId} by hand`,
+    );
   }
   try {
     await efs.send(new ModifyMountTargetSecurityGroupsCommand({ MountTargetId: mountTargetId, SecurityGroups: [...groups, securityGroupId] }));
@@ -123,8 +136,11 @@ export async function ensureMountTargets(efs: EFSClient, ec2: EC2Client, input: 
     const zone = zoneOf.get(subnetId)!;
     if (result.mountTargets.some((mt) => mt.availabilityZone === zone)) continue;
     const found = existing.find((t) => t.zone === zone);
-    const { mountTarget, created } = found ? { mountTarget: found.mountTarget, created: false } : await createMountTarget(target, subnetId, zone, securityGroupId);
-    if (!created && (await ensureMountTargetGroup(efs, mountTarget.MountTargetId!, securityGroupId))) result.securityGroupAddedTo.push(mountTarget.MountTargetId!);
+    const { mountTarget, created } = found
+      ? { mountTarget: found.mountTarget, created: false }
+      : await createMountTarget(target, subnetId, zone, securityGroupId);
+    if (!created && (await ensureMountTargetGroup(efs, mountTarget.MountTargetId!, securityGroupId)))
+      result.securityGroupAddedTo.push(mountTarget.MountTargetId!);
     result.mountTargets.push({
       mountTargetId: mountTarget.MountTargetId!,
       subnetId: mountTarget.SubnetId ?? subnetId,

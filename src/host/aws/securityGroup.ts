@@ -77,7 +77,14 @@ async function nfsSources(ec2: EC2Client, input: EnsureNfsSecurityGroupInput, vp
 
 async function findGroup(ec2: EC2Client, name: string, vpcId: string): Promise<SecurityGroup | undefined> {
   try {
-    const answer = await ec2.send(new DescribeSecurityGroupsCommand({ Filters: [{ Name: 'group-name', Values: [name] }, { Name: 'vpc-id', Values: [vpcId] }] }));
+    const answer = await ec2.send(
+      new DescribeSecurityGroupsCommand({
+        Filters: [
+          { Name: 'group-name', Values: [name] },
+          { Name: 'vpc-id', Values: [vpcId] },
+        ],
+      }),
+    );
     return answer.SecurityGroups?.[0];
   } catch (error) {
     throw AwsCallError.from(`look up security group ${name} in ${vpcId}`, error);
@@ -85,7 +92,12 @@ async function findGroup(ec2: EC2Client, name: string, vpcId: string): Promise<S
 }
 
 /** Security groups have no idempotency token: look first; InvalidGroup.Duplicate means a concurrent attempt won. */
-async function findOrCreateGroup(ec2: EC2Client, name: string, vpcId: string, tags: Record<string, string> = {}): Promise<{ group: SecurityGroup; created: boolean }> {
+async function findOrCreateGroup(
+  ec2: EC2Client,
+  name: string,
+  vpcId: string,
+  tags: Record<string, string> = {},
+): Promise<{ group: SecurityGroup; created: boolean }> {
   const existing = await findGroup(ec2, name, vpcId);
   if (existing) return { group: existing, created: false };
   let created = false;
@@ -112,7 +124,9 @@ function missingSources(group: SecurityGroup, sources: NfsSource[]): NfsSource[]
   const rules = (group.IpPermissions ?? []).filter(coversNfs);
   const admits = (source: NfsSource) =>
     rules.some((r) =>
-      source.cidr !== undefined ? (r.IpRanges ?? []).some((range) => range.CidrIp === source.cidr) : (r.UserIdGroupPairs ?? []).some((pair) => pair.GroupId === source.groupId),
+      source.cidr !== undefined
+        ? (r.IpRanges ?? []).some((range) => range.CidrIp === source.cidr)
+        : (r.UserIdGroupPairs ?? []).some((pair) => pair.GroupId === source.groupId),
     );
   return sources.filter((source) => !admits(source));
 }

@@ -83,7 +83,8 @@ function stepFailure(input: RunStepInput, commandId: string, invocation: GetComm
   const stdout = invocation.StandardOutputContent ?? '';
   const stderr = invocation.StandardErrorContent ?? '';
   const { kind, retryable } = classifySsmFailure({ status, exitCode });
-  const reason = status === 'Failed' ? stepFailureMessage(stdout, stderr, exitCode) : `${status}${invocation.StatusDetails ? ` (${invocation.StatusDetails})` : ''}`;
+  const reason =
+    status === 'Failed' ? stepFailureMessage(stdout, stderr, exitCode) : `${status}${invocation.StatusDetails ? ` (${invocation.StatusDetails})` : ''}`;
   const details: StepFailureDetails = {
     instanceId: input.instanceId,
     step: input.step,
@@ -94,7 +95,11 @@ function stepFailure(input: RunStepInput, commandId: string, invocation: GetComm
     stdout: trimOutput(stdout, OUTPUT_LIMIT),
     stderr: trimOutput(stderr, OUTPUT_LIMIT),
   };
-  return new StepFailedError(`${input.step} on ${input.instanceId} failed${exitCode !== undefined && exitCode >= 0 ? ` (exit ${exitCode})` : ''}: ${reason}`, retryable, details);
+  return new StepFailedError(
+    `${input.step} on ${input.instanceId} failed${exitCode !== undefined && exitCode >= 0 ? ` (exit ${exitCode})` : ''}: ${reason}`,
+    retryable,
+    details,
+  );
 }
 
 function stepResult(input: RunStepInput, commandId: string, invocation: GetCommandInvocationCommandOutput): RunStepResult {

@@ -11,9 +11,7 @@ import type { ProxmoxNode } from './node';
 export async function gatherLxcFacts(config: LxcConfig, node: ProxmoxNode, nodeName?: string): Promise<LxcFacts> {
   const ctids = [...new Set(config.volumes.flatMap((v) => v.mounts.map((m) => m.ctid)))].sort((a, b) => a - b);
   const users = [...new Set(config.volumes.flatMap((v) => (v.owner.kind === 'user' ? [v.owner.user] : [])))];
-  const containers = await Promise.all(
-    ctids.map((ctid) => node.containerState(ctid)),
-  );
+  const containers = await Promise.all(ctids.map((ctid) => node.containerState(ctid)));
   const hostPaths = Object.fromEntries([...new Set(config.volumes.map((v) => v.hostPath))].map((p) => [p, inspectHostPath(p)]));
   const facts: LxcFacts = { containers, hostUsers: node.readHostUsers(users), hostPaths, hostBinds: node.listHostBinds(), cluster: node.readCluster() };
   return nodeName === undefined ? facts : { node: nodeName, ...facts };

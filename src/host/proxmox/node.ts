@@ -92,7 +92,9 @@ export function proxmoxNode(options: ProxmoxNodeOptions = {}) {
   /** A container on no node, said with every place looked in. */
   function notFoundMessage(ctid: number): string {
     const { file, lookedIn } = locate(ctid);
-    return lookedIn.length ? `container ${ctid} is on no node of this cluster (looked in ${lookedIn.join(', ')})` : `container ${ctid} does not exist on this node (${file} is missing)`;
+    return lookedIn.length
+      ? `container ${ctid} is on no node of this cluster (looked in ${lookedIn.join(', ')})`
+      : `container ${ctid} does not exist on this node (${file} is missing)`;
   }
 
   /** storage.cfg's shared paths and replication.cfg's guests; a missing file says nothing is. */
@@ -136,11 +138,16 @@ export function proxmoxNode(options: ProxmoxNodeOptions = {}) {
    * A container's config and state, for plans. pct status answers only for this node's containers, so another
    * node's container has an unknown state (said why).
    */
-  async function containerState(ctid: number): Promise<{ ctid: number; file: string; node?: string; text?: string; running: boolean | null; statusProblem?: string; notFound?: string }> {
+  async function containerState(
+    ctid: number,
+  ): Promise<{ ctid: number; file: string; node?: string; text?: string; running: boolean | null; statusProblem?: string; notFound?: string }> {
     const { file, text, node } = readConf(ctid);
     const at = node === undefined ? {} : { node };
     if (text === undefined) return { ctid, file, ...at, running: false, notFound: notFoundMessage(ctid) };
-    const { running, problem } = node === undefined || node === nodeName ? await runningState(ctid) : { running: null, problem: `CT ${ctid} is on node ${node}, and pct status answers only for ${nodeName}'s containers` };
+    const { running, problem } =
+      node === undefined || node === nodeName
+        ? await runningState(ctid)
+        : { running: null, problem: `CT ${ctid} is on node ${node}, and pct status answers only for ${nodeName}'s containers` };
     return problem === undefined ? { ctid, file, ...at, text, running } : { ctid, file, ...at, text, running, statusProblem: problem };
   }
 

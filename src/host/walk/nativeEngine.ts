@@ -56,12 +56,7 @@ function helperArgs(root: string, owner: Owner, options: WalkOptions, resume: Wa
 }
 
 /** Walks `root` with the native helper; same contract, options and result as the Node engine. */
-export async function walkWithHelper(
-  helper: string,
-  root: string,
-  owner: Owner,
-  options: WalkOptions,
-): Promise<WalkResult> {
+export async function walkWithHelper(helper: string, root: string, owner: Owner, options: WalkOptions): Promise<WalkResult> {
   for (const id of [owner.uid, owner.gid]) {
     if (!Number.isInteger(id) || id < 0 || id >= 2 ** 32 - 1) throw new Error(`refusing to chown to invalid id ${id}`);
   }

@@ -482,7 +482,14 @@ function errorCode(error: unknown): string {
  * no symlink allowed anywhere; the path must be absolute and canonical. Returns an O_PATH descriptor.
  */
 function openRoot(root: string): number {
-  if (!root.startsWith('/') || (root !== '/' && root.slice(1).split('/').some((c) => c === '' || c === '.' || c === '..'))) {
+  if (
+    !root.startsWith('/') ||
+    (root !== '/' &&
+      root
+        .slice(1)
+        .split('/')
+        .some((c) => c === '' || c === '.' || c === '..'))
+  ) {
     throw new WalkRootError('NotCanonical', `${JSON.stringify(root)} is not an absolute canonical path (no ".", "..", "//" nor trailing "/")`);
   }
   let fd = fs.openSync('/', O_PATH | fs.constants.O_DIRECTORY);
@@ -495,13 +502,15 @@ function openRoot(root: string): number {
         next = fs.openSync(`/proc/self/fd/${fd}/${component}`, PATH_FLAGS);
       } catch (error) {
         if (errorCode(error) === 'ENOENT') throw new WalkRootError('NotFound', `${sofar} does not exist (volume root ${root})`);
-        if (errorCode(error) === 'ENOTDIR') throw new WalkRootError('NotADirectory', `${sofar.slice(0, sofar.lastIndexOf('/')) || '/'} is not a directory (volume root ${root})`);
+        if (errorCode(error) === 'ENOTDIR')
+          throw new WalkRootError('NotADirectory', `${sofar.slice(0, sofar.lastIndexOf('/')) || '/'} is not a directory (volume root ${root})`);
         throw error;
       }
       fs.closeSync(fd);
       fd = next;
       const st = fs.fstatSync(fd);
-      if (st.isSymbolicLink()) throw new WalkRootError('SymlinkInPath', `${sofar} is a symlink; no component of a volume root may be one (volume root ${root})`);
+      if (st.isSymbolicLink())
+        throw new WalkRootError('SymlinkInPath', `${sofar} is a symlink; no component of a volume root may be one (volume root ${root})`);
       if (!st.isDirectory()) throw new WalkRootError('NotADirectory', `${sofar} is not a directory (volume root ${root})`);
     }
     return fd;

@@ -17,12 +17,16 @@ describe('the workflow bundle deny list', () => {
       () => new Error('bundled'),
       (e: Error) => e,
     );
-    expect(error.message).toMatch(/- src\/activities\/efs\/index\.ts \(workflows import only domain code.*\), imported by test\/unit\/bundle\/importsActivities\.workflow\.ts\n/);
+    expect(error.message).toMatch(
+      /- src\/activities\/efs\/index\.ts \(workflows import only domain code.*\), imported by test\/unit\/bundle\/importsActivities\.workflow\.ts\n/,
+    );
     expect(error.message).toMatch(/- @aws-sdk\/client-ssm, imported by src\/host\/aws\/ssm\.ts\n/);
   });
 
   it('fails on a Node built-in that the SDK itself would let through', async () => {
-    await expect(bundle('importsUtil')).rejects.toThrow(/must not be in the workflow bundle:\n {2}- util \(a Node built-in\), imported by test\/unit\/bundle\/importsUtil\.workflow\.ts\n/);
+    await expect(bundle('importsUtil')).rejects.toThrow(
+      /must not be in the workflow bundle:\n {2}- util \(a Node built-in\), imported by test\/unit\/bundle\/importsUtil\.workflow\.ts\n/,
+    );
   });
 
   it('accepts type-only imports of denied modules and the pure volume rules', async () => {

@@ -46,10 +46,21 @@ describe('EFS input validation', () => {
     expect(validateFileSystemId('fs-5d0fa27f')).toBe('fs-5d0fa27f');
   });
 
-  test.each(['mnt/x', '/mnt/x/', '/mnt//x', '/mnt/../etc', '/mnt/./x', '/', '/mnt', '/etc', '/etc/x', '/usr/local/x', '/proc/x', '/mnt/-x', `/mnt/${'x'.repeat(260)}`])(
-    'mount point %j is refused',
-    (mountPoint) => expect(() => validateMountPoint(mountPoint)).toThrow(InputError),
-  );
+  test.each([
+    'mnt/x',
+    '/mnt/x/',
+    '/mnt//x',
+    '/mnt/../etc',
+    '/mnt/./x',
+    '/',
+    '/mnt',
+    '/etc',
+    '/etc/x',
+    '/usr/local/x',
+    '/proc/x',
+    '/mnt/-x',
+    `/mnt/${'x'.repeat(260)}`,
+  ])('mount point %j is refused', (mountPoint) => expect(() => validateMountPoint(mountPoint)).toThrow(InputError));
 
   test('root is never a login user, and privileged groups are never the shared group', () => {
     expect(() => validateUserName('root')).toThrow(/not a login user/);

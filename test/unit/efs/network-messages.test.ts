@@ -21,14 +21,20 @@ async function inputErrorOf(promise: Promise<unknown>): Promise<InputError> {
 /** No command has --subnet, --security-group, --source-cidr or --source-group: a message must not send the operator looking for them. */
 describe('EFS network input errors name what exists', () => {
   it('a bad mount target subnet or security group says where it came from', async () => {
-    const subnet = await inputErrorOf(activities.ensureMountTargets({ fileSystemId: 'fs-0123456789abcdef0', subnetIds: ['nope'], securityGroupId: 'sg-0123456789abcdef0' }));
+    const subnet = await inputErrorOf(
+      activities.ensureMountTargets({ fileSystemId: 'fs-0123456789abcdef0', subnetIds: ['nope'], securityGroupId: 'sg-0123456789abcdef0' }),
+    );
     expect(subnet.field).toBe('mount target subnet (the subnet of an instance)');
-    const group = await inputErrorOf(activities.ensureMountTargets({ fileSystemId: 'fs-0123456789abcdef0', subnetIds: ['subnet-0123456789abcdef0'], securityGroupId: 'nope' }));
+    const group = await inputErrorOf(
+      activities.ensureMountTargets({ fileSystemId: 'fs-0123456789abcdef0', subnetIds: ['subnet-0123456789abcdef0'], securityGroupId: 'nope' }),
+    );
     expect(group.field).toBe('NFS security group of the mount targets');
   });
 
   it('a bad NFS source says which kind of source it is', async () => {
-    const cidr = await inputErrorOf(activities.ensureNfsSecurityGroup({ name: 'sharemount-x-nfs', vpcId: 'vpc-0123456789abcdef0', sourceCidrs: ['10.0.0.0/33'] }));
+    const cidr = await inputErrorOf(
+      activities.ensureNfsSecurityGroup({ name: 'sharemount-x-nfs', vpcId: 'vpc-0123456789abcdef0', sourceCidrs: ['10.0.0.0/33'] }),
+    );
     expect(cidr.message).toBe('NFS source CIDR block: "10.0.0.0/33" is not an IPv4 CIDR block');
     const group = await inputErrorOf(activities.ensureNfsSecurityGroup({ name: 'sharemount-x-nfs', vpcId: 'vpc-0123456789abcdef0', sourceGroupIds: ['nope'] }));
     expect(group.field).toBe('NFS source security group (a security group of an instance)');

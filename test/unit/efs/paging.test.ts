@@ -12,10 +12,23 @@ describe('EFS activities read every page (mocked AWS: moto never pages these)', 
     efsMock.restore();
     ec2Mock.restore();
   });
-  const activities = createEfsActivities({ efs: new EFSClient({ region: 'us-east-1' }), ec2: new EC2Client({ region: 'us-east-1' }), ssm: new SSMClient({ region: 'us-east-1' }), runtime: plainRuntime });
+  const activities = createEfsActivities({
+    efs: new EFSClient({ region: 'us-east-1' }),
+    ec2: new EC2Client({ region: 'us-east-1' }),
+    ssm: new SSMClient({ region: 'us-east-1' }),
+    runtime: plainRuntime,
+  });
 
   it('mount targets on a second page (NextMarker) are seen', async () => {
-    const target = (id: string, zone: string) => ({ MountTargetId: id, SubnetId: `subnet-${id}`, AvailabilityZoneName: zone, LifeCycleState: 'available' as const, FileSystemId: 'fs-0123456789abcdef0', OwnerId: '1', IpAddress: '10.0.0.1' });
+    const target = (id: string, zone: string) => ({
+      MountTargetId: id,
+      SubnetId: `subnet-${id}`,
+      AvailabilityZoneName: zone,
+      LifeCycleState: 'available' as const,
+      FileSystemId: 'fs-0123456789abcdef0',
+      OwnerId: '1',
+      IpAddress: '10.0.0.1',
+    });
     efsMock
       .on(DescribeMountTargetsCommand, { FileSystemId: 'fs-0123456789abcdef0', Marker: undefined })
       .resolves({ MountTargets: [target('fsmt-1', 'us-east-1a')], NextMarker: 'page2' })
@@ -26,7 +39,13 @@ describe('EFS activities read every page (mocked AWS: moto never pages these)', 
   });
 
   it('instances on a second page (NextToken) are found, not reported unknown', async () => {
-    const instance = (id: string) => ({ InstanceId: id, SubnetId: 'subnet-0123456789abcdef0', VpcId: 'vpc-0123456789abcdef0', Placement: { AvailabilityZone: 'us-east-1a' }, SecurityGroups: [] });
+    const instance = (id: string) => ({
+      InstanceId: id,
+      SubnetId: 'subnet-0123456789abcdef0',
+      VpcId: 'vpc-0123456789abcdef0',
+      Placement: { AvailabilityZone: 'us-east-1a' },
+      SecurityGroups: [],
+    });
     ec2Mock
       .on(DescribeInstancesCommand, { NextToken: undefined })
       .resolves({ Reservations: [{ Instances: [instance('i-0000000000000000a')] }], NextToken: 'page2' })

@@ -57,7 +57,8 @@ describe('EFS plan', () => {
 
 describe('step results', () => {
   test('parseStepOutput reads the result lines and ignores everything else', () => {
-    const stdout = 'noise\nSHAREMOUNT_USER ubuntu\nSHAREMOUNT_CHANGED added ubuntu to group prism-shared\r\nSHAREMOUNT_UNCHANGED group ok\nSHAREMOUNT_ERROR boom\nSHAREMOUNT_CHANGEDX no\n';
+    const stdout =
+      'noise\nSHAREMOUNT_USER ubuntu\nSHAREMOUNT_CHANGED added ubuntu to group prism-shared\r\nSHAREMOUNT_UNCHANGED group ok\nSHAREMOUNT_ERROR boom\nSHAREMOUNT_CHANGEDX no\n';
     expect(parseStepOutput(stdout)).toEqual({ changed: ['added ubuntu to group prism-shared'], unchanged: ['group ok'], users: ['ubuntu'], errors: ['boom'] });
   });
 
@@ -96,10 +97,22 @@ describe('step results', () => {
 });
 
 describe('mount target subnets', () => {
-  const net = (instanceId: string, subnetId: string, availabilityZone: string, vpcId = 'vpc-01234567') => ({ instanceId, subnetId, availabilityZone, vpcId, securityGroupIds: [] });
+  const net = (instanceId: string, subnetId: string, availabilityZone: string, vpcId = 'vpc-01234567') => ({
+    instanceId,
+    subnetId,
+    availabilityZone,
+    vpcId,
+    securityGroupIds: [],
+  });
 
   test('one subnet per zone, the first instance wins', () => {
-    expect(chooseMountTargetSubnets([net('i-01234567', 'subnet-0000000a', 'us-east-1a'), net('i-01234568', 'subnet-0000000b', 'us-east-1a'), net('i-01234569', 'subnet-0000000c', 'us-east-1b')])).toEqual({
+    expect(
+      chooseMountTargetSubnets([
+        net('i-01234567', 'subnet-0000000a', 'us-east-1a'),
+        net('i-01234568', 'subnet-0000000b', 'us-east-1a'),
+        net('i-01234569', 'subnet-0000000c', 'us-east-1b'),
+      ]),
+    ).toEqual({
       vpcId: 'vpc-01234567',
       subnets: [
         { subnetId: 'subnet-0000000a', availabilityZone: 'us-east-1a' },
@@ -109,6 +122,8 @@ describe('mount target subnets', () => {
   });
 
   test('instances in two VPCs are refused, naming them', () => {
-    expect(() => chooseMountTargetSubnets([net('i-01234567', 'subnet-0000000a', 'us-east-1a'), net('i-01234568', 'subnet-0000000b', 'us-east-1a', 'vpc-0000000f')])).toThrow(/2 VPCs.*i-01234568/);
+    expect(() =>
+      chooseMountTargetSubnets([net('i-01234567', 'subnet-0000000a', 'us-east-1a'), net('i-01234568', 'subnet-0000000b', 'us-east-1a', 'vpc-0000000f')]),
+    ).toThrow(/2 VPCs.*i-01234568/);
   });
 });

@@ -36,8 +36,12 @@ function setup(previous?: unknown) {
 }
 
 const step = { instanceId: INSTANCE, step: 'ensureGroup' as const, script: 'echo SHAREMOUNT_CHANGED created group' };
-const success = { Status: 'Success' as const, ResponseCode: 0, StandardOutputContent: 'SHAREMOUNT_CHANGED created group prism-shared with GID 3000\n', StandardErrorContent: '' };
-
+const success = {
+  Status: 'Success' as const,
+  ResponseCode: 0,
+  StandardOutputContent: 'SHAREMOUNT_CHANGED created group prism-shared with GID 3000\n',
+  StandardErrorContent: '',
+};
 
 afterEach(() => {
   mockClient(EFSClient).restore();
@@ -84,7 +88,10 @@ describe('mocked AWS states', () => {
   test('mocked: ThrottlingException while polling is backed off and the command is polled again', async () => {
     const { ssm, activities } = setup();
     ssm.on(SendCommandCommand).resolves({ Command: { CommandId: COMMAND } });
-    ssm.on(GetCommandInvocationCommand).rejectsOnce(awsError('ThrottlingException', 400, 'Rate exceeded')).resolves(success);
+    ssm
+      .on(GetCommandInvocationCommand)
+      .rejectsOnce(awsError('ThrottlingException', 400, 'Rate exceeded'))
+      .resolves(success);
     expect((await activities.runStepOnInstance(step)).exitCode).toBe(0);
     expect(ssm.commandCalls(SendCommandCommand)).toHaveLength(1);
   });
@@ -155,7 +162,9 @@ describe('mocked AWS states', () => {
     const failure = await failureOf(activities.runStepOnInstance(step));
     expect(failure.nonRetryable).toBe(true);
     expect(failure.type).toBe('script-conflict');
-    expect(failure.message).toBe(`ensureGroup on ${INSTANCE} failed (exit 65): GID 3000 is already held by group research: choose another --gid, or --group research`);
+    expect(failure.message).toBe(
+      `ensureGroup on ${INSTANCE} failed (exit 65): GID 3000 is already held by group research: choose another --gid, or --group research`,
+    );
     expect(failure.details?.[0]).toMatchObject({ exitCode: 65, commandId: COMMAND, status: 'Failed' });
   });
 

@@ -66,10 +66,12 @@ describe('a plan on a two-node cluster', () => {
       [path.join(CLUSTER, 'nodes', 'pve1', 'lxc', '201.conf'), 'pve1'],
       [path.join(CLUSTER, 'nodes', 'pve2', 'lxc', '202.conf'), 'pve2'],
     ]);
-    expect(result.containers[1].warnings).toEqual([{ file: expect.stringContaining('202.conf'), problem: expect.stringMatching(/on node pve2, and pct status answers only for pve1/) }]);
+    expect(result.containers[1].warnings).toEqual([
+      { file: expect.stringContaining('202.conf'), problem: expect.stringMatching(/on node pve2, and pct status answers only for pve1/) },
+    ]);
   });
 
-  it('--node pve2 plans as pve2: its own container has a state, the other node\'s not', async () => {
+  it("--node pve2 plans as pve2: its own container has a state, the other node's not", async () => {
     const result = await plan({ share: { host_path: '/mnt/pve/tank/share', mounts: { '201': '/share', '202': '/share' } } }, 'pve2');
     expect(result.node).toBe('pve2');
     expect(result.volumes[0].containers.map((c) => c.running)).toEqual([null, false]);
@@ -78,13 +80,23 @@ describe('a plan on a two-node cluster', () => {
   it('a local path mounted by containers on two nodes is an error that says so', async () => {
     const result = await plan({ local: { host_path: '/srv/local', mounts: { '201': '/local', '202': '/local' } } }, 'pve1');
     expect(result.ok).toBe(false);
-    expect(result.volumes[0].errors).toEqual([{ field: 'shared_volumes.local.host_path', problem: expect.stringMatching(/not on storage that storage.cfg marks shared.*CT 201 on pve1, CT 202 on pve2/) }]);
+    expect(result.volumes[0].errors).toEqual([
+      {
+        field: 'shared_volumes.local.host_path',
+        problem: expect.stringMatching(/not on storage that storage.cfg marks shared.*CT 201 on pve1, CT 202 on pve2/),
+      },
+    ]);
   });
 
   it('a container on no node is an error naming where it looked', async () => {
     const result = await plan({ share: { host_path: '/mnt/pve/tank/share', mounts: { '299': '/share' } } }, 'pve1');
     expect(result.volumes[0].errors).toEqual([
-      { field: 'shared_volumes.share.mounts.299', problem: expect.stringMatching(/container 299 is on no node of this cluster \(looked in .*\.vmlist \(no entry\), .*nodes\/pve1\/lxc\/299.conf, .*nodes\/pve2\/lxc\/299.conf\)/) },
+      {
+        field: 'shared_volumes.share.mounts.299',
+        problem: expect.stringMatching(
+          /container 299 is on no node of this cluster \(looked in .*\.vmlist \(no entry\), .*nodes\/pve1\/lxc\/299.conf, .*nodes\/pve2\/lxc\/299.conf\)/,
+        ),
+      },
     ]);
   });
 });

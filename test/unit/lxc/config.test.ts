@@ -9,7 +9,11 @@ const phoenix = {
   nodes: [{ name: 'pve1' }],
   firewall: { enabled: true },
   shared_volumes: {
-    vllm_models: { host_path: '/mnt/pve/fastData/shared-bulk-data/vllm_models', owner: 'container_root', mounts: { '951': '/vllm_models', '950': '/vllm_models' } },
+    vllm_models: {
+      host_path: '/mnt/pve/fastData/shared-bulk-data/vllm_models',
+      owner: 'container_root',
+      mounts: { '951': '/vllm_models', '950': '/vllm_models' },
+    },
     datasets: { host_path: '/srv/datasets', mounts: { '960': '/data' } },
     home: { host_path: '/srv/home', owner: 'alice', mounts: {} },
   },
@@ -164,8 +168,28 @@ describe('the shipped schema', () => {
   const ajv = new Ajv({ strict: true });
   const validPath = ajv.compile({ ...LXC_CONFIG_SCHEMA.definitions.absolutePath });
   it.each([
-    '/a', '/srv/a', '/srv/...', '/srv/.hidden', '/srv/a..b', '/srv/a.', '/a/b-c_d+e@f', '/srv/a/', '/srv//a', '/srv/./a', '/srv/../a',
-    '/..', '/.', 'rel', '/', '/a,b', '/a=b', '/a b', '/a;b', '/a\nb', '/a$b', '/ä',
+    '/a',
+    '/srv/a',
+    '/srv/...',
+    '/srv/.hidden',
+    '/srv/a..b',
+    '/srv/a.',
+    '/a/b-c_d+e@f',
+    '/srv/a/',
+    '/srv//a',
+    '/srv/./a',
+    '/srv/../a',
+    '/..',
+    '/.',
+    'rel',
+    '/',
+    '/a,b',
+    '/a=b',
+    '/a b',
+    '/a;b',
+    '/a\nb',
+    '/a$b',
+    '/ä',
   ])('agrees with pathProblem on %p', (value) => {
     expect(validPath(value)).toBe(pathProblem(value) === undefined);
   });

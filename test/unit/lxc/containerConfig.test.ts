@@ -78,7 +78,19 @@ describe('parseContainerConfig (PVE::LXC::Config::parse_pct_config)', () => {
   });
 
   it('warns, never refuses, what Proxmox only warns about; each warning names its line', () => {
-    const config = parse(['arch: amd64', 'this is not a config line', '  # indented is no comment', 'mp0 = /a,mp=/a', 'mp256: /b,mp=/b', 'mp1: /c,mp=/c,', 'mp2: /d,uid=1000,mp=/d', 'delete: mp1', 'mp1: /e,mp=/e'].join('\n'));
+    const config = parse(
+      [
+        'arch: amd64',
+        'this is not a config line',
+        '  # indented is no comment',
+        'mp0 = /a,mp=/a',
+        'mp256: /b,mp=/b',
+        'mp1: /c,mp=/c,',
+        'mp2: /d,uid=1000,mp=/d',
+        'delete: mp1',
+        'mp1: /e,mp=/e',
+      ].join('\n'),
+    );
     expect(config.warnings.map((w) => [w.line, w.problem.slice(0, 40)])).toEqual([
       [2, 'unable to parse config: this is not a co'],
       [3, 'unable to parse config:   # indented is '],
@@ -109,7 +121,15 @@ describe('parseMountPointValue (pve-common parse_property_string over $mp_desc)'
     ['/srv/a,mp=/a,ro=yes,backup=off', { ro: true, options: { ro: '1', backup: '0' } }],
     [',/srv/a,,mp=/a,', { volume: '/srv/a' }],
     ['/srv/a,mp=/a,idmap=passthrough', { idmap: 'passthrough' }],
-    ['/srv/a,mp=/a,idmap=u:0:5000:1;g:0:5000:1', { idmap: [{ kind: 'u', containerStart: 0, diskStart: 5000, count: 1 }, { kind: 'g', containerStart: 0, diskStart: 5000, count: 1 }] }],
+    [
+      '/srv/a,mp=/a,idmap=u:0:5000:1;g:0:5000:1',
+      {
+        idmap: [
+          { kind: 'u', containerStart: 0, diskStart: 5000, count: 1 },
+          { kind: 'g', containerStart: 0, diskStart: 5000, count: 1 },
+        ],
+      },
+    ],
     ['/srv/a,mp=/a,mountoptions=nosuid;nodev;noexec', { options: { mountoptions: 'nosuid;nodev;noexec' } }],
   ])('parses %p', (value, expected) => {
     const result = parseMountPointValue(value);
@@ -218,7 +238,12 @@ describe('mountRoot (PVE::LXC::resolve_mountpoint_idmap)', () => {
 
   it('a privileged container ignores the option (mountpoint_hotplug warns)', () => {
     const privileged = idMapOf(parse('arch: amd64\n'));
-    expect(mountRoot(privileged, { uid: 0, gid: 0 }, mp('/srv/a,mp=/a,idmap=u:0:5000:1'), FILE)).toMatchObject({ uid: 0, gid: 0, through: 'container', note: expect.stringMatching(/ignores/) });
+    expect(mountRoot(privileged, { uid: 0, gid: 0 }, mp('/srv/a,mp=/a,idmap=u:0:5000:1'), FILE)).toMatchObject({
+      uid: 0,
+      gid: 0,
+      through: 'container',
+      note: expect.stringMatching(/ignores/),
+    });
   });
 
   it('overlapping ranges make Proxmox refuse the mount (validate_id_maps)', () => {

@@ -30,6 +30,8 @@ describe('where a host path may lie', () => {
       { ctid: 103, slot: 'mp1', hostPath: '/tank/outer/x/host', containerPath: '/same' },
       { ctid: 104, slot: 'mp2', hostPath: '/tank/out', containerPath: '/prefix-only' },
     ];
-    expect(foreignBindWarnings('/tank/outer/x/host', binds)).toEqual([expect.stringMatching(/^CT 101 binds \/tank\/outer \(mp0\), which holds this host path/)]);
+    expect(foreignBindWarnings('/tank/outer/x/host', binds)).toEqual([
+      expect.stringMatching(/^CT 101 binds \/tank\/outer \(mp0\), which holds this host path/),
+    ]);
   });
 });

@@ -76,7 +76,12 @@ describe('pctSetArgs', () => {
   });
 
   it('a rewrite keeps the options of the entry it replaces, but not ro', () => {
-    expect(pctSetArgs(950, 1, '/srv/m', '/m', undefined, { ro: '1', backup: '0', idmap: 'u:0:5000:1;g:0:5000:1' })).toEqual(['set', '950', '-mp1', '/srv/m,mp=/m,backup=0,idmap=u:0:5000:1;g:0:5000:1']);
+    expect(pctSetArgs(950, 1, '/srv/m', '/m', undefined, { ro: '1', backup: '0', idmap: 'u:0:5000:1;g:0:5000:1' })).toEqual([
+      'set',
+      '950',
+      '-mp1',
+      '/srv/m,mp=/m,backup=0,idmap=u:0:5000:1;g:0:5000:1',
+    ]);
     expect(() => pctSetArgs(950, 1, '/srv/m', '/m', undefined, { uid: '1000' })).toThrow(/option/);
     expect(() => pctSetArgs(950, 1, '/srv/m', '/m', undefined, { backup: '0,mp=/etc' })).toThrow(/option/);
   });

@@ -45,7 +45,9 @@ describe('buildLxcPlan', () => {
           hostPath: '/srv/datasets',
           owner: { mode: 'default', uid: 65534, gid: 65534, user: 'nobody', group: 'nogroup' },
           note: expect.stringMatching(/container root can read but not write/),
-          containers: [{ ctid: 950, containerPath: '/datasets', rootUid: 100000, rootGid: 100000, idmap: 'proxmox-default', mount: 'new', slot: 1, running: true }],
+          containers: [
+            { ctid: 950, containerPath: '/datasets', rootUid: 100000, rootGid: 100000, idmap: 'proxmox-default', mount: 'new', slot: 1, running: true },
+          ],
         },
         {
           name: 'home',
@@ -53,7 +55,17 @@ describe('buildLxcPlan', () => {
           owner: { mode: 'user', uid: 1000, gid: 1000, user: 'alice', group: 'alice' },
           note: expect.stringMatching(/CT 952 root \(100000:100000\) is not the owner 1000:1000/),
           containers: [
-            { ctid: 952, containerPath: '/home/shared', rootUid: 100000, rootGid: 100000, idmap: 'lxc.idmap', mount: 'drift', slot: 0, currentHostPath: '/srv/home_old', running: false },
+            {
+              ctid: 952,
+              containerPath: '/home/shared',
+              rootUid: 100000,
+              rootGid: 100000,
+              idmap: 'lxc.idmap',
+              mount: 'drift',
+              slot: 0,
+              currentHostPath: '/srv/home_old',
+              running: false,
+            },
           ],
         },
         {
@@ -73,11 +85,7 @@ describe('buildLxcPlan', () => {
   it('refuses container_root when the roots differ, and reports missing or broken containers per field', () => {
     const plan = buildLxcPlan(
       CONFIG,
-      facts([
-        ct(950, 'unprivileged: 1\n'),
-        ct(951, 'unprivileged: 1\nlxc.idmap: u 0 200000 65536\nlxc.idmap: g 0 200000 65536\n'),
-        ct(952, undefined),
-      ]),
+      facts([ct(950, 'unprivileged: 1\n'), ct(951, 'unprivileged: 1\nlxc.idmap: u 0 200000 65536\nlxc.idmap: g 0 200000 65536\n'), ct(952, undefined)]),
     );
     expect(plan.ok).toBe(false);
     const byName = Object.fromEntries(plan.volumes.map((v) => [v.name, v]));
@@ -114,7 +122,10 @@ describe('buildLxcPlan', () => {
     const plan = buildLxcPlan(
       CONFIG,
       facts([
-        ct(950, 'unprivileged: 1\nmp0: local-zfs:subvol-950-disk-1,mp=/data,size=8G\nmp1: /srv/x,mp=/x,ro=1,idmap=passthrough\nmp2: /srv/y,uid=1000,mp=/y\nstray line\n[pve:pending]\nmp3: /dev/sdb1,mp=/disk\ndelete: mp1\n'),
+        ct(
+          950,
+          'unprivileged: 1\nmp0: local-zfs:subvol-950-disk-1,mp=/data,size=8G\nmp1: /srv/x,mp=/x,ro=1,idmap=passthrough\nmp2: /srv/y,uid=1000,mp=/y\nstray line\n[pve:pending]\nmp3: /dev/sdb1,mp=/disk\ndelete: mp1\n',
+        ),
         ct(951, 'unprivileged: 1\n'),
         ct(952, 'unprivileged: 1\n'),
       ]),
@@ -127,10 +138,50 @@ describe('buildLxcPlan', () => {
       unprivileged: true,
       protection: false,
       mountPoints: [
-        { key: 'mp0', line: 2, section: 'main', parseable: true, type: 'volume', volume: 'local-zfs:subvol-950-disk-1', containerPath: '/data', ro: false, pendingDelete: false },
-        { key: 'mp1', line: 3, section: 'main', parseable: true, type: 'bind', volume: '/srv/x', containerPath: '/x', ro: true, idmap: 'passthrough', pendingDelete: true },
-        { key: 'mp2', line: 4, section: 'main', parseable: false, problem: expect.stringMatching(/invalid key .*: uid/), volume: '/srv/y', containerPath: '/y', pendingDelete: false },
-        { key: 'mp3', line: 7, section: 'pending', parseable: true, type: 'device', volume: '/dev/sdb1', containerPath: '/disk', ro: false, pendingDelete: false },
+        {
+          key: 'mp0',
+          line: 2,
+          section: 'main',
+          parseable: true,
+          type: 'volume',
+          volume: 'local-zfs:subvol-950-disk-1',
+          containerPath: '/data',
+          ro: false,
+          pendingDelete: false,
+        },
+        {
+          key: 'mp1',
+          line: 3,
+          section: 'main',
+          parseable: true,
+          type: 'bind',
+          volume: '/srv/x',
+          containerPath: '/x',
+          ro: true,
+          idmap: 'passthrough',
+          pendingDelete: true,
+        },
+        {
+          key: 'mp2',
+          line: 4,
+          section: 'main',
+          parseable: false,
+          problem: expect.stringMatching(/invalid key .*: uid/),
+          volume: '/srv/y',
+          containerPath: '/y',
+          pendingDelete: false,
+        },
+        {
+          key: 'mp3',
+          line: 7,
+          section: 'pending',
+          parseable: true,
+          type: 'device',
+          volume: '/dev/sdb1',
+          containerPath: '/disk',
+          ro: false,
+          pendingDelete: false,
+        },
       ],
       warnings: [
         { file: '/etc/pve/lxc/950.conf', line: 4, problem: expect.stringMatching(/unable to parse value of 'mp2'/) },
@@ -142,31 +193,46 @@ describe('buildLxcPlan', () => {
   });
 
   it('a storage volume at the container path is a conflict, an error naming it; never drift', () => {
-    const plan = buildLxcPlan(CONFIG, facts([ct(950, 'unprivileged: 1\nmp0: local-lvm:vm-950-disk-1,mp=/datasets\n'), ct(951, 'unprivileged: 1\n'), ct(952, 'unprivileged: 1\n')]));
+    const plan = buildLxcPlan(
+      CONFIG,
+      facts([ct(950, 'unprivileged: 1\nmp0: local-lvm:vm-950-disk-1,mp=/datasets\n'), ct(951, 'unprivileged: 1\n'), ct(952, 'unprivileged: 1\n')]),
+    );
     const datasets = plan.volumes.find((v) => v.name === 'datasets')!;
     expect(plan.ok).toBe(false);
-    expect(datasets.containers[0]).toMatchObject({ mount: 'conflict', slot: 0, currentHostPath: 'local-lvm:vm-950-disk-1', existing: { key: 'mp0', type: 'volume' } });
+    expect(datasets.containers[0]).toMatchObject({
+      mount: 'conflict',
+      slot: 0,
+      currentHostPath: 'local-lvm:vm-950-disk-1',
+      existing: { key: 'mp0', type: 'volume' },
+    });
     expect(datasets.errors).toEqual([{ field: 'shared_volumes.datasets.mounts.950', problem: expect.stringMatching(/storage volume.*never replaces it/) }]);
   });
 
   it.each([
     ['idmap=passthrough', 0, 0, 'passthrough'],
     ['idmap=u:0:5000:1;g:0:5000:1', 5000, 5000, 'mount-idmap'],
-  ])('container_root through an existing mount with %s owns the volume as the disk ids root writes as (resolve_mountpoint_idmap)', (option, uid, gid, through) => {
-    const text = `unprivileged: 1\nmp0: /mnt/pve/fastData/vllm_models,mp=/vllm_models,${option}\n`;
-    const plan = buildLxcPlan(CONFIG, facts([ct(950, text), ct(951, text), ct(952, 'unprivileged: 1\n')]));
-    const models = plan.volumes.find((v) => v.name === 'vllm_models')!;
-    expect(models.owner).toEqual({ mode: 'container_root', uid, gid });
-    expect(models.containers.map((c) => [c.mount, c.rootUid, c.writesAs])).toEqual([
-      ['present', 100000, { uid, gid, through }],
-      ['present', 100000, { uid, gid, through }],
-    ]);
-  });
+  ])(
+    'container_root through an existing mount with %s owns the volume as the disk ids root writes as (resolve_mountpoint_idmap)',
+    (option, uid, gid, through) => {
+      const text = `unprivileged: 1\nmp0: /mnt/pve/fastData/vllm_models,mp=/vllm_models,${option}\n`;
+      const plan = buildLxcPlan(CONFIG, facts([ct(950, text), ct(951, text), ct(952, 'unprivileged: 1\n')]));
+      const models = plan.volumes.find((v) => v.name === 'vllm_models')!;
+      expect(models.owner).toEqual({ mode: 'container_root', uid, gid });
+      expect(models.containers.map((c) => [c.mount, c.rootUid, c.writesAs])).toEqual([
+        ['present', 100000, { uid, gid, through }],
+        ['present', 100000, { uid, gid, through }],
+      ]);
+    },
+  );
 
   it('one container through a mount idmap and one without cannot share one owner, and the plan says why', () => {
     const plan = buildLxcPlan(
       CONFIG,
-      facts([ct(950, 'unprivileged: 1\nmp0: /mnt/pve/fastData/vllm_models,mp=/vllm_models,idmap=passthrough\n'), ct(951, 'unprivileged: 1\n'), ct(952, 'unprivileged: 1\n')]),
+      facts([
+        ct(950, 'unprivileged: 1\nmp0: /mnt/pve/fastData/vllm_models,mp=/vllm_models,idmap=passthrough\n'),
+        ct(951, 'unprivileged: 1\n'),
+        ct(952, 'unprivileged: 1\n'),
+      ]),
     );
     expect(plan.volumes.find((v) => v.name === 'vllm_models')!.errors).toEqual([
       { field: 'shared_volumes.vllm_models.owner', problem: expect.stringMatching(/CT 950 root is 0:0, CT 951 root is 100000:100000/) },
@@ -174,7 +240,10 @@ describe('buildLxcPlan', () => {
   });
 
   it('read-only, pending-delete, unparseable and pending binds are states of their own, not present', () => {
-    const one = (text: string) => buildLxcPlan(CONFIG, facts([ct(950, `unprivileged: 1\n${text}`), ct(951, 'unprivileged: 1\n'), ct(952, 'unprivileged: 1\n')])).volumes.find((v) => v.name === 'datasets')!.containers[0];
+    const one = (text: string) =>
+      buildLxcPlan(CONFIG, facts([ct(950, `unprivileged: 1\n${text}`), ct(951, 'unprivileged: 1\n'), ct(952, 'unprivileged: 1\n')])).volumes.find(
+        (v) => v.name === 'datasets',
+      )!.containers[0];
     expect(one('mp0: /srv/datasets,mp=/datasets,ro=1\n')).toMatchObject({ mount: 'readOnly', slot: 0 });
     expect(one('mp0: /srv/datasets,mp=/datasets\n[pve:pending]\ndelete: mp0\n')).toMatchObject({ mount: 'pendingDelete', slot: 0 });
     expect(one('mp0: /srv/datasets,mp=/datasets,uid=1000\n')).toMatchObject({ mount: 'ignored', slot: 0, existing: { parseable: false } });
@@ -183,7 +252,10 @@ describe('buildLxcPlan', () => {
   });
 
   it('protection or a lock, where a mount must be added, is an error: pct would refuse', () => {
-    const plan = buildLxcPlan(CONFIG, facts([ct(950, 'unprivileged: 1\nprotection: 1\n'), ct(951, 'unprivileged: 1\nlock: backup\n'), ct(952, 'unprivileged: 1\n')]));
+    const plan = buildLxcPlan(
+      CONFIG,
+      facts([ct(950, 'unprivileged: 1\nprotection: 1\n'), ct(951, 'unprivileged: 1\nlock: backup\n'), ct(952, 'unprivileged: 1\n')]),
+    );
     const models = plan.volumes.find((v) => v.name === 'vllm_models')!;
     expect(models.errors).toEqual([
       { field: 'shared_volumes.vllm_models.mounts.950', problem: expect.stringMatching(/protection: 1 is set, and pct set refuses/) },
@@ -192,8 +264,18 @@ describe('buildLxcPlan', () => {
   });
 
   it('an unknown running state (pct status failed) is null with a warning, not a failed plan', () => {
-    const plan = buildLxcPlan(CONFIG, facts([{ ...ct(950, 'unprivileged: 1\n'), running: null, statusProblem: 'pct status 950 failed: boom' }, ct(951, 'unprivileged: 1\n'), ct(952, 'unprivileged: 1\n')]));
+    const plan = buildLxcPlan(
+      CONFIG,
+      facts([
+        { ...ct(950, 'unprivileged: 1\n'), running: null, statusProblem: 'pct status 950 failed: boom' },
+        ct(951, 'unprivileged: 1\n'),
+        ct(952, 'unprivileged: 1\n'),
+      ]),
+    );
     expect(plan.ok).toBe(true);
-    expect(plan.containers[0]).toMatchObject({ running: null, warnings: [{ file: '/etc/pve/lxc/950.conf', problem: 'running state unknown: pct status 950 failed: boom' }] });
+    expect(plan.containers[0]).toMatchObject({
+      running: null,
+      warnings: [{ file: '/etc/pve/lxc/950.conf', problem: 'running state unknown: pct status 950 failed: boom' }],
+    });
   });
 });

@@ -5,7 +5,9 @@ const good: LxcVolume = { name: 'models', hostPath: '/srv/models', owner: { kind
 
 describe('volumeProblems', () => {
   it('finds nothing wrong with a volume the config loader accepted', () => {
-    const [volume] = parseLxcConfig(JSON.stringify({ shared_volumes: { models: { host_path: '/srv/models', owner: 'alice', mounts: { '950': '/models' } } } })).volumes;
+    const [volume] = parseLxcConfig(
+      JSON.stringify({ shared_volumes: { models: { host_path: '/srv/models', owner: 'alice', mounts: { '950': '/models' } } } }),
+    ).volumes;
     expect(volumeProblems(volume)).toEqual([]);
     expect(volumeProblems(good)).toEqual([]);
   });

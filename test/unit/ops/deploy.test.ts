@@ -34,20 +34,23 @@ describe('systemd units', () => {
     expect(units.sort()).toEqual(['sharemount-dev.service', 'sharemount-server.service', 'sharemount-worker.service']);
   });
 
-  it.each(['sharemount-dev.service', 'sharemount-server.service', 'sharemount-worker.service'])('%s runs a real sharemount command, restarts, and reads an env file shipped next to it', (name) => {
-    const unit = parseUnit(fs.readFileSync(path.join(unitsDir, name), 'utf8'));
-    const [exec] = unit.Service.ExecStart;
-    const words = exec.split(/\s+/);
-    expect(words.slice(0, 2)).toEqual(['/usr/bin/env', 'sharemount']);
-    const command = program.commands.find((c: Command) => c.name() === words[2]);
-    expect(command).toBeDefined();
-    for (const flag of words.slice(3).filter((w) => w.startsWith('--'))) expect(command!.options.map((o) => o.long)).toContain(flag);
-    expect(unit.Service.Restart).toEqual(['on-failure']);
-    const [environmentFile] = unit.Service.EnvironmentFile;
-    expect(environmentFile).toMatch(/^\/etc\/sharemount\//);
-    expect(fs.existsSync(path.join(unitsDir, path.basename(environmentFile)))).toBe(true);
-    expect(unit.Install.WantedBy).toEqual(['multi-user.target']);
-  });
+  it.each(['sharemount-dev.service', 'sharemount-server.service', 'sharemount-worker.service'])(
+    '%s runs a real sharemount command, restarts, and reads an env file shipped next to it',
+    (name) => {
+      const unit = parseUnit(fs.readFileSync(path.join(unitsDir, name), 'utf8'));
+      const [exec] = unit.Service.ExecStart;
+      const words = exec.split(/\s+/);
+      expect(words.slice(0, 2)).toEqual(['/usr/bin/env', 'sharemount']);
+      const command = program.commands.find((c: Command) => c.name() === words[2]);
+      expect(command).toBeDefined();
+      for (const flag of words.slice(3).filter((w) => w.startsWith('--'))) expect(command!.options.map((o) => o.long)).toContain(flag);
+      expect(unit.Service.Restart).toEqual(['on-failure']);
+      const [environmentFile] = unit.Service.EnvironmentFile;
+      expect(environmentFile).toMatch(/^\/etc\/sharemount\//);
+      expect(fs.existsSync(path.join(unitsDir, path.basename(environmentFile)))).toBe(true);
+      expect(unit.Install.WantedBy).toEqual(['multi-user.target']);
+    },
+  );
 
   it('the server env file sets the --db the server needs, under the variable the command reads', () => {
     const server = program.commands.find((c: Command) => c.name() === 'server')!;
@@ -70,7 +73,14 @@ describe('sharemount server --db', () => {
       visibilityDatabase: 'ops_visibility',
       attributes: 'sslmode=require&connect_timeout=5',
     });
-    expect(parseDatabaseUrl('postgresql://u@[::1]')).toMatchObject({ host: '::1', port: 5432, password: '', database: 'temporal', visibilityDatabase: 'temporal_visibility', attributes: '' });
+    expect(parseDatabaseUrl('postgresql://u@[::1]')).toMatchObject({
+      host: '::1',
+      port: 5432,
+      password: '',
+      database: 'temporal',
+      visibilityDatabase: 'temporal_visibility',
+      attributes: '',
+    });
   });
 
   it.each([

@@ -9,7 +9,11 @@ const eslint = new ESLint({
   cwd: process.cwd(),
   // The fixtures are not in tsconfig's program: drop the type-aware parsing and its one rule, keep every
   // import rule as configured.
-  overrideConfig: { files: ['src/workflows/**/*.ts'], languageOptions: { parserOptions: { project: false } }, rules: { '@typescript-eslint/no-floating-promises': 'off' } },
+  overrideConfig: {
+    files: ['src/workflows/**/*.ts'],
+    languageOptions: { parserOptions: { project: false } },
+    rules: { '@typescript-eslint/no-floating-promises': 'off' },
+  },
 });
 const results = [];
 for (const { filePath, code } of cases) {

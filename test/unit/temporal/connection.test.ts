@@ -71,7 +71,14 @@ describe('settingsFromEnv', () => {
 
   it('lets the TEMPORAL_* variables win over the profile, and treats an empty one as unset', () => {
     const file = writeToml(PROFILES);
-    const env = { ...base, TEMPORAL_CONFIG_FILE: file, TEMPORAL_PROFILE: 'cloud', TEMPORAL_ADDRESS: 'other:7233', TEMPORAL_NAMESPACE: 'ns2', TEMPORAL_API_KEY: '' };
+    const env = {
+      ...base,
+      TEMPORAL_CONFIG_FILE: file,
+      TEMPORAL_PROFILE: 'cloud',
+      TEMPORAL_ADDRESS: 'other:7233',
+      TEMPORAL_NAMESPACE: 'ns2',
+      TEMPORAL_API_KEY: '',
+    };
     expect(settingsFromEnv(env)).toMatchObject({ address: 'other:7233', namespace: 'ns2', apiKey: 'key-from-profile' });
   });
 
