@@ -37,7 +37,8 @@ async function portFree(port: number): Promise<boolean> {
  */
 export async function freeServerPort(): Promise<number> {
   for (let attempt = 0; attempt < 50; attempt++) {
-    const base = 20_000 + Math.floor(Math.random() * 20_000);
+    // below 33061: the membership ports (300 below, up to +6) are a smallint in Temporal's PostgreSQL schema
+    const base = 20_000 + Math.floor(Math.random() * 13_000);
     const ports = [0, 1, 2, 6, 10, 20].flatMap((offset) => [base + offset, base + offset - 300]);
     if ((await Promise.all(ports.map(portFree))).every(Boolean)) return base;
   }
