@@ -3,7 +3,7 @@
  * (install efs-utils → group → users → mount → layout → fstab → umask) through SSM, one child workflow per
  * instance with a deterministic ID, a bounded number at once.
  */
-import { ApplicationFailure, executeChild, proxyActivities } from '@temporalio/workflow';
+import { ApplicationFailure, executeChild, proxyActivities, type RetryPolicy } from '@temporalio/workflow';
 import type { Activities } from '../activities';
 import {
   chooseMountTargetSubnets,
@@ -24,31 +24,25 @@ import { decide } from './decide';
 import { runSearchAttributes } from './definitions';
 import { errorMessage, ProgressBoard, withConcurrency } from './progress';
 
+/** Both AWS proxies retry alike: backing off to 30 s, ten attempts, never on bad input. */
+const AWS_RETRY: RetryPolicy = {
+  initialInterval: '2 seconds',
+  backoffCoefficient: 2,
+  maximumInterval: '30 seconds',
+  maximumAttempts: 10,
+  nonRetryableErrorTypes: [...INPUT_FAILURE_TYPES],
+};
+
 // AWS answers fast; throttling and 5xx come back as retryable failures, everything else is marked
 // non-retryable by the activities themselves, except what their validators throw: that is bad input here.
-const aws = proxyActivities<Activities>({
-  startToCloseTimeout: '2 minutes',
-  retry: {
-    initialInterval: '2 seconds',
-    backoffCoefficient: 2,
-    maximumInterval: '30 seconds',
-    maximumAttempts: 10,
-    nonRetryableErrorTypes: [...INPUT_FAILURE_TYPES],
-  },
-});
+const aws = proxyActivities<Activities>({ startToCloseTimeout: '2 minutes', retry: AWS_RETRY });
 
 // Polling activities heartbeat; a lost worker is noticed within the heartbeat timeout, and the retry polls
 // the same command (its ID is in the last heartbeat) instead of sending it again.
 const polling = proxyActivities<Activities>({
   startToCloseTimeout: '30 minutes',
   heartbeatTimeout: '30 seconds',
-  retry: {
-    initialInterval: '2 seconds',
-    backoffCoefficient: 2,
-    maximumInterval: '30 seconds',
-    maximumAttempts: 10,
-    nonRetryableErrorTypes: [...INPUT_FAILURE_TYPES],
-  },
+  retry: AWS_RETRY,
 });
 
 export interface EfsVolumeInput {
