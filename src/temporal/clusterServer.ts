@@ -6,6 +6,7 @@ import { Connection } from '@temporalio/client';
 import { msToTs } from '@temporalio/common/lib/time';
 import { InputError } from '../domain/errors';
 import { ensureSearchAttributes } from './searchAttributes';
+import { stopProcess } from './stopProcess';
 
 /**
  * The real Temporal server (not the dev server) on an existing PostgreSQL, as `sharemount server` runs it: the
@@ -228,7 +229,7 @@ export async function startClusterServer(options: ClusterServerOptions): Promise
   let exitedHow: string | undefined;
   void exited.then((how) => (exitedHow = how));
   const children: ChildProcess[] = [child];
-  const stop = () => Promise.all(children.map(stopProcess)).then(() => undefined);
+  const stop = () => Promise.all(children.map((child) => stopProcess(child, 20_000))).then(() => undefined);
 
   const address = `${broadcastAddress === '0.0.0.0' ? '127.0.0.1' : broadcastAddress}:${port}`;
   try {
@@ -332,13 +333,4 @@ async function waitForSearchAttributes(connection: Connection, namespace: string
       await new Promise((r) => setTimeout(r, 500));
     }
   }
-}
-
-async function stopProcess(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  child.kill('SIGTERM');
-  const timer = setTimeout(() => child.kill('SIGKILL'), 20_000);
-  await exited;
-  clearTimeout(timer);
 }

@@ -7,6 +7,7 @@ import { Connection } from '@temporalio/client';
 import { SEARCH_ATTRIBUTES } from '../domain/searchAttributes';
 import { temporalBinary } from './binary';
 import { DYNAMIC_CONFIG_FILE } from './clusterServer';
+import { stopProcess } from './stopProcess';
 
 export interface DevServerOptions {
   /** SQLite file that keeps history across restarts; omitted means in memory. */
@@ -147,7 +148,7 @@ async function startOnce(options: DevServerOptions): Promise<DevServer> {
     address,
     uiUrl: uiPort === undefined ? undefined : `http://${ip}:${uiPort}`,
     process: child,
-    stop: () => stopProcess(child),
+    stop: () => stopProcess(child, 10_000),
   };
 }
 
@@ -170,13 +171,4 @@ function logSince(file: string, offset: number): string {
   } catch {
     return '';
   }
-}
-
-async function stopProcess(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  child.kill('SIGTERM');
-  const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
-  await exited;
-  clearTimeout(timer);
 }
