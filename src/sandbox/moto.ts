@@ -68,12 +68,13 @@ export function motoClients(endpoint: string, ssmEndpoint = endpoint) {
 
 /**
  * Launches instances in moto's default VPC, one per given availability zone (moto has a default subnet in
- * each), from an AMI moto knows, so instance, subnet and VPC ids are realistic.
+ * each), from a Linux AMI moto knows, so instance, subnet and VPC ids are realistic.
  */
 export async function launchInstances(ec2: EC2Client, zones: string[]): Promise<string[]> {
   const { DescribeImagesCommand, DescribeSubnetsCommand, RunInstancesCommand } = await import('@aws-sdk/client-ec2');
-  const image = (await ec2.send(new DescribeImagesCommand({ Owners: ['amazon'] }))).Images?.[0]?.ImageId;
-  if (!image) throw new Error('moto knows no AMI');
+  // A Linux AMI, as the instances sharemount serves are: EC2 sets Platform only on Windows images.
+  const image = (await ec2.send(new DescribeImagesCommand({ Owners: ['amazon'] }))).Images?.find((i) => !i.Platform)?.ImageId;
+  if (!image) throw new Error('moto knows no Linux AMI');
   const subnets = (await ec2.send(new DescribeSubnetsCommand({ Filters: [{ Name: 'default-for-az', Values: ['true'] }] }))).Subnets ?? [];
   const ids: string[] = [];
   for (const zone of zones) {
