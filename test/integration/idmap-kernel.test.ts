@@ -155,6 +155,27 @@ describeNeeding(idmappedMountNeeds(), 'idmapped mounts, as a Proxmox node makes 
     });
   });
 
+  describe('bad input stops before anything is mounted', () => {
+    test('a MAP entry that is not u|g:INSIDE:OUTSIDE:COUNT is refused by the helper (exit 125), naming the form', () => {
+      const target = path.join(base, 'mnt');
+      fs.mkdirSync(target);
+      for (const map of ['u:0:100000', 'x:0:100000:1', 'u:0:100000:0', 'u:0:100000:1,g:0:100000:1', 'u:0:100000:1;$(touch /tmp/x)']) {
+        const result = runAsContainer(helper, { container: 'u:0:100000:65536;g:0:100000:65536', mounts: [{ source: volume, target, map }], script: 'true' });
+        expect({ map, status: result.status }).toEqual({ map, status: 125 });
+        expect(result.stderr).toMatch(/MAP entr(y is not u\|g:INSIDE:OUTSIDE:COUNT|ies are separated by ';')/);
+      }
+    });
+
+    test("the oracle refuses idmap= values that fail pve-container's format check", () => {
+      for (const value of ['u:0:100000:0', 'u:0:100000', 'u:0:100000:1;', 'u:0:100000:1,g:0:100000:1', 'passthrough;u:0:0:1']) {
+        expect(() => mountIdmapAsPveReadsIt(value)).toThrow(`idmap=${value} fails pve-container's format check`);
+      }
+      expect(mountIdmapAsPveReadsIt('passthrough')).toBe('passthrough');
+      const defaultMap = lxcIdmapAsPveReadsIt(conf());
+      expect(mountUsernsMapAsPveResolvesIt(defaultMap, 'passthrough')).toEqual(defaultMap);
+    });
+  });
+
   describe('a file system that cannot take an idmapped mount refuses it (EINVAL); one that can takes the same mount', () => {
     const b: Container = { name: 'B', conf: conf('u 0 300000 65536', 'g 0 300000 65536'), idmap: 'u:0:100000:1;g:0:100000:1' };
     const run = (source: string, target: string): ContainerRun => {
