@@ -3,13 +3,16 @@
  * bench/ownership: sharemount's ownership walk (native helper and Node engine) against coreutils `chown -R`,
  * on the same tree in the same run: cold, unchanged (root check + sample, and fullScan), 1% drifted. Then the
  * memory case: one directory of a million entries, with the peak RSS of the process that walks (the helper
- * for native, Node for node) beside chown -R's.
+ * for native, Node for node) beside chown -R's. And the idmap strategy (bench/idmap-apply.js) on the same tree,
+ * already owned by the disk owner, beside chown -R of it.
  * Usage: node bench/ownership.js [--full] [--sizes=10000,100000] [--flat=1000000 (0: none; bench/run.js: --full only)]
+ *        [--idmap-only: chown -R and the idmap strategy, no walks, no --flat unless given]
  */
 const path = require('node:path');
 const fs = require('node:fs');
 const { spawnSync } = require('node:child_process');
 const { buildC, ensureDist, walkHelper, scratch, timed, fmt, table } = require('./lib');
+const { measureIdmapApply, PATH_LABEL } = require('./idmap-apply');
 
 const TARGET = '100000:100000';
 const CHILD = path.join(__dirname, 'walk-child.js');
@@ -90,7 +93,23 @@ function runFlat(mktree, helper, size) {
   }
 }
 
-async function runOwnership({ full = false, sizes, flat = full ? 1_000_000 : 0 } = {}) {
+/**
+ * The idmap rows: its apply on the tree (owned by the disk owner since chown -R) and on an empty volume, beside
+ * chown -R unchanged (what a bash loop re-runs on this tree), and the part of the apply that reads the tree.
+ */
+function idmapRows(f) {
+  const { path: measured, tree, empty } = f.idmap;
+  const rate = (wall) => fmt.x(f.chownAgain / wall);
+  const rows = [[`idmap apply, ${measured} path`, fmt.s(tree.wall), '(per tree)', rate(tree.wall), '', '0']];
+  rows.push(['idmap apply, empty volume (same run)', fmt.s(empty.wall), '', rate(empty.wall), '', '0']);
+  if (measured === 'direct') {
+    rows.push(['  of it: pct set ×2', fmt.s(tree.pctSet), '', rate(tree.pctSet), '', '']);
+    rows.push(['  of it: root owner check', `${(tree.check * 1e6).toFixed(0)} µs`, '(per tree)', rate(tree.check), '', '0']);
+  }
+  return rows;
+}
+
+async function runOwnership({ full = false, sizes, flat = full ? 1_000_000 : 0, idmapOnly = false } = {}) {
   sizes ??= full ? [10_000, 100_000, 1_000_000] : [10_000, 100_000];
   ensureDist();
   const mktree = buildC('bench/mktree.c', 'mktree');
@@ -110,7 +129,8 @@ async function runOwnership({ full = false, sizes, flat = full ? 1_000_000 : 0 }
       const f = { size: entries };
       f.chownCold = chown();
       f.chownAgain = chown();
-      for (const engine of ['native', 'node']) {
+      f.idmap = await measureIdmapApply(root);
+      for (const engine of idmapOnly ? [] : ['native', 'node']) {
         reset();
         const cold = walkRss(root, engine, 'default', helper);
         const again = walkRss(root, engine, 'default', helper);
@@ -124,7 +144,8 @@ async function runOwnership({ full = false, sizes, flat = full ? 1_000_000 : 0 }
       const rows = [['measure', 'wall', 'entries/s', 'vs chown -R', 'walker peak RSS', 'changed']];
       rows.push(['chown -R cold', fmt.s(f.chownCold), rate(f.chownCold), '1.00×', '', '']);
       rows.push(['chown -R unchanged', fmt.s(f.chownAgain), rate(f.chownAgain), '1.00×', '', '']);
-      for (const engine of ['native', 'node']) {
+      rows.push(...idmapRows(f));
+      for (const engine of idmapOnly ? [] : ['native', 'node']) {
         const e = f[engine];
         const row = (label, r, base) => [
           `${engine} ${label}`,
@@ -143,6 +164,9 @@ async function runOwnership({ full = false, sizes, flat = full ? 1_000_000 : 0 }
       console.log(
         '  (vs chown -R: how many times faster than chown -R on the same tree; above 1 is faster. "rate" counts entries walked, so the root-check run is per tree, not per entry.)',
       );
+      console.log(
+        `  (idmap: measured ${PATH_LABEL[f.idmap.path]}; the best of two runs each, against chown -R unchanged; no entry's owner is changed, checked by ctime)`,
+      );
     } finally {
       fs.rmSync(base, { recursive: true, force: true });
     }
@@ -155,10 +179,12 @@ module.exports = { runOwnership };
 if (require.main === module) {
   const sizesArg = process.argv.find((a) => a.startsWith('--sizes='));
   const flatArg = process.argv.find((a) => a.startsWith('--flat='));
+  const idmapOnly = process.argv.includes('--idmap-only');
   runOwnership({
     full: process.argv.includes('--full'),
     sizes: sizesArg && sizesArg.slice(8).split(',').map(Number),
-    flat: flatArg ? Number(flatArg.slice(7)) : 1_000_000,
+    flat: flatArg ? Number(flatArg.slice(7)) : idmapOnly ? 0 : 1_000_000,
+    idmapOnly,
   }).catch((e) => {
     console.error(e);
     process.exit(1);
