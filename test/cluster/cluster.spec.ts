@@ -3,7 +3,8 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { lxcApplyWorkflowId } from '../../src/domain/workflowIds';
 import { makePveDir, makeTree, owner, pctCalls, scratchDir, STAND_IN_PCT } from '../integration/lxc-support';
-import { freeServerPort, makeCertificates, Postgres, Proc, runCli, spawnSharemount, startPostgres, startServer, waitFor } from './support';
+import { runCli } from '../support/cliProcess';
+import { freeServerPort, makeCertificates, Postgres, Proc, spawnSharemount, startPostgres, startServer, waitFor } from './support';
 
 /**
  * The team shape without Docker, every part real: Debian's PostgreSQL, `sharemount server` (the Temporal
@@ -250,9 +251,9 @@ describe('mutual TLS between the CLI, a worker and sharemount server', () => {
     expect(JSON.parse(doctor.stdout).result.backends).toEqual(['efs']);
 
     const { TEMPORAL_TLS_CLIENT_CERT_PATH: _cert, TEMPORAL_TLS_CLIENT_KEY_PATH: _key, ...withoutClientCert } = tlsEnv();
-    const refused = await runCli(['list', '--limit', '1'], withoutClientCert, 30_000);
+    const refused = await runCli(['list', '--limit', '1'], withoutClientCert, { timeoutMs: 30_000 });
     expect(refused.code).toBe(3);
-    const plaintext = await runCli(['list', '--limit', '1'], { TEMPORAL_ADDRESS: address }, 30_000);
+    const plaintext = await runCli(['list', '--limit', '1'], { TEMPORAL_ADDRESS: address }, { timeoutMs: 30_000 });
     expect(plaintext.code).toBe(3);
     const listed = await runCli(['list', '--limit', '5', '--json'], tlsEnv());
     expect(listed.code).toBe(0);

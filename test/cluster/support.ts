@@ -8,9 +8,9 @@ import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { SHAREMOUNT_BIN, type CliOptions } from '../support/cliProcess';
 
 export const ROOT = path.resolve(__dirname, '../..');
-export const SHAREMOUNT_BIN = path.join(ROOT, 'bin', 'sharemount');
 export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** Debian's PostgreSQL (the newest major under /usr/lib/postgresql), or SHAREMOUNT_PG_BIN. Missing fails. */
@@ -114,11 +114,21 @@ export interface Proc {
   kill(signal?: NodeJS.Signals): Promise<number | null>;
 }
 
-/** The built CLI as a long-running process in its own process group, its output in a log file. */
-export function spawnSharemount(args: string[], env: Record<string, string>, logDir: string, name: string, bin = SHAREMOUNT_BIN): Proc {
+/**
+ * The built CLI as a long-running process in its own process group, its output in a log file; `bin` another
+ * installed copy than this checkout's, `wrapper` a command it runs under (a node's network namespace).
+ */
+export function spawnSharemount(
+  args: string[],
+  env: Record<string, string>,
+  logDir: string,
+  name: string,
+  options: Pick<CliOptions, 'bin' | 'wrapper'> = {},
+): Proc {
   const log = path.join(logDir, `${name}.log`);
   const fd = fs.openSync(log, 'a');
-  const child = spawn(process.execPath, [bin, ...args], { env: { ...process.env, NO_COLOR: '1', ...env }, stdio: ['ignore', fd, fd], detached: true });
+  const [command, ...commandArgs] = [...(options.wrapper ?? []), process.execPath, options.bin ?? SHAREMOUNT_BIN, ...args];
+  const child = spawn(command, commandArgs, { env: { ...process.env, NO_COLOR: '1', ...env }, stdio: ['ignore', fd, fd], detached: true });
   fs.closeSync(fd);
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   return {
@@ -160,29 +170,6 @@ export async function startServer(dbUrl: string, port: number, logDir: string, n
     180_000,
   );
   return server;
-}
-
-export interface CliResult {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-/** A sharemount command to its end; `bin` another installed copy than this checkout's. */
-export function runCli(args: string[], env: Record<string, string>, timeoutMs = 120_000, bin = SHAREMOUNT_BIN): Promise<CliResult> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [bin, ...args], { env: { ...process.env, NO_COLOR: '1', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
-    child.on('error', reject);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code: code ?? -1, stdout, stderr });
-    });
-  });
 }
 
 export interface Certificates {
