@@ -115,7 +115,7 @@ describe('a cluster: PostgreSQL, sharemount server, a worker on each of two node
 
   afterAll(async () => {
     await runAll([
-      ...workers.map((w) => () => w.kill('SIGKILL').then(() => undefined)),
+      ...workers.map((w) => async () => void (await w.kill('SIGKILL'))),
       async () => void (await server?.kill('SIGTERM')),
       () => pg?.stop(),
       () => efs?.cleanup(),
@@ -337,10 +337,12 @@ describe('mutual TLS between the CLI, a worker and sharemount server', () => {
   }, 300_000);
 
   afterAll(async () => {
-    await worker?.kill('SIGKILL');
-    await server?.kill('SIGTERM');
-    pg?.stop();
-    fs.rmSync(logDir, { recursive: true, force: true });
+    await runAll([
+      async () => void (await worker?.kill('SIGKILL')),
+      async () => void (await server?.kill('SIGTERM')),
+      () => pg?.stop(),
+      () => fs.rmSync(logDir, { recursive: true, force: true }),
+    ]);
   }, 60_000);
 
   it('keeps its history in the databases the --db URL names', () => {

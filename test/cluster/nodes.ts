@@ -5,9 +5,9 @@
  * mounted at /mnt/pve/<storage> as every node of a real cluster mounts its NFS storage there.
  *
  * /etc/pve is one cluster store seen by every node, as pmxcfs serves it: nodes/<node>/lxc/<ctid>.conf,
- * .vmlist and storage.cfg are the same files everywhere, and a node's own view adds `lxc` and `local`
- * pointing at nodes/<its name> (pmxcfs's per-node symlinks). The stand-in pct of a node reads and writes
- * nodes/<its name>/lxc only, as pve-container's load_config does.
+ * .vmlist and storage.cfg are the same files everywhere, and a node's own view adds `local` → nodes/<node>
+ * and `lxc` → nodes/<node>/lxc (pve-cluster's pmxcfs.c create_symlinks, run with this node's name). The
+ * stand-in pct of a node reads and writes nodes/<its name>/lxc only, as pve-container's load_config does.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
@@ -126,7 +126,8 @@ export function makeClusterStore(containers: Record<string, Record<number, { con
     views.set(node, view);
   }
   fs.writeFileSync(path.join(dir, '.vmlist'), JSON.stringify({ version: 1, ids }));
-  // An NFS storage: pve-storage's NFSPlugin is shared by type and mounted at its path on every node.
+  // An NFS storage: shared by its type (pve-storage's Plugin.pm @SHARED_STORAGE, which parse_config marks
+  // shared), its path the /mnt/pve/<storage> that NFSPlugin's check_config gives a new one.
   fs.writeFileSync(
     path.join(dir, 'storage.cfg'),
     `dir: local\n\tpath /var/lib/vz\n\tcontent iso,vztmpl,backup\n\nnfs: ${storage}\n\texport /export/${storage}\n\tpath ${storageMount}\n\tserver 10.0.0.5\n\tcontent rootdir\n`,

@@ -37,8 +37,9 @@ async function portFree(port: number): Promise<boolean> {
  */
 export async function freeServerPort(): Promise<number> {
   for (let attempt = 0; attempt < 50; attempt++) {
-    // below 33061: the membership ports (300 below, up to +6) are a smallint in Temporal's PostgreSQL schema
-    const base = 20_000 + Math.floor(Math.random() * 13_000);
+    // The whole block below 32768: the membership ports (300 below, up to +6) are a smallint in Temporal's
+    // PostgreSQL schema, and 32768 up is Linux's ephemeral range, where any outgoing connection may take one.
+    const base = 20_000 + Math.floor(Math.random() * (32_767 - 20 - 20_000));
     const ports = [0, 1, 2, 6, 10, 20].flatMap((offset) => [base + offset, base + offset - 300]);
     if ((await Promise.all(ports.map(portFree))).every(Boolean)) return base;
   }
@@ -78,7 +79,8 @@ export async function startPostgres(): Promise<Postgres> {
   ]);
   let port = 0;
   for (let attempt = 0; attempt < 20 && !port; attempt++) {
-    const candidate = 40_000 + Math.floor(Math.random() * 10_000);
+    // Below the server blocks (their membership ports start at 19700) and the ephemeral range.
+    const candidate = 10_000 + Math.floor(Math.random() * 9_000);
     if (await portFree(candidate)) port = candidate;
   }
   runAs(path.join(bin, 'pg_ctl'), [
