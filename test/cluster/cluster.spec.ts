@@ -209,6 +209,28 @@ describe('a cluster: PostgreSQL, sharemount server, a worker on each of two node
     }
   });
 
+  it('a volume on a local path with containers on both nodes is refused before anything changes, saying why', async () => {
+    const [a, b] = nodes;
+    const volumeName = `local_${process.pid}`;
+    const hostPath = path.join(a.base, volumeName);
+    makeTree(hostPath, ['l.bin']);
+    const config = path.join(a.base, 'local_across_config.json');
+    const mounts = { [a.ctids[0]]: '/local', [b.ctids[0]]: '/local' };
+    fs.writeFileSync(config, JSON.stringify({ version: '1', shared_volumes: { [volumeName]: { host_path: hostPath, owner: 'container_root', mounts } } }));
+    const confsBefore = nodes.map((node) => node.ctids.map((ctid) => store.conf(node.name, ctid)));
+    const setsBefore = nodes.map((node) => pctCalls(node.pctLog).filter((call) => call[0] === 'set').length);
+
+    const result = await cli(['lxc', 'apply', '--config', config, '--node', a.name, '--pve-dir', a.pveDir, '--pct', a.pct], a.nodeEnv, {
+      wrapper: besideProcess(nodeWorkers.get(a.name)!.child.pid!),
+    });
+    expect(result.code).toBe(2);
+    expect(result.stdout + result.stderr).toContain(`${hostPath} is not on storage that storage.cfg marks shared`);
+    expect(result.stdout + result.stderr).toContain(`CT ${b.ctids[0]} on ${b.name}`);
+    expect(owner(path.join(hostPath, 'l.bin'))).toBe('0:0');
+    expect(nodes.map((node) => node.ctids.map((ctid) => store.conf(node.name, ctid)))).toEqual(confsBefore);
+    expect(nodes.map((node) => pctCalls(node.pctLog).filter((call) => call[0] === 'set').length)).toEqual(setsBefore);
+  });
+
   it('an EFS volume is mounted on two instances through the cluster, by the general worker', async () => {
     const fleet = efs!;
     const sentBefore = fleet.emulator.sent.length;
