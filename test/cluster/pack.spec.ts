@@ -3,7 +3,8 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { pinnedTemporalPath } from '../../src/temporal/binary';
-import { freeServerPort, ROOT, runCli, spawnSharemount, waitFor } from './support';
+import { runCli } from '../support/cliProcess';
+import { freeServerPort, ROOT, spawnSharemount, waitFor } from './support';
 
 /**
  * The release as an operator installs it: `npm pack` of this checkout (after `npm run build`), installed
@@ -56,7 +57,7 @@ describe('npm pack → npm install -g', () => {
     // ports of its own: a server some other process has on 7233 must not answer for it.
     const port = await freeServerPort();
     const env = { ...cleanEnv, SHAREMOUNT_TEMPORAL_BIN: pinnedTemporalPath() };
-    const dev = spawnSharemount(['dev', '--port', String(port), '--ui-port', String(port + 20)], env, scratch, 'dev', installed);
+    const dev = spawnSharemount(['dev', '--port', String(port), '--ui-port', String(port + 20)], env, scratch, 'dev', { bin: installed });
     try {
       await waitFor(
         `${dev.log} to say it serves`,
@@ -66,7 +67,11 @@ describe('npm pack → npm install -g', () => {
         },
         90_000,
       );
-      const doctor = await runCli(['doctor', '--backend', 'efs', '--json'], { ...env, TEMPORAL_ADDRESS: `127.0.0.1:${port}` }, 120_000, installed);
+      const doctor = await runCli(
+        ['doctor', '--backend', 'efs', '--json'],
+        { ...env, TEMPORAL_ADDRESS: `127.0.0.1:${port}` },
+        { timeoutMs: 120_000, bin: installed },
+      );
       expect(doctor.stderr).not.toMatch(/not built|Cannot find module/);
       expect([0, 1]).toContain(doctor.code);
       expect(JSON.parse(doctor.stdout).result.backends).toEqual(['efs']);

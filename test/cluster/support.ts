@@ -8,9 +8,9 @@ import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { SHAREMOUNT_BIN, type CliOptions } from '../support/cliProcess';
 
 export const ROOT = path.resolve(__dirname, '../..');
-export const SHAREMOUNT_BIN = path.join(ROOT, 'bin', 'sharemount');
 export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** Debian's PostgreSQL (the newest major under /usr/lib/postgresql), or SHAREMOUNT_PG_BIN. Missing fails. */
@@ -37,8 +37,9 @@ async function portFree(port: number): Promise<boolean> {
  */
 export async function freeServerPort(): Promise<number> {
   for (let attempt = 0; attempt < 50; attempt++) {
-    // below 33061: the membership ports (300 below, up to +6) are a smallint in Temporal's PostgreSQL schema
-    const base = 20_000 + Math.floor(Math.random() * 13_000);
+    // The whole block below 32768: the membership ports (300 below, up to +6) are a smallint in Temporal's
+    // PostgreSQL schema, and 32768 up is Linux's ephemeral range, where any outgoing connection may take one.
+    const base = 20_000 + Math.floor(Math.random() * (32_767 - 20 - 20_000));
     const ports = [0, 1, 2, 6, 10, 20].flatMap((offset) => [base + offset, base + offset - 300]);
     if ((await Promise.all(ports.map(portFree))).every(Boolean)) return base;
   }
@@ -78,7 +79,8 @@ export async function startPostgres(): Promise<Postgres> {
   ]);
   let port = 0;
   for (let attempt = 0; attempt < 20 && !port; attempt++) {
-    const candidate = 40_000 + Math.floor(Math.random() * 10_000);
+    // Below the server blocks (their membership ports start at 19700) and the ephemeral range.
+    const candidate = 10_000 + Math.floor(Math.random() * 9_000);
     if (await portFree(candidate)) port = candidate;
   }
   runAs(path.join(bin, 'pg_ctl'), [
@@ -114,11 +116,21 @@ export interface Proc {
   kill(signal?: NodeJS.Signals): Promise<number | null>;
 }
 
-/** The built CLI as a long-running process in its own process group, its output in a log file. */
-export function spawnSharemount(args: string[], env: Record<string, string>, logDir: string, name: string, bin = SHAREMOUNT_BIN): Proc {
+/**
+ * The built CLI as a long-running process in its own process group, its output in a log file; `bin` another
+ * installed copy than this checkout's, `wrapper` a command it runs under (a node's network namespace).
+ */
+export function spawnSharemount(
+  args: string[],
+  env: Record<string, string>,
+  logDir: string,
+  name: string,
+  options: Pick<CliOptions, 'bin' | 'wrapper'> = {},
+): Proc {
   const log = path.join(logDir, `${name}.log`);
   const fd = fs.openSync(log, 'a');
-  const child = spawn(process.execPath, [bin, ...args], { env: { ...process.env, NO_COLOR: '1', ...env }, stdio: ['ignore', fd, fd], detached: true });
+  const [command, ...commandArgs] = [...(options.wrapper ?? []), process.execPath, options.bin ?? SHAREMOUNT_BIN, ...args];
+  const child = spawn(command, commandArgs, { env: { ...process.env, NO_COLOR: '1', ...env }, stdio: ['ignore', fd, fd], detached: true });
   fs.closeSync(fd);
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   return {
@@ -160,29 +172,6 @@ export async function startServer(dbUrl: string, port: number, logDir: string, n
     180_000,
   );
   return server;
-}
-
-export interface CliResult {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-/** A sharemount command to its end; `bin` another installed copy than this checkout's. */
-export function runCli(args: string[], env: Record<string, string>, timeoutMs = 120_000, bin = SHAREMOUNT_BIN): Promise<CliResult> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [bin, ...args], { env: { ...process.env, NO_COLOR: '1', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
-    child.on('error', reject);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code: code ?? -1, stdout, stderr });
-    });
-  });
 }
 
 export interface Certificates {

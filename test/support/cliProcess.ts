@@ -10,14 +10,25 @@ export interface CliResult {
   stderr: string;
 }
 
+export interface CliOptions {
+  input?: string;
+  timeoutMs?: number;
+  /** Another installed copy than this checkout's (the pack test's `npm install -g`). */
+  bin?: string;
+  /** A command the CLI runs under, as `nsenter … --` to run it on a cluster suite's node. */
+  wrapper?: string[];
+}
+
 /**
- * Runs the built CLI (`npm run build` makes dist/) as an operator would, against the suite's dev server.
+ * Runs the built CLI (`npm run build` makes dist/) as an operator would, against the suite's dev server
+ * unless `env` names another TEMPORAL_ADDRESS (the cluster suite's server).
  * Asynchronous on purpose: a worker in the test process must keep polling while the CLI waits.
  */
-export function runCli(args: string[], env: Record<string, string> = {}, options: { input?: string; timeoutMs?: number } = {}): Promise<CliResult> {
+export function runCli(args: string[], env: Record<string, string> = {}, options: CliOptions = {}): Promise<CliResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [SHAREMOUNT_BIN, ...args], {
-      env: { ...process.env, TEMPORAL_ADDRESS: testServerAddress(), NO_COLOR: '1', ...env },
+    const [command, ...commandArgs] = [...(options.wrapper ?? []), process.execPath, options.bin ?? SHAREMOUNT_BIN, ...args];
+    const child = spawn(command, commandArgs, {
+      env: { ...process.env, NO_COLOR: '1', ...env, TEMPORAL_ADDRESS: env.TEMPORAL_ADDRESS ?? testServerAddress() },
       stdio: ['pipe', 'pipe', 'pipe'],
     });
     let stdout = '';

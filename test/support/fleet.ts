@@ -236,7 +236,7 @@ export async function makeEfsFleet(volumeName: string, count: number, options: {
 }
 
 /** Runs every cleanup step even when one throws (a stuck sandbox must not leave moto running), then rethrows. */
-async function runAll(stops: Array<() => Promise<void> | void>): Promise<void> {
+export async function runAll(stops: Array<() => Promise<void> | void>): Promise<void> {
   const errors: unknown[] = [];
   for (const stop of stops) {
     try {
