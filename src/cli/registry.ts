@@ -4,7 +4,14 @@
  * so a registry whose worker is down ends in an error that says so instead of a hang. `efs mount --person`
  * resolves its people with lookupPeople.
  */
-import { Client, WithStartWorkflowOperation, WorkflowNotFoundError, WorkflowUpdateFailedError } from '@temporalio/client';
+import { randomUUID } from 'node:crypto';
+import {
+  Client,
+  WithStartWorkflowOperation,
+  WorkflowNotFoundError,
+  WorkflowUpdateFailedError,
+  WorkflowUpdateRPCTimeoutOrCancelledError,
+} from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import { InputError } from '../domain/errors';
 import type { RegistryConfig } from '../domain/identity/config';
@@ -18,13 +25,30 @@ import { CliError, EXIT } from './exitCodes';
 export type Listing = Awaited<ReturnType<typeof listRegistry>>;
 
 /** Long enough for a worker restarted by systemd to pick the update up, short enough that nobody waits on a dead one. */
-const DEADLINE_MS = Number(process.env.SHAREMOUNT_REGISTRY_TIMEOUT_MS ?? 60_000);
+const DEADLINE_MS = Number(process.env.SHAREMOUNT_REGISTRY_TIMEOUT_MS ?? 90_000);
+
+/**
+ * Answers that mean "not recorded, ask again": the server refuses updates while the registry's workflow task
+ * is failing or timing out (its worker was killed mid-task: FAILED_PRECONDITION, "Workflow Task in failed
+ * state"), and it is unreachable while it restarts (UNAVAILABLE). Asking again is safe: an update carries the
+ * same update ID on every attempt, so one that was in fact accepted is answered, not applied twice.
+ */
+function notRecordedYet(error: unknown): boolean {
+  for (let e = error as { code?: number; message?: string; cause?: unknown } | undefined; e; e = e.cause as typeof e) {
+    if (e.code === 14 /* UNAVAILABLE */ || /Workflow Task in failed state|could not be executed/.test(e.message ?? '')) return true;
+  }
+  return false;
+}
 
 async function withDeadline<T>(client: Client, registry: string, call: () => Promise<T>): Promise<T> {
-  try {
-    return await client.connection.withDeadline(Date.now() + DEADLINE_MS, call);
-  } catch (error) {
-    throw registryError(error, registry);
+  const deadline = Date.now() + DEADLINE_MS;
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await client.connection.withDeadline(deadline, call);
+    } catch (error) {
+      if (!notRecordedYet(error) || Date.now() + 1000 > deadline) throw registryError(error, registry);
+      await new Promise((resolve) => setTimeout(resolve, Math.min(250 * attempt, 2000)));
+    }
   }
 }
 
@@ -41,7 +65,7 @@ function registryError(error: unknown, registry: string): unknown {
     );
   }
   const e = error as { code?: number; message?: string };
-  if (e?.code === 4 /* DEADLINE_EXCEEDED */ || /deadline/i.test(e?.message ?? '')) {
+  if (error instanceof WorkflowUpdateRPCTimeoutOrCancelledError || e?.code === 4 /* DEADLINE_EXCEEDED */ || /deadline/i.test(e?.message ?? '')) {
     return new CliError(
       `registry ${registry} did not answer within ${DEADLINE_MS / 1000} s: no worker polls task queue ${generalTaskQueue()}; start one with \`sharemount worker\` or \`sharemount dev\``,
       EXIT.temporalUnreachable,
@@ -56,19 +80,27 @@ export async function addToRegistry(
   request: AddPersonRequest & { config?: Partial<RegistryConfig> },
 ): Promise<AddPersonResult> {
   const name = validateRegistryName(registry);
-  const startWorkflowOperation = new WithStartWorkflowOperation(registryWorkflow, {
-    workflowId: registryWorkflowId(name),
-    taskQueue: generalTaskQueue(),
-    args: [{ name, config: request.config }],
-    workflowIdConflictPolicy: 'USE_EXISTING',
-    staticSummary: `identity registry ${name}`,
-  });
-  return withDeadline(client, name, () => client.workflow.executeUpdateWithStart(addPersonUpdate, { args: [request], startWorkflowOperation }));
+  const startOperation = () =>
+    new WithStartWorkflowOperation(registryWorkflow, {
+      workflowId: registryWorkflowId(name),
+      taskQueue: generalTaskQueue(),
+      args: [{ name, config: request.config }],
+      workflowIdConflictPolicy: 'USE_EXISTING',
+      staticSummary: `identity registry ${name}`,
+    });
+  const updateId = randomUUID();
+  // A WithStartWorkflowOperation is spent once used: each attempt gets its own, with the same update ID.
+  return withDeadline(client, name, () =>
+    client.workflow.executeUpdateWithStart(addPersonUpdate, { args: [request], updateId, startWorkflowOperation: startOperation() }),
+  );
 }
 
 export async function removeFromRegistry(client: Client, registry: string, person: string): Promise<RemovePersonResult> {
   const name = validateRegistryName(registry);
-  return withDeadline(client, name, () => client.workflow.getHandle(registryWorkflowId(name)).executeUpdate(removePersonUpdate, { args: [{ name: person }] }));
+  const updateId = randomUUID();
+  return withDeadline(client, name, () =>
+    client.workflow.getHandle(registryWorkflowId(name)).executeUpdate(removePersonUpdate, { args: [{ name: person }], updateId }),
+  );
 }
 
 export async function listRegistry(client: Client, registry: string) {
