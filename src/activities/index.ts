@@ -1,8 +1,9 @@
 import { createDoctorActivities, DoctorDeps } from './doctor';
 import { createEfsActivities, EfsActivityDeps } from './efs';
+import { createIdentityActivities, IdentityActivityDeps } from './identity';
 import { createLxcActivities, LxcDeps } from './lxc';
 
-export type ActivityDeps = DoctorDeps & LxcDeps & EfsActivityDeps;
+export type ActivityDeps = DoctorDeps & LxcDeps & EfsActivityDeps & IdentityActivityDeps;
 
 /** Every activity the worker registers, built from injected dependencies so tests can hand in their own. */
 export function createActivities(deps: ActivityDeps) {
@@ -10,6 +11,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createDoctorActivities(deps),
     ...createLxcActivities(deps),
     ...createEfsActivities(deps),
+    ...createIdentityActivities(deps),
   };
 }
 

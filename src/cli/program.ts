@@ -9,6 +9,7 @@ import { cancelCommand, listCommand, statusCommand, watchCommand } from './comma
 import { scheduleCommand } from './commands/schedule';
 import { searchAttributesCommand } from './commands/searchAttributes';
 import { serverCommand } from './commands/server';
+import { usersCommand } from './commands/users';
 import { workerCommand } from './commands/worker';
 import { CliError, EXIT, EXIT_CODES_HELP } from './exitCodes';
 import { paint } from './output';
@@ -32,6 +33,7 @@ export function buildProgram(): Command {
     demoCommand(),
     lxcCommand(),
     efsCommand(),
+    usersCommand(),
     statusCommand(),
     watchCommand(),
     listCommand(),

@@ -19,3 +19,8 @@ export function efsRunWorkflowId(action: 'create' | 'mount' | 'unmount', volume:
 export function efsInstanceWorkflowId(volume: string, instanceId: string): string {
   return `sharemount-efs-${volume}-on-${instanceId}`;
 }
+
+/** One identity registry per name (default `default`), whatever the account or region: see the README. */
+export function registryWorkflowId(registry: string): string {
+  return `sharemount-registry-${registry}`;
+}

@@ -1,3 +1,4 @@
 export * from './doctor';
 export * from './efs';
 export * from './lxc';
+export * from './registry';

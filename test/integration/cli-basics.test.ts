@@ -38,6 +38,10 @@ describe('the sharemount CLI', () => {
       'schedule resume',
       'schedule trigger',
       'schedule delete',
+      'users add',
+      'users remove',
+      'users list',
+      'users show',
     ]) {
       expect(names).toContain(expected);
     }

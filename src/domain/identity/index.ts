@@ -1,0 +1,5 @@
+export * from './accessPoint';
+export * from './config';
+export * from './mountPolicy';
+export * from './names';
+export * from './registry';
