@@ -126,15 +126,19 @@ function requestOf(input: EfsMountInput): Omit<EfsMountRequest, 'fileSystemId'> 
  * The volume and instances every run names, checked before its first call to AWS; the activities check them
  * again, and the rest of a mount's settings are checked with its plan, which needs the file system's ID.
  */
-function checkTargets(volumeName: string, instanceIds: readonly string[]): void {
+function checkTargets(volumeName: string, instanceIds: readonly string[], instanceField?: string): void {
   decide(() => {
     validateVolumeName(volumeName);
-    validateInstanceIds(instanceIds);
+    validateInstanceIds(instanceIds, instanceField);
   });
 }
 
+/** How each command names its instances, so an error names a flag the operator can pass. */
+const CREATE_INSTANCE_FIELD = '--instance';
+const MOUNT_INSTANCE_FIELD = '<instance-id>';
+
 /** Creates (or finds) the file system, its NFS security group and one mount target per zone of the instances. */
-async function ensureVolume(board: ProgressBoard, input: EfsVolumeInput): Promise<EfsVolumeResult> {
+async function ensureVolume(board: ProgressBoard, input: EfsVolumeInput, instanceField: string): Promise<EfsVolumeResult> {
   const row = VOLUME_ROW;
   const fs = await board.step(
     row,
@@ -153,7 +157,7 @@ async function ensureVolume(board: ProgressBoard, input: EfsVolumeInput): Promis
   if (instances.length === 0) {
     throw ApplicationFailure.nonRetryable(`none of the instances exists: ${located.unknown.map((u) => u.reason).join('; ')}`, 'UnknownInstances');
   }
-  const network = decide(() => chooseMountTargetSubnets(instances, input.subnetIds));
+  const network = decide(() => chooseMountTargetSubnets(instances, input.subnetIds, instanceField));
   const group = await board.step(
     row,
     'ensureNfsSecurityGroup',
@@ -203,11 +207,11 @@ async function ensureVolume(board: ProgressBoard, input: EfsVolumeInput): Promis
 
 /** `sharemount efs create`: the file system and what instances need to reach it; run twice, creates nothing. */
 export async function efsCreateWorkflow(input: EfsVolumeInput): Promise<EfsVolumeResult> {
-  checkTargets(input.name, input.instanceIds);
+  checkTargets(input.name, input.instanceIds, CREATE_INSTANCE_FIELD);
   const board = new ProgressBoard('efs', input.name);
   board.add(VOLUME_ROW, 6);
   try {
-    return await ensureVolume(board, input);
+    return await ensureVolume(board, input, CREATE_INSTANCE_FIELD);
   } catch (error) {
     await board.finish(VOLUME_ROW, error);
     throw error;
@@ -382,7 +386,7 @@ export async function efsMountWorkflow(input: EfsMountInput): Promise<EfsRunResu
   input.instanceIds.forEach((id) => board.add(id, EFS_MOUNT_STEPS.length));
   let volume: EfsVolumeResult;
   try {
-    volume = await ensureVolume(board, { name: input.volumeName, instanceIds: input.instanceIds });
+    volume = await ensureVolume(board, { name: input.volumeName, instanceIds: input.instanceIds }, MOUNT_INSTANCE_FIELD);
   } catch (error) {
     await board.finish(VOLUME_ROW, error);
     for (const id of input.instanceIds) await board.finish(id, `the file system is not ready: ${errorMessage(error)}`);

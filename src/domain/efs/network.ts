@@ -24,8 +24,13 @@ export interface MountTargetSubnets {
  * The mount targets' subnets: the ones given (`efs create --subnet`, whose zones EFS reads itself), else the
  * first instance's subnet in each of the instances' zones. The instances decide the VPC either way.
  */
-export function chooseMountTargetSubnets(instances: readonly InstanceNetwork[], subnetIds: readonly string[] = []): MountTargetSubnets {
-  if (instances.length === 0) throw new InputError('<instance-id>', 'name at least one instance: the mount targets go into the subnets of the instances');
+export function chooseMountTargetSubnets(
+  instances: readonly InstanceNetwork[],
+  subnetIds: readonly string[] = [],
+  /** The CLI's name for the instances: `--instance` for efs create, `<instance-id>` for efs mount. */
+  instanceField = '<instance-id>',
+): MountTargetSubnets {
+  if (instances.length === 0) throw new InputError(instanceField, 'name at least one instance: the mount targets go into the subnets of the instances');
   const vpcs = [...new Set(instances.map((i) => i.vpcId))];
   if (vpcs.length > 1) {
     const byVpc = vpcs.map(
@@ -35,7 +40,7 @@ export function chooseMountTargetSubnets(instances: readonly InstanceNetwork[], 
           .map((i) => i.instanceId)
           .join(', ')}`,
     );
-    throw new InputError('<instance-id>', `the instances are in ${vpcs.length} VPCs (${byVpc.join('; ')}); one file system serves one VPC`);
+    throw new InputError(instanceField, `the instances are in ${vpcs.length} VPCs (${byVpc.join('; ')}); one file system serves one VPC`);
   }
   if (subnetIds.length > 0) {
     const given = validateSubnetIds(subnetIds, '--subnet');

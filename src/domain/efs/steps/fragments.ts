@@ -104,7 +104,7 @@ export const HAVE_MOUNT_EFS = `have_mount_efs() {
  * nologin/false, a name that passes the user pattern, never root. SSM runs as root, so whoami cannot tell.
  * Never ssm-user either: the SSM agent creates it for Session Manager with a plain `useradd -m ssm-user`
  * (amazon-ssm-agent's session/utility CreateLocalAdminUser, AddUserCommand), so its UID and shell look like
- * a person's and only its name tells it apart. resolve_users fills an empty $USERS with them.
+ * a person's and only its name tells it apart.
  */
 export const DETECT_LOGIN_USERS = `detect_login_users() {
   uid_min=$(awk '$1 == "UID_MIN" { v = $2 } END { print v }' /etc/login.defs 2>/dev/null || true)
@@ -118,8 +118,10 @@ export const DETECT_LOGIN_USERS = `detect_login_users() {
     $1 != "root" && $1 != "ssm-user" && $3 + 0 >= min + 0 && $3 + 0 <= max + 0 && $3 != 65534 && $7 != "" && $7 !~ /(nologin|false)$/ &&
       (n == 0 || ($7 in ok)) && $1 ~ /^[_a-z][_a-z0-9-]*$/ { print $1 }
   ' /etc/passwd | tr '\\n' ' '
-}
-resolve_users() {
+}`;
+
+/** resolve_users fills an empty $USERS with the detected login users (DETECT_LOGIN_USERS). */
+export const RESOLVE_USERS = `resolve_users() {
   if [ -z "$USERS" ]; then
     USERS=$(detect_login_users)
     [ -n "$USERS" ] || fail ${MISSING} "no login users found (UID >= UID_MIN with a login shell); name them with --user"
