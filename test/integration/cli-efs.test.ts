@@ -32,8 +32,8 @@ describeNeeding([needs.rootNamespaces()], 'sharemount efs, CLI → Temporal → 
     instanceIds = await launchInstances(clients.ec2, ['us-east-1a', 'us-east-1b']);
     efs = createFakeEfs();
     sandboxes = [
-      await createInstanceSandbox({ name: 'cli-ubuntu', efsRoot: efs.root, users: [{ name: 'ubuntu', uid: 1000, shell: '/bin/bash' }] }),
-      await createInstanceSandbox({ name: 'cli-rocky', efsRoot: efs.root, users: [{ name: 'rocky', uid: 1001, shell: '/bin/bash' }] }),
+      await createInstanceSandbox({ name: 'cli-ubuntu', efsRoot: efs.root, image: 'ubuntu-24.04' }),
+      await createInstanceSandbox({ name: 'cli-rocky', efsRoot: efs.root, image: 'rocky-9' }),
     ];
     instanceIds.forEach((id, i) => emulator.register(id, sandboxes[i]));
   }, 120_000);
@@ -69,13 +69,24 @@ describeNeeding([needs.rootNamespaces()], 'sharemount efs, CLI → Temporal → 
     expect(result.code).toBe(1);
   });
 
-  it('mount runs every step on both instances for real; files are shared across UIDs', async () => {
+  it('create --subnet with a malformed subnet ID fails before anything starts, naming --subnet', async () => {
+    const result = await runCli(['efs', 'create', volume, '--instance', instanceIds[0], '--subnet', 'subnet-nothex'], env);
+    expect(result.code).not.toBe(0);
+    expect(result.stderr).toContain('--subnet');
+  });
+
+  it('mount runs every step on both instances for real; files are shared; the stock images\' UID 1000 is reported as a collision', async () => {
     const sentBefore = emulator.sent.length;
     const result = await cli(['efs', 'mount', volume, ...instanceIds, '--json']);
     expect(result.code).toBe(0);
     const { result: run, progress } = JSON.parse(result.stdout);
     expect(run.instances.map((i: { ok: boolean }) => i.ok)).toEqual([true, true]);
-    expect(emulator.sent.length - sentBefore).toBe(14); // 7 steps on each instance, each sent once
+    expect(emulator.sent.length - sentBefore).toBe(16); // the facts and 7 steps on each instance, each sent once
+    expect(run.identities.instances.map((i: { os: { id: string }; users: unknown[] }) => [i.os.id, i.users])).toEqual([
+      ['ubuntu', [{ name: 'ubuntu', uid: 1000, gid: 1000 }]],
+      ['rocky', [{ name: 'rocky', uid: 1000, gid: 1000 }]],
+    ]);
+    expect(run.identities.collisions).toEqual([expect.objectContaining({ kind: 'same-uid-different-names', shared: '1000' })]);
     // The parent's board took each child's final row from its result (no signal at the end), and the
     // rows do not leak into the result.
     for (const instance of run.instances) {
@@ -130,7 +141,9 @@ describeNeeding([needs.rootNamespaces()], 'sharemount efs, CLI → Temporal → 
     expect(result.code).toBe(0);
     const plan = JSON.parse(result.stdout);
     expect(plan.fileSystemExists).toBe(true);
+    expect(plan.installRoutes).toContain('AmazonEFSUtils');
     expect(plan.instances[0].steps.map((s: { step: string }) => s.step)).toEqual([
+      'gatherInstanceFacts',
       'installEfsUtils',
       'ensureGroup',
       'addUsers',
@@ -139,7 +152,7 @@ describeNeeding([needs.rootNamespaces()], 'sharemount efs, CLI → Temporal → 
       'persistFstab',
       'setUmask',
     ]);
-    expect(plan.instances[0].steps[3].script).toContain(plan.fileSystemId);
+    expect(plan.instances[0].steps[4].script).toContain(plan.fileSystemId);
     expect(emulator.sent.length).toBe(sentBefore);
   });
 

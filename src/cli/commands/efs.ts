@@ -88,7 +88,8 @@ function renderPlan(plan: EfsPlan, exists: boolean): string {
   return [head, ...mountNotes, ...instances, 'dry run: nothing was sent'].join('\n\n');
 }
 
-function renderRun(result: EfsRunResult, progress?: Parameters<typeof renderSummary>[1]): string {
+/** A mount's or unmount's result in words: the summary, each instance's install route and users, collisions, failures. */
+export function renderEfsRun(result: EfsRunResult, progress?: Parameters<typeof renderSummary>[1]): string {
   const failed = result.instances.filter((i) => !i.ok);
   const facts = (result.identities?.instances ?? []).map(
     (i) => `${i.instanceId}: ${installRouteInWords(chooseInstallRoute(i), i.os)}; users ${i.users.map((u) => `${u.name} (${u.uid}:${u.gid})`).join(', ') || 'none'}`,
@@ -140,7 +141,7 @@ function mountLike(action: 'mount' | 'unmount'): Command {
           staticSummary: `EFS ${action} ${request.volumeName} on ${request.instanceIds.length} instance(s)`,
           typedSearchAttributes: runSearchAttributes('efs', [request.volumeName], [...request.instanceIds]),
         },
-        { json: Boolean(options.json), detach: options.detach, render: renderRun },
+        { json: Boolean(options.json), detach: options.detach, render: renderEfsRun },
       );
     } finally {
       await session.close();
