@@ -1,6 +1,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { createActivities } from '../../src/activities';
+import { EFS_MOUNT_STEPS } from '../../src/domain/efs/steps';
 import { createFakeEfs, createInstanceSandbox, destroyAllSandboxes, FakeEfs, InstanceSandbox } from '../../src/sandbox/instanceSandbox';
 import { launchInstances, motoClients, MotoServer, startMoto } from '../../src/sandbox/moto';
 import { SsmAgentEmulator, startSsmAgentEmulator } from '../../src/sandbox/ssmAgentEmulator';
@@ -75,7 +76,7 @@ describeNeeding([needs.rootNamespaces()], 'sharemount efs, CLI → Temporal → 
     expect(result.stderr).toContain('--subnet');
   });
 
-  it('mount runs every step on both instances for real; files are shared; the stock images\' UID 1000 is reported as a collision', async () => {
+  it("mount runs every step on both instances for real; files are shared; the stock images' UID 1000 is reported as a collision", async () => {
     const sentBefore = emulator.sent.length;
     const result = await cli(['efs', 'mount', volume, ...instanceIds, '--json']);
     expect(result.code).toBe(0);
@@ -142,17 +143,9 @@ describeNeeding([needs.rootNamespaces()], 'sharemount efs, CLI → Temporal → 
     const plan = JSON.parse(result.stdout);
     expect(plan.fileSystemExists).toBe(true);
     expect(plan.installRoutes).toContain('AmazonEFSUtils');
-    expect(plan.instances[0].steps.map((s: { step: string }) => s.step)).toEqual([
-      'gatherInstanceFacts',
-      'installEfsUtils',
-      'ensureGroup',
-      'addUsers',
-      'mountVolume',
-      'prepareLayout',
-      'persistFstab',
-      'setUmask',
-    ]);
-    expect(plan.instances[0].steps[4].script).toContain(plan.fileSystemId);
+    // The read-only facts first, then the runbook (its order is test/unit/efs/steps.test.ts's business).
+    expect(plan.instances[0].steps.map((s: { step: string }) => s.step)).toEqual(EFS_MOUNT_STEPS);
+    expect(plan.instances[0].steps.find((s: { step: string }) => s.step === 'mountVolume').script).toContain(plan.fileSystemId);
     expect(emulator.sent.length).toBe(sentBefore);
   });
 

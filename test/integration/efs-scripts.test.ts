@@ -146,7 +146,11 @@ describeNeeding([needs.rootNamespaces()], 'EFS step scripts on two instances sha
     );
     expect(facts.map((f) => f.users)).toEqual([[{ name: 'ubuntu', uid: 1000, gid: 1000 }], [{ name: 'rocky', uid: 1000, gid: 1000 }]]);
     expect(findIdentityCollisions(facts)).toEqual([
-      expect.objectContaining({ kind: 'same-uid-different-names', shared: '1000', meaning: expect.stringContaining('users/rocky/ and users/ubuntu/ all belong to UID 1000') }),
+      expect.objectContaining({
+        kind: 'same-uid-different-names',
+        shared: '1000',
+        meaning: expect.stringContaining('users/rocky/ and users/ubuntu/ all belong to UID 1000'),
+      }),
     ]);
   });
 
@@ -155,7 +159,10 @@ describeNeeding([needs.rootNamespaces()], 'EFS step scripts on two instances sha
     expect(states).toEqual([`${FS_ID}.mnt.research.20049`]);
     expect(JSON.parse(await mustRun(pair.ubuntuInstance, `cat /var/run/efs/${states[0]}`))).toMatchObject({ mountpoint: MOUNT_POINT });
     // The source field of the mount's mountinfo line, as a real TLS mount of EFS has it.
-    const source = await mustRun(pair.ubuntuInstance, `awk -v mp=${MOUNT_POINT} '$5 == mp { for (i = 7; i <= NF; i++) if ($i == "-") print $(i + 2) }' /proc/self/mountinfo`);
+    const source = await mustRun(
+      pair.ubuntuInstance,
+      `awk -v mp=${MOUNT_POINT} '$5 == mp { for (i = 7; i <= NF; i++) if ($i == "-") print $(i + 2) }' /proc/self/mountinfo`,
+    );
     expect(source).toBe('127.0.0.1:/\n');
   });
 
@@ -175,7 +182,8 @@ describeNeeding([needs.rootNamespaces()], 'EFS step scripts on two instances sha
     expect(fs.readFileSync(path.join(pair.ubuntuInstance.etcDir, 'fstab'), 'utf8')).toBe(fstabBefore);
     expect(fs.readFileSync(path.join(pair.ubuntuInstance.etcDir, 'group'), 'utf8')).toBe(groupBefore);
     expect(fs.readdirSync(path.join(pair.ubuntuInstance.etcDir, 'profile.d')).filter((f) => f.includes('sharemount'))).toEqual(['sharemount-umask.sh']);
-    for (const dropIn of ssmAgentDropInPaths()) expect(fs.readFileSync(path.join(pair.ubuntuInstance.etcDir, dropIn.replace(/^\/etc\//, '')), 'utf8')).toBe(`${SSM_AGENT_DROP_IN_CONTENT}\n`);
+    for (const dropIn of ssmAgentDropInPaths())
+      expect(fs.readFileSync(path.join(pair.ubuntuInstance.etcDir, dropIn.replace(/^\/etc\//, '')), 'utf8')).toBe(`${SSM_AGENT_DROP_IN_CONTENT}\n`);
     expect(pair.ubuntuInstance.mountEfsCalls()).toHaveLength(1);
     expect(await mustRun(pair.ubuntuInstance, `findmnt -rn -M ${MOUNT_POINT} | wc -l`)).toBe('1\n');
   });
@@ -294,7 +302,9 @@ describeNeeding([needs.rootNamespaces()], 'EFS step scripts refuse what they mus
   test('detection finds the login user and skips system users, nologin shells, ssm-user and root', async () => {
     await mustRun(instance, 'groupadd -g 3004 detected');
     await mustRun(instance, 'useradd -M -u 1500 -s /usr/sbin/nologin svc && useradd -M -r -s /bin/bash sysuser');
-    expect(await mustRun(instance, 'getent passwd ssm-user ec2-instance-connect | cut -d: -f1,3,7')).toBe('ssm-user:1001:/bin/bash\nec2-instance-connect:997:/sbin/nologin\n');
+    expect(await mustRun(instance, 'getent passwd ssm-user ec2-instance-connect | cut -d: -f1,3,7')).toBe(
+      'ssm-user:1001:/bin/bash\nec2-instance-connect:997:/sbin/nologin\n',
+    );
     const result = await instance.run(buildStepScript('addUsers', { ...base, group: 'detected', users: [] }));
     expect(result.code).toBe(0);
     expect(parseStepOutput(result.stdout).users).toEqual(['ec2-user']);
@@ -417,7 +427,7 @@ describeNeeding([needs.rootNamespaces()], 'installEfsUtils on instances without 
   const stub = (name: string, body: string) => fs.writeFileSync(path.join(bin, name), `#!/bin/sh\n${body}\n`, { mode: 0o755 });
   const install = (instance: InstanceSandbox) => instance.run(buildStepScript('installEfsUtils', { ...base, users: [] }), { env: { PATH: bin } });
 
-  test('Amazon Linux 2023: dnf installs amazon-efs-utils from Amazon\'s repositories, once', async () => {
+  test("Amazon Linux 2023: dnf installs amazon-efs-utils from Amazon's repositories, once", async () => {
     stub('dnf', `case "$*" in *install*) printf '#!/bin/sh\\n' > '${bin}/mount.efs'; /bin/chmod 755 '${bin}/mount.efs' ;; esac; exit 0`);
     const first = await install(amazonLinux);
     expect(first.code).toBe(0);
@@ -441,9 +451,11 @@ describeNeeding([needs.rootNamespaces()], 'installEfsUtils on instances without 
     expect(fs.existsSync(path.join(bin, 'apt-ran'))).toBe(false);
   });
 
-  test('gatherInstanceFacts reads each image\'s os-release and mount.efs, and the route follows from it', async () => {
+  test("gatherInstanceFacts reads each image's os-release and mount.efs, and the route follows from it", async () => {
     const facts = await Promise.all(
-      [amazonLinux, ubuntu].map(async (instance) => parseInstanceFacts('i-0000000000000000a', (await instance.run(buildStepScript('gatherInstanceFacts', { ...base, users: [] }))).stdout)),
+      [amazonLinux, ubuntu].map(async (instance) =>
+        parseInstanceFacts('i-0000000000000000a', (await instance.run(buildStepScript('gatherInstanceFacts', { ...base, users: [] }))).stdout),
+      ),
     );
     expect(facts.map((f) => [f.os, f.users, f.mountEfsInstalled])).toEqual([
       [{ id: 'amzn', versionId: '2023', idLike: ['fedora'] }, [{ name: 'ec2-user', uid: 1000, gid: 1000 }], false],

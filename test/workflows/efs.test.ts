@@ -150,10 +150,12 @@ describe('EFS workflows with stub activities', () => {
     expect(new Set(recorder.calls.runStepOnInstance.map(([input]) => (input as { instanceId: string }).instanceId))).toEqual(new Set([A]));
   });
 
-  test('efs create --subnet puts the mount targets in the given subnets, not the instances\' own', async () => {
+  test("efs create --subnet puts the mount targets in the given subnets, not the instances' own", async () => {
     const { activities, recorder } = efsStubs();
     const subnetIds = ['subnet-0aaaa1111', 'subnet-0bbbb2222'];
-    await harness.run(activities, async (taskQueue) => (await start(efsCreateWorkflow, taskQueue, [{ name: uniqueName('vol'), instanceIds: [A], subnetIds }])).result());
+    await harness.run(activities, async (taskQueue) =>
+      (await start(efsCreateWorkflow, taskQueue, [{ name: uniqueName('vol'), instanceIds: [A], subnetIds }])).result(),
+    );
     expect(recorder.calls.ensureMountTargets).toEqual([[expect.objectContaining({ subnetIds })]]);
   });
 

@@ -93,10 +93,7 @@ async function efsAct(session: Session, cloud: DemoCloud, json: boolean): Promis
   const wrote = await ubuntu.runAs('ubuntu', 'echo "from ubuntu" > /mnt/research/shared/notes.txt');
   proof(wrote.code === 0, 'ubuntu on instance 1 creates /mnt/research/shared/notes.txt');
   const appended = await rocky.runAs('rocky', 'echo "and rocky" >> /mnt/research/shared/notes.txt && cat /mnt/research/shared/notes.txt');
-  proof(
-    appended.code === 0 && appended.stdout.includes('and rocky'),
-    'rocky on instance 2 appends to it: the shared group and umask 002 at work',
-  );
+  proof(appended.code === 0 && appended.stdout.includes('and rocky'), 'rocky on instance 2 appends to it: the shared group and umask 002 at work');
   const fstab = await rocky.run('grep -c " /mnt/research " /etc/fstab');
   proof(fstab.stdout.trim() === '1', 'exactly one fstab line, with _netdev,tls');
   return mounted === EXIT.ok && wrote.code === 0 && appended.code === 0;

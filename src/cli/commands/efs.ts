@@ -40,7 +40,11 @@ const collect = (value: string, previous: string[] = []) => [...previous, value]
  * Validates every argument at once, before anything is sent, so the operator fixes them in one pass; a
  * schedule of mounts checks its arguments here too.
  */
-export function mountRequest(name: string, instanceIds: string[], options: Pick<MountOptions, 'mountPoint' | 'group' | 'gid' | 'user' | 'iam'>): EfsMountRequest {
+export function mountRequest(
+  name: string,
+  instanceIds: string[],
+  options: Pick<MountOptions, 'mountPoint' | 'group' | 'gid' | 'user' | 'iam'>,
+): EfsMountRequest {
   const request: EfsMountRequest = {
     volumeName: validateVolumeName(name),
     fileSystemId: 'fs-00000000',
@@ -76,7 +80,7 @@ function renderPlan(plan: EfsPlan, exists: boolean): string {
     plan.action === 'mount'
       ? [
           `installing amazon-efs-utils: ${plan.installRoutes}`,
-          'identities: gatherInstanceFacts reports each instance\'s login users (name, UID, GID) first; users whose UIDs disagree across instances are reported as collisions before anything changes',
+          "identities: gatherInstanceFacts reports each instance's login users (name, UID, GID) first; users whose UIDs disagree across instances are reported as collisions before anything changes",
         ]
       : [];
   const instances = plan.instances.map((instance) =>
@@ -92,10 +96,13 @@ function renderPlan(plan: EfsPlan, exists: boolean): string {
 export function renderEfsRun(result: EfsRunResult, progress?: Parameters<typeof renderSummary>[1]): string {
   const failed = result.instances.filter((i) => !i.ok);
   const facts = (result.identities?.instances ?? []).map(
-    (i) => `${i.instanceId}: ${installRouteInWords(chooseInstallRoute(i), i.os)}; users ${i.users.map((u) => `${u.name} (${u.uid}:${u.gid})`).join(', ') || 'none'}`,
+    (i) =>
+      `${i.instanceId}: ${installRouteInWords(chooseInstallRoute(i), i.os)}; users ${i.users.map((u) => `${u.name} (${u.uid}:${u.gid})`).join(', ') || 'none'}`,
   );
   const collisions = (result.identities?.collisions ?? []).map((c) => paint('yellow', `collision: ${collisionInWords(c)}`));
-  return [renderSummary(result, progress), ...facts, ...collisions, ...failed.map((i) => paint('red', `${i.instanceId}: ${i.error}`))].filter(Boolean).join('\n');
+  return [renderSummary(result, progress), ...facts, ...collisions, ...failed.map((i) => paint('red', `${i.instanceId}: ${i.error}`))]
+    .filter(Boolean)
+    .join('\n');
 }
 
 function mountLike(action: 'mount' | 'unmount'): Command {
@@ -162,8 +169,12 @@ export function efsCommand(): Command {
     new Command('create')
       .description('create (or find) the file system, its NFS security group and a mount target per zone of the instances')
       .argument('<name>', 'volume name (its creation token is derived from it, so a retry never makes a second file system)')
-      .requiredOption('--instance <id>', 'an instance that will mount it (repeat): its VPC and security groups decide, and its subnet unless --subnet is given', collect)
-      .option('--subnet <id>', 'a subnet for a mount target (repeat; one per availability zone; default: the instances\' subnets)', collect)
+      .requiredOption(
+        '--instance <id>',
+        'an instance that will mount it (repeat): its VPC and security groups decide, and its subnet unless --subnet is given',
+        collect,
+      )
+      .option('--subnet <id>', "a subnet for a mount target (repeat; one per availability zone; default: the instances' subnets)", collect)
       .option('--tag <key=value>', 'extra tag (repeat)', collect)
       .option('--json', 'print JSON')
       .option('--detach', 'start the workflow and return its ID without following it')

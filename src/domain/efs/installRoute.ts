@@ -49,8 +49,7 @@ export function installRouteInWords(route: InstallRoute, os: OsRelease): string 
 }
 
 /** Both routes, for the dry run, which sends nothing and so cannot read the instance's os-release. */
-export const INSTALL_ROUTES_IN_WORDS =
-  `Amazon Linux 2 / 2023: yum / dnf install amazon-efs-utils from Amazon's repositories; any other distribution: the Distributor package ${DISTRIBUTOR_PACKAGE} through ${DISTRIBUTOR_DOCUMENT} (action Install); chosen from /etc/os-release by gatherInstanceFacts`;
+export const INSTALL_ROUTES_IN_WORDS = `Amazon Linux 2 / 2023: yum / dnf install amazon-efs-utils from Amazon's repositories; any other distribution: the Distributor package ${DISTRIBUTOR_PACKAGE} through ${DISTRIBUTOR_DOCUMENT} (action Install); chosen from /etc/os-release by gatherInstanceFacts`;
 
 /** What the operator can do when the Distributor route failed too. */
 export function distributorFailureAdvice(instanceId: string, reason: string): string {

@@ -44,7 +44,10 @@ export function chooseMountTargetSubnets(
   }
   if (subnetIds.length > 0) {
     const given = validateSubnetIds(subnetIds, '--subnet');
-    return { vpcId: vpcs[0], subnets: given.map((subnetId) => ({ subnetId, availabilityZone: instances.find((i) => i.subnetId === subnetId)?.availabilityZone ?? '' })) };
+    return {
+      vpcId: vpcs[0],
+      subnets: given.map((subnetId) => ({ subnetId, availabilityZone: instances.find((i) => i.subnetId === subnetId)?.availabilityZone ?? '' })),
+    };
   }
   const subnets: MountTargetSubnets['subnets'] = [];
   for (const instance of instances) {

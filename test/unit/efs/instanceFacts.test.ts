@@ -43,9 +43,22 @@ describe('instance facts', () => {
   });
 
   test('the same name with different UIDs is a collision; the same name and UID everywhere is none', () => {
-    const collisions = findIdentityCollisions([facts(A, 'ubuntu', '24.04', [['alice', 1001], ['bob', 1002]]), facts(B, 'rocky', '9.5', [['alice', 1005], ['bob', 1002]])]);
+    const collisions = findIdentityCollisions([
+      facts(A, 'ubuntu', '24.04', [
+        ['alice', 1001],
+        ['bob', 1002],
+      ]),
+      facts(B, 'rocky', '9.5', [
+        ['alice', 1005],
+        ['bob', 1002],
+      ]),
+    ]);
     expect(collisions).toEqual([
-      expect.objectContaining({ kind: 'same-name-different-uids', shared: 'alice', meaning: expect.stringContaining('users/alice/ is owned by one UID of 1001, 1005') }),
+      expect.objectContaining({
+        kind: 'same-name-different-uids',
+        shared: 'alice',
+        meaning: expect.stringContaining('users/alice/ is owned by one UID of 1001, 1005'),
+      }),
     ]);
   });
 
@@ -66,9 +79,15 @@ describe('instance facts', () => {
 });
 
 describe('mount target subnets', () => {
-  const net = (instanceId: string, subnetId: string, zone: string) => ({ instanceId, subnetId, availabilityZone: zone, vpcId: 'vpc-0aaaa1111', securityGroupIds: [] });
+  const net = (instanceId: string, subnetId: string, zone: string) => ({
+    instanceId,
+    subnetId,
+    availabilityZone: zone,
+    vpcId: 'vpc-0aaaa1111',
+    securityGroupIds: [],
+  });
 
-  test('given subnets replace the instances\' own', () => {
+  test("given subnets replace the instances' own", () => {
     expect(chooseMountTargetSubnets([net(A, 'subnet-0aaaa1111', 'us-east-1a')], ['subnet-0cccc3333', 'subnet-0aaaa1111']).subnets).toEqual([
       { subnetId: 'subnet-0cccc3333', availabilityZone: '' },
       { subnetId: 'subnet-0aaaa1111', availabilityZone: 'us-east-1a' },

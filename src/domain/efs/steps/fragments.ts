@@ -71,7 +71,10 @@ esac`;
  * the local port of its TLS tunnel, so which file system it is lives only in efs-utils' state file
  * /var/run/efs/<fs-id>.<mount point with / as .>.<port> (efs_utils_common proxy.get_mount_specific_filename and
  * file_utils.get_file_safe_mountpoint_name; the "~" copy is a mount still in progress), whose JSON names the
- * mount point. A plain NFS mount names the file system in its source (<fs-id>.efs.<region>.amazonaws.com:/).
+ * mount point. Only a 127.0.0.1 mount is looked up there: the watchdog keeps a state file for a while after its
+ * unmount, which must not name what a later plain mount holds. A plain NFS mount names the file system in its
+ * source (<fs-id>.efs.<region>.amazonaws.com:/). Real TLS mounts always carry port=; without it (the test
+ * stand-in's bind mounts) every port matches.
  */
 export const MOUNTED_FS = `mounted_fs() {
   found=$(MP=$MOUNT_POINT awk '$5 == ENVIRON["MP"] { for (i = 7; i <= NF; i++) if ($i == "-") m = $(i + 1) " " $(i + 2) " " $(i + 3) } END { print m }' /proc/self/mountinfo)
@@ -82,12 +85,21 @@ export const MOUNTED_FS = `mounted_fs() {
   options=\${rest#* }
   port=$(printf ',%s,' "$options" | sed -n 's/.*,port=\\([0-9][0-9]*\\),.*/\\1/p')
   safe=$(printf '%s' "$MOUNT_POINT" | tr / . | sed 's/^[.]*//')
-  for state in $(find /var/run/efs -maxdepth 1 -type f -name "fs-*.$safe.\${port:-*}" 2>/dev/null); do
-    grep -qF "\\"mountpoint\\": \\"$MOUNT_POINT\\"" "$state" || continue
-    name=\${state##*/}
-    printf '%s\\n' "\${name%%.*}"
-    return 0
-  done
+  case $source in
+    127.0.0.1:*)
+      tls_fs=$(find /var/run/efs -maxdepth 1 -type f -name "fs-*.$safe.\${port:-*}" 2>/dev/null | while IFS= read -r state; do
+        if grep -qF "\\"mountpoint\\": \\"$MOUNT_POINT\\"" "$state"; then
+          name=\${state##*/}
+          printf '%s\\n' "\${name%%.*}"
+          break
+        fi
+      done)
+      if [ -n "$tls_fs" ]; then
+        printf '%s\\n' "$tls_fs"
+        return 0
+      fi
+      ;;
+  esac
   case $source in
     "$FS_ID".efs.*:/*) printf '%s\\n' "$FS_ID" ;;
     127.0.0.1:*) printf 'a TLS mount (%s) that efs-utils keeps no state for under /var/run/efs\\n' "$source" ;;

@@ -8,7 +8,8 @@ import { body, type EfsStepDefinition } from './script';
 
 export const gatherInstanceFacts: EfsStepDefinition<'gatherInstanceFacts'> = {
   name: 'gatherInstanceFacts',
-  summary: (_settings, instanceId) => `read /etc/os-release, the login users (name, UID, GID) and whether mount.efs is installed on ${instanceId}; change nothing`,
+  summary: (_settings, instanceId) =>
+    `read /etc/os-release, the login users (name, UID, GID) and whether mount.efs is installed on ${instanceId}; change nothing`,
   exits: {},
   inputs: () => ({}),
   body: body(
@@ -18,7 +19,7 @@ export const gatherInstanceFacts: EfsStepDefinition<'gatherInstanceFacts'> = {
     // the characters os-release(5) allows in them, so the line stays one machine-readable fact.
     `os_field() {
   [ -r /etc/os-release ] || return 0
-  sed -n "s/^$1=//p" /etc/os-release | head -n 1 | tr -d '"'"'"'\\\\' | tr -c 'a-zA-Z0-9._ \\n-' '_'
+  sed -n "s/^$1=//p" /etc/os-release | head -n 1 | tr -d "\\"'\\\\" | tr -c 'a-zA-Z0-9._ \\n-' '_'
 }
 printf 'SHAREMOUNT_FACT os %s|%s|%s\\n' "$(os_field ID)" "$(os_field VERSION_ID)" "$(os_field ID_LIKE)"
 for user in $(detect_login_users); do

@@ -12,8 +12,11 @@ const RETRY = RETRYABLE_EXIT_CODE;
 
 export const installEfsUtils: EfsStepDefinition<'installEfsUtils'> = {
   name: 'installEfsUtils',
-  summary: (_settings, instanceId) => `install amazon-efs-utils with dnf / yum from Amazon's repositories on ${instanceId} (Amazon Linux) unless mount.efs is there`,
-  exits: { missingPrerequisite: `not Amazon Linux 2 / 2023 (use the Distributor package ${DISTRIBUTOR_PACKAGE}), or Amazon's repository has no amazon-efs-utils` },
+  summary: (_settings, instanceId) =>
+    `install amazon-efs-utils with dnf / yum from Amazon's repositories on ${instanceId} (Amazon Linux) unless mount.efs is there`,
+  exits: {
+    missingPrerequisite: `not Amazon Linux 2 / 2023 (use the Distributor package ${DISTRIBUTOR_PACKAGE}), or Amazon's repository has no amazon-efs-utils`,
+  },
   inputs: () => ({ DISTRIBUTOR_PACKAGE }),
   body: body(
     HAVE_MOUNT_EFS,
