@@ -19,7 +19,7 @@ export const gatherInstanceFacts: EfsStepDefinition<'gatherInstanceFacts'> = {
     // the characters os-release(5) allows in them, so the line stays one machine-readable fact.
     `os_field() {
   [ -r /etc/os-release ] || return 0
-  sed -n "s/^$1=//p" /etc/os-release | head -n 1 | tr -d "\\"'\\\\" | tr -c 'a-zA-Z0-9._ \\n-' '_'
+  sed -n "s/^$1=//p" /etc/os-release | head -n 1 | tr -d "\\"'" | tr -c 'a-zA-Z0-9._ \\n-' '_'
 }
 printf 'SHAREMOUNT_FACT os %s|%s|%s\\n' "$(os_field ID)" "$(os_field VERSION_ID)" "$(os_field ID_LIKE)"
 for user in $(detect_login_users); do
