@@ -4,7 +4,13 @@
  * session (`useradd -m ssm-user`: the next free UID and /etc/default/useradd's shell), and a system account
  * with a nologin shell. The os-release lines are the images' own.
  */
-import type { SandboxUser } from './instanceSandbox';
+
+/** A user of the image's /etc/passwd (the sandbox creates it as it is). */
+export interface StockUser {
+  name: string;
+  uid: number;
+  shell: string;
+}
 
 export type StockImageName = 'amazonlinux-2023' | 'ubuntu-24.04' | 'rocky-9';
 
@@ -13,9 +19,9 @@ export interface StockImage {
   osRelease: string;
   uidMin: number;
   /** The image's default login user. */
-  defaultUser: SandboxUser;
+  defaultUser: StockUser;
   /** Users who are not people: ssm-user and a system account. */
-  otherUsers: SandboxUser[];
+  otherUsers: StockUser[];
 }
 
 export const STOCK_IMAGES: Record<StockImageName, StockImage> = {
