@@ -115,7 +115,7 @@ export interface DemoCloud {
   destroy(): Promise<void>;
 }
 
-/** moto for EFS/EC2/SSM, an SSM agent that runs commands in two instance sandboxes with different users. */
+/** moto for EFS/EC2/SSM, an SSM agent that runs commands in two instance sandboxes shaped like Ubuntu 24.04 and Rocky 9. */
 export async function buildDemoCloud(): Promise<DemoCloud> {
   const moto = await startMoto();
   let emulator: SsmAgentEmulator | undefined;
@@ -125,8 +125,9 @@ export async function buildDemoCloud(): Promise<DemoCloud> {
     const clients = motoClients(moto.endpoint, emulator.endpoint);
     const instanceIds = await launchInstances(clients.ec2, ['us-east-1a', 'us-east-1b']);
     const sandboxes = [
-      await createInstanceSandbox({ name: 'demo-ubuntu', efsRoot: efs.root, users: [{ name: 'ubuntu', uid: 1000, shell: '/bin/bash' }] }),
-      await createInstanceSandbox({ name: 'demo-rocky', efsRoot: efs.root, users: [{ name: 'rocky', uid: 1001, shell: '/bin/bash' }] }),
+      // The stock images as they are: ubuntu and rocky are both UID 1000, which the mount reports as a collision.
+      await createInstanceSandbox({ name: 'demo-ubuntu', efsRoot: efs.root, image: 'ubuntu-24.04' }),
+      await createInstanceSandbox({ name: 'demo-rocky', efsRoot: efs.root, image: 'rocky-9' }),
     ];
     instanceIds.forEach((id, i) => emulator!.register(id, sandboxes[i]));
     const stopEmulator = emulator;

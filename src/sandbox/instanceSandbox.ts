@@ -1,17 +1,19 @@
 /**
  * An "EC2 instance" for tests: a persistent Linux mount namespace (we run as root) with its own /etc (a copy,
- * so groupadd, useradd, usermod and fstab edits never touch the host's), its own /mnt and /var/log, and a
- * stand-in /sbin/mount.efs that bind-mounts a local directory playing the EFS file system. Scripts run in it
- * through nsenter, exactly as SSM would run them as root on the instance.
+ * so groupadd, useradd, usermod and fstab edits never touch the host's; shaped like a stock image when asked,
+ * see stockImages.ts), its own /mnt, /var/log and /run, and a stand-in /sbin/mount.efs that bind-mounts a
+ * local file system playing EFS. Scripts run in it through nsenter, as SSM would run them as root.
  *
  * The namespace outlives the command that made it because its nsfs file is bind-mounted on a file inside a
  * private bind mount (`unshare --mount=<file>`); destroy() unmounts both, which frees the namespace and every
- * mount in it. Nothing is ever mounted in the host's own mount table except those two.
+ * mount in it. Nothing is ever mounted in the host's own mount table except those two and the fake EFS
+ * (createFakeEfs).
  */
 import { spawn, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { STOCK_IMAGES, type StockImageName } from './stockImages';
 
 export interface RunResult {
   code: number;
@@ -48,6 +50,8 @@ export interface SandboxOptions {
   efsRoot: string;
   /** Login users created in the instance's /etc (the copy's own users with UID >= 1000 are removed first). */
   users?: SandboxUser[];
+  /** Shape /etc like this stock image: its os-release, login.defs UID_MIN and users (before `users`). */
+  image?: StockImageName;
   /** false: no mount.efs on the instance, as before amazon-efs-utils is installed. */
   withMountEfs?: boolean;
   /** A fresh namespace over another sandbox's /etc and /mnt: that instance after a reboot. */
@@ -64,8 +68,12 @@ function sh(args: string[], what: string): string {
   return result.stdout;
 }
 
+/**
+ * The stand-in mount.efs, called as the real helper is: mount.efs <fs-id>:/ <dir> -o <options>. Each rule
+ * mirrors a decision of amazon-efs-utils 3.2.0 (efs_utils_common), named beside it; the EFS server's own
+ * answer (the file system policy) is played by <efsRoot>/<fs-id>.policy.
+ */
 function standInMountEfs(efsRoot: string, callLog: string): string {
-  // Written as the real helper is called: mount.efs <fs-id>:/ <dir> -o <options>.
   return `#!/bin/sh
 # Stand-in for amazon-efs-utils' mount.efs (tests only): bind-mounts ${efsRoot}/<fs-id>.
 set -eu
@@ -80,13 +88,61 @@ while [ $# -gt 0 ]; do
     *) shift ;;
   esac
 done
+has() { case ",$options," in *",$1,"*) return 0 ;; esac; return 1; }
 case ",$options," in
   *,gid=*|*,uid=*) echo "mount.efs: incorrect mount option: $options" >&2; exit 32 ;;
 esac
+# mount_options.check_options_validity: fatal_error, exit 1.
+if has iam && ! has tls; then
+  echo 'The "tls" option is required when mounting via "iam"' >&2
+  exit 1
+fi
 fs=\${source%%:*}
 [ -d '${efsRoot}'/"$fs" ] || { echo "mount.efs: no file system $fs" >&2; exit 32; }
-exec mount --bind '${efsRoot}'/"$fs" "$target"
+# The server refuses a client without IAM authorization when the file system policy requires it;
+# mount_utils.mount_nfs_command does not retry "access denied by server" (no access point) and passes
+# mount.nfs4's stderr and exit code on through fatal_error.
+if [ "$(cat '${efsRoot}'/"$fs".policy 2>/dev/null || true)" = iam-required ] && ! has iam; then
+  echo "mount.nfs4: access denied by server while mounting 127.0.0.1:/" >&2
+  exit 32
+fi
+state=
+if has tls; then
+  # proxy.choose_tls_port: a free port of port_range_lower_bound..upper_bound (20049..21049); a port is
+  # taken while a state file holds it. proxy.write_tunnel_state_file: "~" + get_mount_specific_filename
+  # (<fs-id>.<mount point, file_utils.get_file_safe_mountpoint_name>.<port>) under /var/run/efs, JSON,
+  # renamed without "~" once the mount worked.
+  mkdir -p /var/run/efs
+  port=20049
+  while [ -n "$(find /var/run/efs -maxdepth 1 -name "*.$port" 2>/dev/null)" ]; do port=$((port + 1)); done
+  safe=$(printf '%s' "$target" | tr / . | sed 's/^[.]*//')
+  state=/var/run/efs/$fs.$safe.$port
+  printf '{"pid": %s, "cmd": ["/usr/bin/stunnel5", "/var/run/efs/stunnel-config.%s"], "files": [], "mount_time": %s, "mountpoint": "%s", "service_type": "efs"}' \\
+    "$$" "$fs.$safe.$port" "$(date +%s)" "$target" > "/var/run/efs/~$fs.$safe.$port"
+fi
+mount --bind '${efsRoot}'/"$fs" "$target"
+[ -z "$state" ] || mv "/var/run/efs/~\${state##*/}" "$state"
 `;
+}
+
+/** Commands that give the sandbox's /etc its users and, for a stock image, its os-release and UID_MIN. */
+function shapeEtc(options: SandboxOptions): string[] {
+  const image = options.image ? STOCK_IMAGES[options.image] : undefined;
+  const people = [...(image ? [image.defaultUser, image.otherUsers.find((u) => u.uid >= image.uidMin)!] : []), ...(options.users ?? [])];
+  const system = image ? image.otherUsers.filter((u) => u.uid < image.uidMin) : [];
+  const commands = [
+    'awk -F: \'$3 >= 1000 && $3 != 65534 { print $1 }\' /etc/passwd | while read -r u; do userdel "$u"; done',
+    ...people.map((u) => `useradd -M -U -u ${u.uid} -s '${u.shell ?? '/bin/bash'}' '${u.name}'`),
+    // A system account: a low UID the host copy may hold already (-o), in the users group (-N).
+    ...system.map((u) => `userdel '${u.name}' 2>/dev/null || true; useradd -M -N -o -u ${u.uid} -s '${u.shell ?? '/sbin/nologin'}' '${u.name}'`),
+  ];
+  if (image) {
+    commands.push(
+      `rm -f /etc/os-release && printf '%s\\n' '${image.osRelease.replace(/'/g, `'\\''`)}' > /etc/os-release`,
+      `if grep -q '^UID_MIN' /etc/login.defs; then sed -i 's/^UID_MIN.*/UID_MIN ${image.uidMin}/' /etc/login.defs; else echo 'UID_MIN ${image.uidMin}' >> /etc/login.defs; fi`,
+    );
+  }
+  return commands;
 }
 
 export async function createInstanceSandbox(options: SandboxOptions): Promise<InstanceSandbox> {
@@ -165,6 +221,8 @@ export async function createInstanceSandbox(options: SandboxOptions): Promise<In
       `mount --bind '${etcDir}' /etc`,
       `mount --bind '${mntDir}' /mnt`,
       'mount -t tmpfs sharemount-varlog /var/log',
+      // /run is a tmpfs on every instance: efs-utils keeps its mount state there, gone at a reboot.
+      'mount -t tmpfs sharemount-run /run',
     ];
     if (options.withMountEfs !== false) {
       fs.mkdirSync(helperDir);
@@ -176,12 +234,7 @@ export async function createInstanceSandbox(options: SandboxOptions): Promise<In
     if (setupResult.code !== 0) throw new Error(`sandbox ${options.name} setup failed: ${setupResult.stderr}`);
 
     if (!options.rebootOf) {
-      const users = options.users ?? [];
-      const userScript = [
-        'set -eu',
-        'awk -F: \'$3 >= 1000 && $3 != 65534 { print $1 }\' /etc/passwd | while read -r u; do userdel "$u"; done',
-        ...users.map((u) => `useradd -M -U -u ${u.uid} -s '${u.shell ?? '/bin/bash'}' '${u.name}'`),
-      ];
+      const userScript = ['set -eu', ...shapeEtc(options)];
       const usersResult = await sandbox.run(userScript.join('\n'));
       if (usersResult.code !== 0) throw new Error(`sandbox ${options.name} users failed: ${usersResult.stderr}`);
     }
@@ -192,16 +245,23 @@ export async function createInstanceSandbox(options: SandboxOptions): Promise<In
   }
 }
 
-/** A host directory whose subdirectories play EFS file systems, shared by every sandbox of a test. */
+/**
+ * A host directory whose subdirectories play EFS file systems, shared by every sandbox of a test. It is a tmpfs
+ * whose source is 127.0.0.1:/, so a sandbox's bind mount of a file system shows in its mount table as a real
+ * TLS mount of EFS does (mounted before any sandbox of the test exists, so each namespace has it).
+ */
 export interface FakeEfs {
   root: string;
   /** Creates the directory for a file system (root-owned 0755, as a fresh EFS root is) and returns it. */
   fileSystem(id: string): string;
+  /** A file system policy that admits only IAM-authorized clients (the stand-in refuses a mount without `iam`). */
+  requireIam(id: string): void;
   destroy(): void;
 }
 
 export function createFakeEfs(): FakeEfs {
   const root = fs.mkdtempSync(path.join(os.tmpdir(), 'sharemount-fake-efs-'));
+  sh(['mount', '-t', 'tmpfs', '-o', 'mode=0755,size=256m', '127.0.0.1:/', root], 'mounting the fake EFS');
   return {
     root,
     fileSystem(id) {
@@ -210,7 +270,11 @@ export function createFakeEfs(): FakeEfs {
       fs.chmodSync(dir, 0o755);
       return dir;
     },
-    destroy: () => fs.rmSync(root, { recursive: true, force: true }),
+    requireIam: (id) => fs.writeFileSync(path.join(root, `${id}.policy`), 'iam-required'),
+    destroy: () => {
+      spawnSync('umount', ['-l', root]);
+      fs.rmSync(root, { recursive: true, force: true });
+    },
   };
 }
 

@@ -1,19 +1,29 @@
 /**
- * The EFS runbook: make sure the file system and its mount targets exist, then run each instance's steps
- * (install efs-utils → group → users → mount → layout → fstab → umask) through SSM, one child workflow per
- * instance with a deterministic ID, a bounded number at once.
+ * The EFS runbook: make sure the file system and its mount targets exist, read every instance's facts (its
+ * os-release, login users, mount.efs) before anything changes and report users that collide across instances,
+ * then run each instance's steps (install efs-utils by the route its os-release calls for → group → users →
+ * mount → layout → fstab → umask) through SSM, one child workflow per instance with a deterministic ID, a
+ * bounded number at once.
  */
-import { ApplicationFailure, executeChild, proxyActivities, type RetryPolicy } from '@temporalio/workflow';
+import { ApplicationFailure, executeChild, patched, proxyActivities, type RetryPolicy } from '@temporalio/workflow';
 import type { Activities } from '../activities';
 import {
+  chooseInstallRoute,
   chooseMountTargetSubnets,
+  distributorFailureAdvice,
+  findIdentityCollisions,
   nfsSourceGroups,
+  parseInstanceFacts,
   planEfsMount,
   planEfsUnmount,
   validateInstanceIds,
   validateVolumeName,
   type EfsMountRequest,
+  type DistributorActivities,
   type EfsPlan,
+  type IdentityCollision,
+  type InstallRoute,
+  type InstanceFacts,
   type PlannedStep,
 } from '../domain/efs';
 import { EFS_MOUNT_STEPS } from '../domain/efs/steps';
@@ -45,9 +55,22 @@ const polling = proxyActivities<Activities>({
   retry: AWS_RETRY,
 });
 
+// The Distributor route is its own SSM command (AWS-ConfigureAWSPackage) that downloads from S3: it gets the
+// polling proxy's time and heartbeat, and the same retries.
+const distributor = proxyActivities<DistributorActivities>({
+  startToCloseTimeout: '30 minutes',
+  heartbeatTimeout: '30 seconds',
+  retry: AWS_RETRY,
+});
+
+/** Histories from before the facts step ran their children straight after the mount targets. */
+const GATHER_FACTS_PATCH = 'efs-gather-instance-facts';
+
 export interface EfsVolumeInput {
   name: string;
   instanceIds: string[];
+  /** Mount-target subnets (one per availability zone); default: the instances' own subnets. */
+  subnetIds?: string[];
   tags?: Record<string, string>;
 }
 
@@ -76,11 +99,20 @@ export interface InstanceResult {
 /** What an instance child returns: its result, plus its final progress row for the parent's board. */
 export type InstanceChildResult = InstanceResult & { rows?: TargetProgress[] };
 
+/** What gatherInstanceFacts found, before anything changed. */
+export interface EfsIdentities {
+  instances: InstanceFacts[];
+  /** Users whose numeric IDs disagree across instances, with what that means for users/<name>/. */
+  collisions: IdentityCollision[];
+}
+
 export interface EfsRunResult {
   volume: string;
   fileSystemId: string;
   ok: boolean;
   instances: InstanceResult[];
+  /** Mounts only (absent in histories from before the facts step). */
+  identities?: EfsIdentities;
 }
 
 const VOLUME_ROW = 'file system';
@@ -94,15 +126,19 @@ function requestOf(input: EfsMountInput): Omit<EfsMountRequest, 'fileSystemId'> 
  * The volume and instances every run names, checked before its first call to AWS; the activities check them
  * again, and the rest of a mount's settings are checked with its plan, which needs the file system's ID.
  */
-function checkTargets(volumeName: string, instanceIds: readonly string[]): void {
+function checkTargets(volumeName: string, instanceIds: readonly string[], instanceField?: string): void {
   decide(() => {
     validateVolumeName(volumeName);
-    validateInstanceIds(instanceIds);
+    validateInstanceIds(instanceIds, instanceField);
   });
 }
 
+/** How each command names its instances, so an error names a flag the operator can pass. */
+const CREATE_INSTANCE_FIELD = '--instance';
+const MOUNT_INSTANCE_FIELD = '<instance-id>';
+
 /** Creates (or finds) the file system, its NFS security group and one mount target per zone of the instances. */
-async function ensureVolume(board: ProgressBoard, input: EfsVolumeInput): Promise<EfsVolumeResult> {
+async function ensureVolume(board: ProgressBoard, input: EfsVolumeInput, instanceField: string): Promise<EfsVolumeResult> {
   const row = VOLUME_ROW;
   const fs = await board.step(
     row,
@@ -121,7 +157,7 @@ async function ensureVolume(board: ProgressBoard, input: EfsVolumeInput): Promis
   if (instances.length === 0) {
     throw ApplicationFailure.nonRetryable(`none of the instances exists: ${located.unknown.map((u) => u.reason).join('; ')}`, 'UnknownInstances');
   }
-  const network = decide(() => chooseMountTargetSubnets(instances));
+  const network = decide(() => chooseMountTargetSubnets(instances, input.subnetIds, instanceField));
   const group = await board.step(
     row,
     'ensureNfsSecurityGroup',
@@ -141,7 +177,7 @@ async function ensureVolume(board: ProgressBoard, input: EfsVolumeInput): Promis
     'ensureMountTargets',
     () =>
       aws.ensureMountTargets.executeWithOptions(
-        { summary: `mount targets for ${fs.fileSystemId} in ${network.subnets.map((s) => s.availabilityZone).join(', ')}` },
+        { summary: `mount targets for ${fs.fileSystemId} in ${network.subnets.map((s) => s.availabilityZone || s.subnetId).join(', ')}` },
         [{ fileSystemId: fs.fileSystemId, subnetIds: network.subnets.map((s) => s.subnetId), securityGroupId: group.securityGroupId }],
       ),
     (r) => {
@@ -171,11 +207,11 @@ async function ensureVolume(board: ProgressBoard, input: EfsVolumeInput): Promis
 
 /** `sharemount efs create`: the file system and what instances need to reach it; run twice, creates nothing. */
 export async function efsCreateWorkflow(input: EfsVolumeInput): Promise<EfsVolumeResult> {
-  checkTargets(input.name, input.instanceIds);
+  checkTargets(input.name, input.instanceIds, CREATE_INSTANCE_FIELD);
   const board = new ProgressBoard('efs', input.name);
   board.add(VOLUME_ROW, 6);
   try {
-    return await ensureVolume(board, input);
+    return await ensureVolume(board, input, CREATE_INSTANCE_FIELD);
   } catch (error) {
     await board.finish(VOLUME_ROW, error);
     throw error;
@@ -194,14 +230,47 @@ export interface EfsInstanceInput {
   plan?: { action: EfsPlan['action']; request: EfsMountRequest };
   /** Ready-made steps instead (benchmarks run a fixed script this way). */
   steps?: PlannedStep[];
+  /** The install route the parent chose from the instance's facts; absent: the installEfsUtils script runs. */
+  install?: InstallRoute;
 }
 
+/** The parent already ran the read-only facts step; a child runs only what changes the instance. */
 function instanceSteps(input: EfsInstanceInput): PlannedStep[] {
   if (input.steps) return input.steps;
   if (!input.plan) throw ApplicationFailure.nonRetryable('efsInstanceWorkflow needs a plan or steps', 'InvalidInput');
   const request = { ...input.plan.request, instanceIds: [input.instanceId] };
   const plan = input.plan.action === 'mount' ? planEfsMount : planEfsUnmount;
-  return decide(() => plan(request)).instances[0].steps;
+  return decide(() => plan(request)).instances[0].steps.filter((step) => step.step !== 'gatherInstanceFacts');
+}
+
+/** One step on the instance: its script through SSM, or for efs-utils elsewhere than Amazon Linux the Distributor package. */
+async function runInstanceStep(board: ProgressBoard, input: EfsInstanceInput, step: PlannedStep): Promise<void> {
+  const { instanceId } = input;
+  if (step.step === 'installEfsUtils' && input.install?.kind === 'distributor') {
+    const { packageName } = input.install;
+    await board.step(
+      instanceId,
+      step.step,
+      async () => {
+        try {
+          return await distributor.installPackageOnInstance.executeWithOptions(
+            { summary: `install the Distributor package ${packageName} on ${instanceId} (AWS-ConfigureAWSPackage)` },
+            [{ instanceId, packageName }],
+          );
+        } catch (error) {
+          throw ApplicationFailure.nonRetryable(distributorFailureAdvice(instanceId, errorMessage(error)), 'efs-utils-not-installable');
+        }
+      },
+      (r) => (r.changed.length ? r.changed.join(', ') : undefined),
+    );
+    return;
+  }
+  await board.step(
+    instanceId,
+    step.step,
+    () => polling.runStepOnInstance.executeWithOptions({ summary: step.summary }, [{ instanceId, step: step.step, script: step.script }]),
+    (r) => (r.changed.length ? r.changed.join(', ') : undefined),
+  );
 }
 
 /** One instance: its steps in order, each an idempotent SSM command. The ID keeps mount and unmount apart. */
@@ -210,14 +279,7 @@ export async function efsInstanceWorkflow(input: EfsInstanceInput): Promise<Inst
   const steps = instanceSteps(input);
   board.add(input.instanceId, steps.length);
   try {
-    for (const step of steps) {
-      await board.step(
-        input.instanceId,
-        step.step,
-        () => polling.runStepOnInstance.executeWithOptions({ summary: step.summary }, [{ instanceId: input.instanceId, step: step.step, script: step.script }]),
-        (r) => (r.changed.length ? r.changed.join(', ') : undefined),
-      );
-    }
+    for (const step of steps) await runInstanceStep(board, input, step);
     await board.finish(input.instanceId);
     return { instanceId: input.instanceId, ok: true, changes: board.row(input.instanceId).changes, rows: board.rows() };
   } catch (error) {
@@ -228,7 +290,13 @@ export async function efsInstanceWorkflow(input: EfsInstanceInput): Promise<Inst
   }
 }
 
-async function fanOutInstances(board: ProgressBoard, plan: EfsPlan, request: EfsMountRequest, concurrency: number): Promise<InstanceResult[]> {
+async function fanOutInstances(
+  board: ProgressBoard,
+  plan: EfsPlan,
+  request: EfsMountRequest,
+  concurrency: number,
+  installRoutes: ReadonlyMap<string, InstallRoute> = new Map(),
+): Promise<InstanceResult[]> {
   const outcomes = await withConcurrency(plan.instances, concurrency, (instance) => {
     board.start(instance.instanceId);
     return executeChild(efsInstanceWorkflow, {
@@ -238,6 +306,7 @@ async function fanOutInstances(board: ProgressBoard, plan: EfsPlan, request: Efs
           volume: plan.volumeName,
           instanceId: instance.instanceId,
           plan: { action: plan.action, request: { ...request, instanceIds: [instance.instanceId] } },
+          install: installRoutes.get(instance.instanceId),
         },
       ],
       staticSummary: `${plan.action} ${plan.fileSystemId} at ${plan.mountPoint} on ${instance.instanceId}`,
@@ -270,6 +339,45 @@ async function planOrFail(board: ProgressBoard, openRows: readonly string[], pla
   }
 }
 
+interface GatheredFacts {
+  identities: EfsIdentities;
+  /** Instances whose facts could not be read: they fail alone. */
+  failed: InstanceResult[];
+}
+
+/**
+ * The read-only first step on every instance, a bounded number at once. Collisions are counted among the users
+ * the run acts for: the named ones (--user) when given, else every detected login user.
+ */
+async function gatherFacts(board: ProgressBoard, plan: EfsPlan, concurrency: number): Promise<GatheredFacts> {
+  const outcomes = await withConcurrency(plan.instances, concurrency, async (instance) => {
+    const step = instance.steps.find((s) => s.step === 'gatherInstanceFacts');
+    if (!step) throw ApplicationFailure.nonRetryable('the mount plan has no gatherInstanceFacts step', 'InvalidInput');
+    const result = await board.step(instance.instanceId, step.step, () =>
+      polling.runStepOnInstance.executeWithOptions({ summary: step.summary }, [{ instanceId: instance.instanceId, step: step.step, script: step.script }]),
+    );
+    const facts = parseInstanceFacts(instance.instanceId, result.stdout);
+    return plan.users.length > 0 ? { ...facts, users: facts.users.filter((u) => plan.users.includes(u.name)) } : facts;
+  });
+  const instances: InstanceFacts[] = [];
+  const failed: InstanceResult[] = [];
+  for (const [index, outcome] of outcomes.entries()) {
+    const instanceId = plan.instances[index].instanceId;
+    if (outcome.status === 'fulfilled') {
+      instances.push(outcome.value);
+      continue;
+    }
+    await board.finish(instanceId, outcome.reason);
+    failed.push({ instanceId, ok: false, changes: [], error: `gatherInstanceFacts: ${errorMessage(outcome.reason)}` });
+  }
+  return { identities: { instances, collisions: findIdentityCollisions(instances) }, failed };
+}
+
+/** The instances the facts came back for, each with the install route its os-release calls for. */
+function installRoutesOf(identities: EfsIdentities): Map<string, InstallRoute> {
+  return new Map(identities.instances.map((facts) => [facts.instanceId, chooseInstallRoute(facts)]));
+}
+
 /** `sharemount efs mount`: ensure the volume, then every instance, and report each instance's result. */
 export async function efsMountWorkflow(input: EfsMountInput): Promise<EfsRunResult> {
   checkTargets(input.volumeName, input.instanceIds);
@@ -278,7 +386,7 @@ export async function efsMountWorkflow(input: EfsMountInput): Promise<EfsRunResu
   input.instanceIds.forEach((id) => board.add(id, EFS_MOUNT_STEPS.length));
   let volume: EfsVolumeResult;
   try {
-    volume = await ensureVolume(board, { name: input.volumeName, instanceIds: input.instanceIds });
+    volume = await ensureVolume(board, { name: input.volumeName, instanceIds: input.instanceIds }, MOUNT_INSTANCE_FIELD);
   } catch (error) {
     await board.finish(VOLUME_ROW, error);
     for (const id of input.instanceIds) await board.finish(id, `the file system is not ready: ${errorMessage(error)}`);
@@ -293,9 +401,24 @@ export async function efsMountWorkflow(input: EfsMountInput): Promise<EfsRunResu
   const reachable = input.instanceIds.filter((id) => !volume.unknownInstances.some((u) => u.instanceId === id));
   const request = { ...requestOf(input), instanceIds: reachable, fileSystemId: volume.fileSystemId };
   const plan = await planOrFail(board, reachable, () => planEfsMount(request));
-  const instances = [...(await fanOutInstances(board, plan, request, input.concurrency ?? 10)), ...unknown];
+  const concurrency = input.concurrency ?? 10;
+  if (!patched(GATHER_FACTS_PATCH)) {
+    const instances = [...(await fanOutInstances(board, plan, request, concurrency)), ...unknown];
+    board.done();
+    return { volume: input.volumeName, fileSystemId: volume.fileSystemId, ok: instances.every((i) => i.ok), instances };
+  }
+  const gathered = await gatherFacts(board, plan, concurrency);
+  const routes = installRoutesOf(gathered.identities);
+  const ready = { ...plan, instances: plan.instances.filter((i) => routes.has(i.instanceId)) };
+  const instances = [...(await fanOutInstances(board, ready, request, concurrency, routes)), ...gathered.failed, ...unknown];
   board.done();
-  return { volume: input.volumeName, fileSystemId: volume.fileSystemId, ok: instances.every((i) => i.ok), instances };
+  return {
+    volume: input.volumeName,
+    fileSystemId: volume.fileSystemId,
+    ok: instances.every((i) => i.ok),
+    instances,
+    identities: gathered.identities,
+  };
 }
 
 /** `sharemount efs unmount`: unmount by mount point and remove exactly that fstab line; the data stays. */

@@ -1,6 +1,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { createActivities } from '../../src/activities';
+import { EFS_MOUNT_STEPS } from '../../src/domain/efs/steps';
 import { createFakeEfs, createInstanceSandbox, destroyAllSandboxes, FakeEfs, InstanceSandbox } from '../../src/sandbox/instanceSandbox';
 import { launchInstances, motoClients, MotoServer, startMoto } from '../../src/sandbox/moto';
 import { SsmAgentEmulator, startSsmAgentEmulator } from '../../src/sandbox/ssmAgentEmulator';
@@ -32,8 +33,8 @@ describeNeeding([needs.rootNamespaces()], 'sharemount efs, CLI → Temporal → 
     instanceIds = await launchInstances(clients.ec2, ['us-east-1a', 'us-east-1b']);
     efs = createFakeEfs();
     sandboxes = [
-      await createInstanceSandbox({ name: 'cli-ubuntu', efsRoot: efs.root, users: [{ name: 'ubuntu', uid: 1000, shell: '/bin/bash' }] }),
-      await createInstanceSandbox({ name: 'cli-rocky', efsRoot: efs.root, users: [{ name: 'rocky', uid: 1001, shell: '/bin/bash' }] }),
+      await createInstanceSandbox({ name: 'cli-ubuntu', efsRoot: efs.root, image: 'ubuntu-24.04' }),
+      await createInstanceSandbox({ name: 'cli-rocky', efsRoot: efs.root, image: 'rocky-9' }),
     ];
     instanceIds.forEach((id, i) => emulator.register(id, sandboxes[i]));
   }, 120_000);
@@ -69,13 +70,24 @@ describeNeeding([needs.rootNamespaces()], 'sharemount efs, CLI → Temporal → 
     expect(result.code).toBe(1);
   });
 
-  it('mount runs every step on both instances for real; files are shared across UIDs', async () => {
+  it('create --subnet with a malformed subnet ID fails before anything starts, naming --subnet', async () => {
+    const result = await runCli(['efs', 'create', volume, '--instance', instanceIds[0], '--subnet', 'subnet-nothex'], env);
+    expect(result.code).not.toBe(0);
+    expect(result.stderr).toContain('--subnet');
+  });
+
+  it("mount runs every step on both instances for real; files are shared; the stock images' UID 1000 is reported as a collision", async () => {
     const sentBefore = emulator.sent.length;
     const result = await cli(['efs', 'mount', volume, ...instanceIds, '--json']);
     expect(result.code).toBe(0);
     const { result: run, progress } = JSON.parse(result.stdout);
     expect(run.instances.map((i: { ok: boolean }) => i.ok)).toEqual([true, true]);
-    expect(emulator.sent.length - sentBefore).toBe(14); // 7 steps on each instance, each sent once
+    expect(emulator.sent.length - sentBefore).toBe(16); // the facts and 7 steps on each instance, each sent once
+    expect(run.identities.instances.map((i: { os: { id: string }; users: unknown[] }) => [i.os.id, i.users])).toEqual([
+      ['ubuntu', [{ name: 'ubuntu', uid: 1000, gid: 1000 }]],
+      ['rocky', [{ name: 'rocky', uid: 1000, gid: 1000 }]],
+    ]);
+    expect(run.identities.collisions).toEqual([expect.objectContaining({ kind: 'same-uid-different-names', shared: '1000' })]);
     // The parent's board took each child's final row from its result (no signal at the end), and the
     // rows do not leak into the result.
     for (const instance of run.instances) {
@@ -130,16 +142,10 @@ describeNeeding([needs.rootNamespaces()], 'sharemount efs, CLI → Temporal → 
     expect(result.code).toBe(0);
     const plan = JSON.parse(result.stdout);
     expect(plan.fileSystemExists).toBe(true);
-    expect(plan.instances[0].steps.map((s: { step: string }) => s.step)).toEqual([
-      'installEfsUtils',
-      'ensureGroup',
-      'addUsers',
-      'mountVolume',
-      'prepareLayout',
-      'persistFstab',
-      'setUmask',
-    ]);
-    expect(plan.instances[0].steps[3].script).toContain(plan.fileSystemId);
+    expect(plan.installRoutes).toContain('AmazonEFSUtils');
+    // The read-only facts first, then the runbook (its order is test/unit/efs/steps.test.ts's business).
+    expect(plan.instances[0].steps.map((s: { step: string }) => s.step)).toEqual(EFS_MOUNT_STEPS);
+    expect(plan.instances[0].steps.find((s: { step: string }) => s.step === 'mountVolume').script).toContain(plan.fileSystemId);
     expect(emulator.sent.length).toBe(sentBefore);
   });
 

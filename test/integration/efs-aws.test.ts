@@ -143,12 +143,16 @@ describeNeeding([needs.rootNamespaces()], 'runStepOnInstance through SSM into in
     }
     expect(results.map((r) => r.exitCode)).toEqual(results.map(() => 0));
     expect(results.find((r) => r.step === 'addUsers')?.users).toEqual(['ubuntu']);
-    expect(results.find((r) => r.step === 'mountVolume')?.changed).toEqual([`mounted ${fileSystemId} at /mnt/research with TLS`]);
+    expect(results.find((r) => r.step === 'mountVolume')?.changed).toEqual([`mounted ${fileSystemId} at /mnt/research with -o tls`]);
     expect(emulator.sent.map((s) => s.instanceId)).toEqual(plan.instances[0].steps.map(() => instanceIds[0]));
     expect(fs.statSync(path.join(efs.root, fileSystemId, 'users', 'ubuntu')).uid).toBe(1000);
     expect(fs.readFileSync(path.join(sandboxes[0].etcDir, 'fstab'), 'utf8')).toContain(`${fileSystemId}:/ /mnt/research efs _netdev,tls 0 0`);
 
-    const again = await activities.runStepOnInstance({ instanceId: instanceIds[0], step: 'persistFstab', script: plan.instances[0].steps[5].script });
+    const again = await activities.runStepOnInstance({
+      instanceId: instanceIds[0],
+      step: 'persistFstab',
+      script: plan.instances[0].steps.find((s) => s.step === 'persistFstab')!.script,
+    });
     expect(again).toMatchObject({ step: 'persistFstab', changed: [], unchanged: ['/etc/fstab has the line for /mnt/research'] });
   });
 

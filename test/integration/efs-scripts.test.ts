@@ -1,6 +1,6 @@
 /**
- * Every EFS step's script, run for real as root in two instance sandboxes (mount namespaces with their own
- * /etc and /mnt) whose login users have different UIDs, sharing one directory that plays the file system.
+ * Every EFS step's script, run for real as root in instance sandboxes (mount namespaces with their own /etc,
+ * /mnt and /run) shaped like stock images, sharing one directory that plays the file system.
  */
 import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
@@ -9,7 +9,9 @@ import * as path from 'node:path';
 import { parseStepOutput, planEfsMount } from '../../src/domain/efs';
 import { buildStepScript, EFS_MOUNT_STEPS, type EfsStep } from '../../src/domain/efs/steps';
 import { STEP_EXIT_CODES, type EfsStepSettings } from '../../src/domain/efs/steps/script';
-import { UMASK_PROFILE_CONTENT } from '../../src/domain/efs/steps/setUmask';
+import { ssmAgentDropInPaths, SSM_AGENT_DROP_IN_CONTENT, UMASK_PROFILE_CONTENT, UMASK_PROFILE_PATH } from '../../src/domain/efs/steps/setUmask';
+import { findIdentityCollisions, parseInstanceFacts } from '../../src/domain/efs/instanceFacts';
+import { chooseInstallRoute } from '../../src/domain/efs/installRoute';
 import { InputError, InputErrors } from '../../src/domain/errors';
 import { shAssignments } from '../../src/domain/shell';
 import { createFakeEfs, createInstanceSandbox, destroyAllSandboxes, FakeEfs, InstanceSandbox } from '../../src/sandbox/instanceSandbox';
@@ -17,7 +19,7 @@ import { describeNeeding, needs } from '../support/requires';
 
 const FS_ID = 'fs-0123456789abcdef0';
 const MOUNT_POINT = '/mnt/research';
-const base: Omit<EfsStepSettings, 'users'> = { fileSystemId: FS_ID, mountPoint: MOUNT_POINT, group: 'prism-shared', gid: 3000 };
+const base: Omit<EfsStepSettings, 'users'> = { fileSystemId: FS_ID, mountPoint: MOUNT_POINT, group: 'prism-shared', gid: 3000, iam: false };
 
 async function runStep(sandbox: InstanceSandbox, step: EfsStep, settings: EfsStepSettings) {
   const result = await sandbox.run(buildStepScript(step, settings));
@@ -38,12 +40,15 @@ function statOnHost(file: string): { uid: number; gid: number; mode: string } {
 const ubuntuSettings: EfsStepSettings = { ...base, users: [] };
 const rockySettings: EfsStepSettings = { ...base, users: ['rocky'] };
 
-/** Two fresh instances whose login users have different UIDs, over one fresh file system. */
+/**
+ * Two fresh instances shaped like the stock Ubuntu 24.04 and Rocky 9 images (ubuntu and rocky both at UID
+ * 1000, ssm-user at 1001, a system account with a nologin shell), over one fresh file system.
+ */
 async function freshPair() {
   const efs = createFakeEfs();
   const volume = efs.fileSystem(FS_ID);
-  const ubuntuInstance = await createInstanceSandbox({ name: 'ubuntu', efsRoot: efs.root, users: [{ name: 'ubuntu', uid: 1000 }] });
-  const rockyInstance = await createInstanceSandbox({ name: 'rocky', efsRoot: efs.root, users: [{ name: 'rocky', uid: 1001 }] });
+  const ubuntuInstance = await createInstanceSandbox({ name: 'ubuntu', efsRoot: efs.root, image: 'ubuntu-24.04' });
+  const rockyInstance = await createInstanceSandbox({ name: 'rocky', efsRoot: efs.root, image: 'rocky-9' });
   return { efs, volume, ubuntuInstance, rockyInstance };
 }
 type Pair = Awaited<ReturnType<typeof freshPair>>;
@@ -91,12 +96,12 @@ describeNeeding([needs.rootNamespaces()], 'EFS step scripts on two instances sha
     for (const report of firstRun) {
       expect(report).toMatchObject({ code: 0, stderr: '' });
       // mount.efs is already there (the stand-in), everything else is new on a fresh instance.
-      if (report.step === 'installEfsUtils') expect(report.changed).toEqual([]);
+      if (report.step === 'installEfsUtils' || report.step === 'gatherInstanceFacts') expect(report.changed).toEqual([]);
       else expect({ step: report.step, changedSomething: report.changed.length > 0 }).toEqual({ step: report.step, changedSomething: true });
     }
   });
 
-  test('the group holds the detected login user on one instance and the named user on the other, never root', async () => {
+  test('the group holds the detected login user on one instance and the named user on the other, never root or ssm-user', async () => {
     expect(await mustRun(pair.ubuntuInstance, 'getent group prism-shared')).toBe('prism-shared:x:3000:ubuntu\n');
     expect(await mustRun(pair.rockyInstance, 'getent group prism-shared')).toBe('prism-shared:x:3000:rocky\n');
   });
@@ -106,7 +111,8 @@ describeNeeding([needs.rootNamespaces()], 'EFS step scripts on two instances sha
     expect(statOnHost(path.join(pair.volume, 'shared'))).toEqual({ uid: 0, gid: 3000, mode: '2775' });
     expect(statOnHost(path.join(pair.volume, 'users'))).toEqual({ uid: 0, gid: 3000, mode: '2755' });
     expect(statOnHost(path.join(pair.volume, 'users', 'ubuntu'))).toEqual({ uid: 1000, gid: 3000, mode: '2755' });
-    expect(statOnHost(path.join(pair.volume, 'users', 'rocky'))).toEqual({ uid: 1001, gid: 3000, mode: '2755' });
+    expect(statOnHost(path.join(pair.volume, 'users', 'rocky'))).toEqual({ uid: 1000, gid: 3000, mode: '2755' });
+    expect(fs.existsSync(path.join(pair.volume, 'users', 'ssm-user'))).toBe(false);
   });
 
   test('mount.efs was called with TLS and without gid=, and fstab holds exactly one _netdev,tls line', async () => {
@@ -122,11 +128,42 @@ describeNeeding([needs.rootNamespaces()], 'EFS step scripts on two instances sha
     expect(fs.readFileSync(path.join(pair.volume, 'shared', 'experiment.txt'), 'utf8')).toBe('from ubuntu\nfrom rocky\n');
   });
 
-  test("users/<user>/ is the user's own: rocky cannot write into ubuntu's", async () => {
+  test("users/<user>/ is the user's own: ssm-user (no member of the group) cannot write into ubuntu's", async () => {
     expect(await pair.ubuntuInstance.runAs('ubuntu', `touch ${MOUNT_POINT}/users/ubuntu/notes.txt`)).toMatchObject({ code: 0 });
-    const denied = await pair.rockyInstance.runAs('rocky', `touch ${MOUNT_POINT}/users/ubuntu/intruder.txt`);
+    const denied = await pair.ubuntuInstance.runAs('ssm-user', `touch ${MOUNT_POINT}/users/ubuntu/intruder.txt`);
     expect(denied.code).not.toBe(0);
     expect(fs.existsSync(path.join(pair.volume, 'users', 'ubuntu', 'intruder.txt'))).toBe(false);
+  });
+
+  test('the stock images share UID 1000: rocky owns users/ubuntu/ too, which gatherInstanceFacts reports as a collision', async () => {
+    expect(await pair.rockyInstance.runAs('rocky', `touch ${MOUNT_POINT}/users/ubuntu/from-rocky.txt`)).toMatchObject({ code: 0 });
+    const facts = await Promise.all(
+      [pair.ubuntuInstance, pair.rockyInstance].map(async (instance, i) => {
+        const result = await runStep(instance, 'gatherInstanceFacts', ubuntuSettings);
+        expect(result.code).toBe(0);
+        return parseInstanceFacts(`i-000000000000000${i}a`, result.stdout);
+      }),
+    );
+    expect(facts.map((f) => f.users)).toEqual([[{ name: 'ubuntu', uid: 1000, gid: 1000 }], [{ name: 'rocky', uid: 1000, gid: 1000 }]]);
+    expect(findIdentityCollisions(facts)).toEqual([
+      expect.objectContaining({
+        kind: 'same-uid-different-names',
+        shared: '1000',
+        meaning: expect.stringContaining('users/rocky/ and users/ubuntu/ all belong to UID 1000'),
+      }),
+    ]);
+  });
+
+  test('the mount is attributed through efs-utils state under /var/run/efs, named after the file system and the mount point', async () => {
+    const states = (await mustRun(pair.ubuntuInstance, 'ls /var/run/efs')).split('\n').filter(Boolean);
+    expect(states).toEqual([`${FS_ID}.mnt.research.20049`]);
+    expect(JSON.parse(await mustRun(pair.ubuntuInstance, `cat /var/run/efs/${states[0]}`))).toMatchObject({ mountpoint: MOUNT_POINT });
+    // The source field of the mount's mountinfo line, as a real TLS mount of EFS has it.
+    const source = await mustRun(
+      pair.ubuntuInstance,
+      `awk -v mp=${MOUNT_POINT} '$5 == mp { for (i = 7; i <= NF; i++) if ($i == "-") print $(i + 2) }' /proc/self/mountinfo`,
+    );
+    expect(source).toBe('127.0.0.1:/\n');
   });
 
   test('running every step a second time changes nothing', async () => {
@@ -139,12 +176,14 @@ describeNeeding([needs.rootNamespaces()], 'EFS step scripts on two instances sha
       for (const step of EFS_MOUNT_STEPS) {
         const result = await runStep(instance, step, settings);
         expect({ step, code: result.code, changed: result.output.changed }).toEqual({ step, code: 0, changed: [] });
-        expect(result.output.unchanged.length).toBeGreaterThan(0);
+        if (step !== 'gatherInstanceFacts') expect(result.output.unchanged.length).toBeGreaterThan(0);
       }
     }
     expect(fs.readFileSync(path.join(pair.ubuntuInstance.etcDir, 'fstab'), 'utf8')).toBe(fstabBefore);
     expect(fs.readFileSync(path.join(pair.ubuntuInstance.etcDir, 'group'), 'utf8')).toBe(groupBefore);
     expect(fs.readdirSync(path.join(pair.ubuntuInstance.etcDir, 'profile.d')).filter((f) => f.includes('sharemount'))).toEqual(['sharemount-umask.sh']);
+    for (const dropIn of ssmAgentDropInPaths())
+      expect(fs.readFileSync(path.join(pair.ubuntuInstance.etcDir, dropIn.replace(/^\/etc\//, '')), 'utf8')).toBe(`${SSM_AGENT_DROP_IN_CONTENT}\n`);
     expect(pair.ubuntuInstance.mountEfsCalls()).toHaveLength(1);
     expect(await mustRun(pair.ubuntuInstance, `findmnt -rn -M ${MOUNT_POINT} | wc -l`)).toBe('1\n');
   });
@@ -229,7 +268,7 @@ describeNeeding([needs.rootNamespaces()], 'EFS step scripts refuse what they mus
   beforeAll(async () => {
     efs = createFakeEfs();
     efs.fileSystem(FS_ID);
-    instance = await createInstanceSandbox({ name: 'conflicts', efsRoot: efs.root, users: [{ name: 'ec2-user', uid: 1000 }] });
+    instance = await createInstanceSandbox({ name: 'conflicts', efsRoot: efs.root, image: 'amazonlinux-2023' });
   });
 
   afterAll(async () => {
@@ -260,13 +299,54 @@ describeNeeding([needs.rootNamespaces()], 'EFS step scripts refuse what they mus
     expect(await mustRun(instance, 'getent group shared-two')).toBe('shared-two:x:3002:\n');
   });
 
-  test('detection finds the login user and skips system users, nologin shells and root', async () => {
+  test('detection finds the login user and skips system users, nologin shells, ssm-user and root', async () => {
     await mustRun(instance, 'groupadd -g 3004 detected');
     await mustRun(instance, 'useradd -M -u 1500 -s /usr/sbin/nologin svc && useradd -M -r -s /bin/bash sysuser');
+    expect(await mustRun(instance, 'getent passwd ssm-user ec2-instance-connect | cut -d: -f1,3,7')).toBe(
+      'ssm-user:1001:/bin/bash\nec2-instance-connect:997:/sbin/nologin\n',
+    );
     const result = await instance.run(buildStepScript('addUsers', { ...base, group: 'detected', users: [] }));
     expect(result.code).toBe(0);
     expect(parseStepOutput(result.stdout).users).toEqual(['ec2-user']);
     expect(await mustRun(instance, 'getent group detected')).toBe('detected:x:3004:ec2-user\n');
+  });
+
+  test('another file system at the mount point is a conflict that names both, and nothing is mounted over it', async () => {
+    const other = 'fs-00000000000000bb';
+    efs.fileSystem(other);
+    const settings = { ...base, mountPoint: '/mnt/taken', users: [] };
+    expect((await runStep(instance, 'mountVolume', { ...settings, fileSystemId: other })).code).toBe(0);
+    const result = await runStep(instance, 'mountVolume', settings);
+    expect(result.code).toBe(STEP_EXIT_CODES.conflict);
+    expect(result.output.errors).toEqual([`/mnt/taken already holds ${other}, not ${FS_ID}: unmount it there, or choose another --mount-point`]);
+    expect(await mustRun(instance, 'findmnt -rn -o SOURCE -M /mnt/taken | wc -l')).toBe('1\n');
+    await mustRun(instance, 'umount /mnt/taken');
+  });
+
+  test('a mount at the mount point that is not EFS is a conflict that names its source', async () => {
+    await mustRun(instance, 'mkdir -p /mnt/scratch && mount -t tmpfs scratch-disk /mnt/scratch');
+    const result = await runStep(instance, 'mountVolume', { ...base, mountPoint: '/mnt/scratch', users: [] });
+    expect(result.code).toBe(STEP_EXIT_CODES.conflict);
+    expect(result.output.errors[0]).toContain('/mnt/scratch already holds scratch-disk (tmpfs), not');
+    await mustRun(instance, 'umount /mnt/scratch');
+  });
+
+  test('a file system policy that requires IAM: the mount without --iam fails at once naming the policy and the iam option', async () => {
+    const guarded = 'fs-00000000000000cc';
+    efs.fileSystem(guarded);
+    efs.requireIam(guarded);
+    const settings = { ...base, fileSystemId: guarded, mountPoint: '/mnt/guarded', users: [] };
+    const denied = await runStep(instance, 'mountVolume', settings);
+    expect(denied.code).toBe(STEP_EXIT_CODES.missingPrerequisite);
+    expect(denied.output.errors[0]).toMatch(/file system policy of fs-00000000000000cc denied the mount.*--iam.*-o tls,iam/);
+    expect(denied.stderr).toContain('access denied by server');
+
+    const withIam = await runStep(instance, 'mountVolume', { ...settings, iam: true });
+    expect(withIam.code).toBe(0);
+    expect(instance.mountEfsCalls().pop()).toBe(`${guarded}:/ /mnt/guarded -o rw,tls,iam`);
+    expect((await runStep(instance, 'persistFstab', { ...settings, iam: true })).code).toBe(0);
+    expect(await mustRun(instance, 'grep /mnt/guarded /etc/fstab')).toBe(`${guarded}:/ /mnt/guarded efs _netdev,tls,iam 0 0\n`);
+    await mustRun(instance, 'umount /mnt/guarded');
   });
 
   test('persistFstab replaces every other line for the mount point, by field, and keeps the rest', async () => {
@@ -318,21 +398,23 @@ describeNeeding([needs.rootNamespaces()], 'EFS step scripts refuse what they mus
   });
 });
 
-describeNeeding([needs.rootNamespaces()], 'installEfsUtils on an instance without mount.efs', () => {
+describeNeeding([needs.rootNamespaces()], 'installEfsUtils on instances without mount.efs', () => {
   let efs: FakeEfs;
-  let instance: InstanceSandbox;
+  let amazonLinux: InstanceSandbox;
+  let ubuntu: InstanceSandbox;
   let bin: string;
 
   beforeAll(async () => {
     efs = createFakeEfs();
-    instance = await createInstanceSandbox({ name: 'bare', efsRoot: efs.root, withMountEfs: false });
+    amazonLinux = await createInstanceSandbox({ name: 'bare-al2023', efsRoot: efs.root, withMountEfs: false, image: 'amazonlinux-2023' });
+    ubuntu = await createInstanceSandbox({ name: 'bare-ubuntu', efsRoot: efs.root, withMountEfs: false, image: 'ubuntu-24.04' });
   });
 
   beforeEach(() => {
     // A PATH holding only stand-in package managers and the few tools the script needs, so the host's own
     // apt-get can never run.
     bin = fs.mkdtempSync(path.join(os.tmpdir(), 'sharemount-fake-bin-'));
-    for (const tool of ['tail', 'cat']) fs.symlinkSync(`/usr/bin/${tool}`, path.join(bin, tool));
+    for (const tool of ['tail', 'cat', 'sed', 'head', 'tr']) fs.symlinkSync(`/usr/bin/${tool}`, path.join(bin, tool));
   });
 
   afterEach(() => fs.rmSync(bin, { recursive: true, force: true }));
@@ -343,28 +425,74 @@ describeNeeding([needs.rootNamespaces()], 'installEfsUtils on an instance withou
   });
 
   const stub = (name: string, body: string) => fs.writeFileSync(path.join(bin, name), `#!/bin/sh\n${body}\n`, { mode: 0o755 });
+  const install = (instance: InstanceSandbox) => instance.run(buildStepScript('installEfsUtils', { ...base, users: [] }), { env: { PATH: bin } });
 
-  test('dnf with the package installs it once', async () => {
+  test("Amazon Linux 2023: dnf installs amazon-efs-utils from Amazon's repositories, once", async () => {
     stub('dnf', `case "$*" in *install*) printf '#!/bin/sh\\n' > '${bin}/mount.efs'; /bin/chmod 755 '${bin}/mount.efs' ;; esac; exit 0`);
-    const first = await instance.run(buildStepScript('installEfsUtils', { ...base, users: [] }), { env: { PATH: bin } });
+    const first = await install(amazonLinux);
     expect(first.code).toBe(0);
-    expect(parseStepOutput(first.stdout).changed).toEqual(['installed amazon-efs-utils with dnf']);
-    const second = await instance.run(buildStepScript('installEfsUtils', { ...base, users: [] }), { env: { PATH: bin } });
+    expect(parseStepOutput(first.stdout).changed).toEqual(["installed amazon-efs-utils with dnf from Amazon's repositories"]);
+    const second = await install(amazonLinux);
     expect(parseStepOutput(second.stdout)).toMatchObject({ changed: [], unchanged: ['amazon-efs-utils is installed (mount.efs found)'] });
   });
 
-  test('apt without an amazon-efs-utils package says what to install', async () => {
-    stub('apt-get', 'exit 0');
-    stub('apt-cache', 'echo "E: No packages found" >&2; exit 100');
-    const result = await instance.run(buildStepScript('installEfsUtils', { ...base, users: [] }), { env: { PATH: bin } });
+  test('Amazon Linux with the repository unreachable says so and stops', async () => {
+    stub('dnf', 'echo "Error: No matching Packages to list" >&2; exit 1');
+    const result = await install(amazonLinux);
     expect(result.code).toBe(STEP_EXIT_CODES.missingPrerequisite);
-    expect(result.stderr).toMatch(/no amazon-efs-utils package for debian.*https:\/\/github.com\/aws\/efs-utils/);
+    expect(result.stderr).toContain('amazon-efs-utils is not in the dnf repositories of Amazon Linux 2023');
   });
 
-  test('no package manager at all says what to install', async () => {
-    const result = await instance.run(buildStepScript('installEfsUtils', { ...base, users: [] }), { env: { PATH: bin } });
+  test('Ubuntu: never apt (its archive has no amazon-efs-utils), the Distributor package instead', async () => {
+    stub('apt-get', `echo apt-get ran > '${bin}/apt-ran'`);
+    const result = await install(ubuntu);
     expect(result.code).toBe(STEP_EXIT_CODES.missingPrerequisite);
-    expect(result.stderr).toContain('no dnf, yum or apt-get');
+    expect(result.stderr).toContain('install the Distributor package AmazonEFSUtils (AWS-ConfigureAWSPackage)');
+    expect(fs.existsSync(path.join(bin, 'apt-ran'))).toBe(false);
+  });
+
+  test("gatherInstanceFacts reads each image's os-release and mount.efs, and the route follows from it", async () => {
+    const facts = await Promise.all(
+      [amazonLinux, ubuntu].map(async (instance) =>
+        parseInstanceFacts('i-0000000000000000a', (await instance.run(buildStepScript('gatherInstanceFacts', { ...base, users: [] }))).stdout),
+      ),
+    );
+    expect(facts.map((f) => [f.os, f.users, f.mountEfsInstalled])).toEqual([
+      [{ id: 'amzn', versionId: '2023', idLike: ['fedora'] }, [{ name: 'ec2-user', uid: 1000, gid: 1000 }], false],
+      [{ id: 'ubuntu', versionId: '24.04', idLike: ['debian'] }, [{ name: 'ubuntu', uid: 1000, gid: 1000 }], false],
+    ]);
+    expect(facts.map((f) => chooseInstallRoute(f).kind)).toEqual(['amazon-repositories', 'distributor']);
+  });
+});
+
+describeNeeding([needs.rootNamespaces()], 'umask 002 in the shells people use', () => {
+  let efs: FakeEfs;
+  let instance: InstanceSandbox;
+
+  beforeAll(async () => {
+    efs = createFakeEfs();
+    instance = await createInstanceSandbox({ name: 'umask', efsRoot: efs.root, image: 'ubuntu-24.04' });
+    expect((await runStep(instance, 'setUmask', { ...base, users: [] })).code).toBe(0);
+  });
+
+  afterAll(async () => {
+    await destroyAllSandboxes();
+    efs?.destroy();
+  });
+
+  test('a login shell (console, SSH) reads it from /etc/profile.d', async () => {
+    expect(await instance.runAs('ubuntu', 'umask')).toMatchObject({ code: 0, stdout: '0002\n' });
+  });
+
+  test("a Session Manager shell (the agent's bare interactive sh as ssm-user) reads it through the agent's ENV", async () => {
+    // The agent's environment is its unit's, plus TERM and HOME (StartCommandExecutor): ENV comes from the drop-in.
+    const dropIn = fs.readFileSync(path.join(instance.etcDir, ssmAgentDropInPaths()[0].replace(/^\/etc\//, '')), 'utf8');
+    const env = /^Environment=ENV=(.*)$/m.exec(dropIn)![1];
+    expect(env).toBe(UMASK_PROFILE_PATH);
+    const session = `exec setpriv --reuid=ssm-user --regid=ssm-user --init-groups env -i ENV=${env} TERM=xterm-256color HOME=/home/ssm-user sh -i -c umask`;
+    expect(await instance.run(session)).toMatchObject({ code: 0, stdout: '0002\n' });
+    const withoutEnv = 'exec setpriv --reuid=ssm-user --regid=ssm-user --init-groups env -i TERM=xterm-256color HOME=/home/ssm-user sh -i -c umask';
+    expect((await instance.run(withoutEnv)).stdout).toBe('0022\n');
   });
 });
 

@@ -119,6 +119,10 @@ describe('injection corpus', () => {
     runs.push({ args: [...efs, '--group', PAYLOADS[5]], field: '--group' });
     runs.push({ args: [...efs, '--gid', PAYLOADS[8]], field: '--gid' });
     runs.push({ args: ['efs', 'mount', 'research', `i-${PAYLOADS[2]}`, '--dry-run'], field: '<instance-id>' });
+    // Each --subnet reaches EC2 and EFS as a subnet ID: refused by its pattern before the workflow starts.
+    for (const payload of PAYLOADS.slice(0, 3)) {
+      runs.push({ args: ['efs', 'create', 'research', '--instance', 'i-0123456789abcdef0', '--subnet', `subnet-${payload}`], field: '--subnet' });
+    }
     const failures: string[] = [];
     await Promise.all(
       runs.map(async ({ args, field }) => {

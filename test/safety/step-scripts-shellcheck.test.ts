@@ -14,7 +14,7 @@ import { injectionPayloads } from '../support/injectionPayloads';
 import { describeNeeding, needs } from '../support/requires';
 
 const STEPS: readonly EfsStep[] = [...EFS_MOUNT_STEPS, ...EFS_UNMOUNT_STEPS];
-const base = { fileSystemId: 'fs-0123456789abcdef0', mountPoint: '/mnt/research', group: 'prism-shared', gid: 3000 };
+const base = { fileSystemId: 'fs-0123456789abcdef0', mountPoint: '/mnt/research', group: 'prism-shared', gid: 3000, iam: false };
 const ORDINARY: Record<string, EfsStepSettings> = {
   'detected users': { ...base, users: [] },
   'named users': { ...base, users: ['ubuntu', 'ec2-user'] },

@@ -21,6 +21,24 @@ function network(instanceId: string, vpcId = 'vpc-0aaaa1111', zone = 'us-east-1a
   return { instanceId, vpcId, subnetId: `subnet-${instanceId.slice(2, 10)}`, availabilityZone: zone, securityGroupIds: ['sg-0123abcd'] };
 }
 
+const AMAZON_LINUX = 'SHAREMOUNT_FACT os amzn|2023|fedora\nSHAREMOUNT_FACT user ec2-user 1000 1000\nSHAREMOUNT_FACT mount-efs no\n';
+const UBUNTU = 'SHAREMOUNT_FACT os ubuntu|24.04|debian\nSHAREMOUNT_FACT user ubuntu 1000 1000\nSHAREMOUNT_FACT mount-efs no\n';
+
+/** What gatherInstanceFacts prints on an instance: Amazon Linux 2023 unless the test says otherwise. */
+function factsStep(facts: Record<string, string> = {}) {
+  return async ({ instanceId, step }: { instanceId: string; step: string }) => ({
+    instanceId,
+    step,
+    commandId: 'c-1',
+    exitCode: 0,
+    changed: [],
+    unchanged: [],
+    users: [],
+    stdout: step === 'gatherInstanceFacts' ? (facts[instanceId] ?? AMAZON_LINUX) : '',
+    stderr: '',
+  });
+}
+
 /** A healthy AWS and fleet; a test overrides the activity whose failure it is about. */
 function efsStubs(overrides: Record<string, (...args: any[]) => Promise<unknown>> = {}) {
   return recorded({
@@ -31,15 +49,8 @@ function efsStubs(overrides: Record<string, (...args: any[]) => Promise<unknown>
     ensureNfsSecurityGroup: async () => ({ securityGroupId: 'sg-0nfs0001', created: true, rulesAdded: [] }),
     ensureMountTargets: async () => ({ mountTargets: [], securityGroupAddedTo: [] }),
     awaitMountTargetsAvailable: async () => [],
-    runStepOnInstance: async ({ instanceId, step }: { instanceId: string; step: string }) => ({
-      instanceId,
-      step,
-      commandId: 'c-1',
-      exitCode: 0,
-      changed: [],
-      unchanged: [],
-      users: [],
-    }),
+    runStepOnInstance: factsStep(),
+    installPackageOnInstance: async () => ({ changed: ['installed AmazonEFSUtils'] }),
     ...overrides,
   });
 }
@@ -62,7 +73,8 @@ describe('EFS workflows with stub activities', () => {
       runFailure(await start(efsCreateWorkflow, taskQueue, [{ name: uniqueName('vol'), instanceIds: [A, B] }])),
     );
     expect(failure).toBeInstanceOf(ApplicationFailure);
-    expect(failure).toMatchObject({ type: 'InputError', nonRetryable: true, details: [{ field: '<instance-id>' }] });
+    // efs create takes its instances with --instance: the error names that flag.
+    expect(failure).toMatchObject({ type: 'InputError', nonRetryable: true, details: [{ field: '--instance' }] });
     expect(failure.message).toContain('vpc-0aaaa1111');
     expect(failure.message).toContain('vpc-0bbbb2222');
     expect(recorder.count('ensureNfsSecurityGroup')).toBe(0);
@@ -121,7 +133,7 @@ describe('EFS workflows with stub activities', () => {
     const failure = await harness.run(activities, async (taskQueue) =>
       runFailure(await start(efsCreateWorkflow, taskQueue, [{ name: uniqueName('vol'), instanceIds: ['i-nothex'] }])),
     );
-    expect(failure).toMatchObject({ type: 'InputError', nonRetryable: true, details: [{ field: '<instance-id>' }] });
+    expect(failure).toMatchObject({ type: 'InputError', nonRetryable: true, details: [{ field: '--instance' }] });
     expect(recorder.count('ensureFileSystem')).toBe(0);
   });
 
@@ -136,6 +148,15 @@ describe('EFS workflows with stub activities', () => {
     expect(result.instances.find((i) => i.instanceId === A)).toMatchObject({ ok: true });
     expect(result.instances.find((i) => i.instanceId === B)).toMatchObject({ ok: false, error: expect.stringContaining('InvalidInstanceID.NotFound') });
     expect(new Set(recorder.calls.runStepOnInstance.map(([input]) => (input as { instanceId: string }).instanceId))).toEqual(new Set([A]));
+  });
+
+  test("efs create --subnet puts the mount targets in the given subnets, not the instances' own", async () => {
+    const { activities, recorder } = efsStubs();
+    const subnetIds = ['subnet-0aaaa1111', 'subnet-0bbbb2222'];
+    await harness.run(activities, async (taskQueue) =>
+      (await start(efsCreateWorkflow, taskQueue, [{ name: uniqueName('vol'), instanceIds: [A], subnetIds }])).result(),
+    );
+    expect(recorder.calls.ensureMountTargets).toEqual([[expect.objectContaining({ subnetIds })]]);
   });
 
   test('no instance exists: efs create fails at once with UnknownInstances', async () => {
@@ -153,7 +174,7 @@ describe('EFS workflows with stub activities', () => {
     const { activities } = efsStubs({
       runStepOnInstance: async ({ instanceId, step }: { instanceId: string; step: string }) => {
         if (instanceId === B && step === 'mountVolume') throw ApplicationFailure.nonRetryable('mount.efs: connection refused', 'script-failed');
-        return { instanceId, step, commandId: 'c-1', exitCode: 0, changed: [], unchanged: [], users: [] };
+        return factsStep()({ instanceId, step });
       },
     });
     await harness.run(activities, async (taskQueue) => {
@@ -167,12 +188,83 @@ describe('EFS workflows with stub activities', () => {
     });
   });
 
+  test('facts come first on every instance; the same UID under two names is reported as a collision in the result', async () => {
+    const { activities, recorder } = efsStubs({ runStepOnInstance: factsStep({ [A]: UBUNTU, [B]: AMAZON_LINUX }) });
+    const result = await harness.run(activities, async (taskQueue) =>
+      (await start(efsMountWorkflow, taskQueue, [{ volumeName: uniqueName('vol'), instanceIds: [A, B] }])).result(),
+    );
+    expect(result.ok).toBe(true);
+    const steps = recorder.calls.runStepOnInstance.map(([input]) => (input as { step: string }).step);
+    expect(steps.slice(0, 2)).toEqual(['gatherInstanceFacts', 'gatherInstanceFacts']);
+    expect(steps.filter((s) => s === 'gatherInstanceFacts')).toHaveLength(2);
+    expect(result.identities?.collisions).toEqual([
+      expect.objectContaining({ kind: 'same-uid-different-names', shared: '1000', holders: [`ubuntu (UID 1000) on ${A}`, `ec2-user (UID 1000) on ${B}`] }),
+    ]);
+    expect(result.identities?.collisions[0].meaning).toContain('users/ec2-user/ and users/ubuntu/ all belong to UID 1000');
+  });
+
+  test('--user narrows the collisions to the named users', async () => {
+    const { activities } = efsStubs({ runStepOnInstance: factsStep({ [A]: UBUNTU, [B]: AMAZON_LINUX }) });
+    const result = await harness.run(activities, async (taskQueue) =>
+      (await start(efsMountWorkflow, taskQueue, [{ volumeName: uniqueName('vol'), instanceIds: [A, B], users: ['ubuntu'] }])).result(),
+    );
+    expect(result.identities?.collisions).toEqual([]);
+  });
+
+  test('the install route follows os-release: Ubuntu gets the Distributor package AmazonEFSUtils, Amazon Linux its dnf script', async () => {
+    const { activities, recorder } = efsStubs({ runStepOnInstance: factsStep({ [A]: UBUNTU, [B]: AMAZON_LINUX }) });
+    const result = await harness.run(activities, async (taskQueue) =>
+      (await start(efsMountWorkflow, taskQueue, [{ volumeName: uniqueName('vol'), instanceIds: [A, B] }])).result(),
+    );
+    expect(result.ok).toBe(true);
+    expect(recorder.calls.installPackageOnInstance).toEqual([[{ instanceId: A, packageName: 'AmazonEFSUtils' }]]);
+    const installs = recorder.calls.runStepOnInstance.filter(([input]) => (input as { step: string }).step === 'installEfsUtils');
+    expect(installs.map(([input]) => (input as { instanceId: string }).instanceId)).toEqual([B]);
+  });
+
+  test('the Distributor route failing fails that instance alone, non-retryable, saying what to do', async () => {
+    const { activities, recorder } = efsStubs({
+      runStepOnInstance: factsStep({ [A]: UBUNTU }),
+      installPackageOnInstance: async () => {
+        throw ApplicationFailure.nonRetryable('AccessDenied: s3:GetObject', 'AccessDenied');
+      },
+    });
+    const result = await harness.run(activities, async (taskQueue) =>
+      (await start(efsMountWorkflow, taskQueue, [{ volumeName: uniqueName('vol'), instanceIds: [A, B] }])).result(),
+    );
+    expect(result.instances.find((i) => i.instanceId === B)).toMatchObject({ ok: true });
+    const failed = result.instances.find((i) => i.instanceId === A);
+    expect(failed).toMatchObject({ ok: false });
+    expect(failed?.error).toMatch(/AmazonEFSUtils.*AWS-ConfigureAWSPackage.*AccessDenied.*AmazonSSMManagedInstanceCore.*github.com\/aws\/efs-utils/);
+    expect(recorder.count('installPackageOnInstance')).toBe(1);
+    expect(recorder.calls.runStepOnInstance.filter(([input]) => (input as { instanceId: string }).instanceId === A)).toHaveLength(1);
+  });
+
+  test('an instance whose facts cannot be read fails alone before anything changes on it', async () => {
+    const healthy = factsStep();
+    const { activities, recorder } = efsStubs({
+      runStepOnInstance: async (input: { instanceId: string; step: string }) => {
+        if (input.instanceId === A) throw ApplicationFailure.nonRetryable('the agent is offline', 'unknown-instance');
+        return healthy(input);
+      },
+    });
+    const result = await harness.run(activities, async (taskQueue) =>
+      (await start(efsMountWorkflow, taskQueue, [{ volumeName: uniqueName('vol'), instanceIds: [A, B] }])).result(),
+    );
+    expect(result.instances.find((i) => i.instanceId === A)).toMatchObject({ ok: false, error: expect.stringContaining('gatherInstanceFacts: ') });
+    expect(result.instances.find((i) => i.instanceId === B)).toMatchObject({ ok: true });
+    expect(recorder.calls.runStepOnInstance.filter(([input]) => (input as { instanceId: string }).instanceId === A)).toHaveLength(1);
+  });
+
   test('cancellation ends the run as cancelled, and cancels the child and its running step', async () => {
-    const { activities, recorder } = efsStubs({ runStepOnInstance: untilCancelled });
+    const healthy = factsStep();
+    const { activities, recorder } = efsStubs({
+      runStepOnInstance: (input: { instanceId: string; step: string }) => (input.step === 'gatherInstanceFacts' ? healthy(input) : untilCancelled()),
+    });
     const volume = uniqueName('vol');
     await harness.run(activities, async (taskQueue) => {
       const handle = await start(efsMountWorkflow, taskQueue, [{ volumeName: volume, instanceIds: [A] }]);
-      await eventually('the first step to start', () => recorder.count('runStepOnInstance') > 0);
+      await eventually("the child's first step to start", () => recorder.count('runStepOnInstance') > 1);
       await handle.cancel();
       expect(await runFailure(handle)).toBeInstanceOf(CancelledFailure);
       const child = harness.client().workflow.getHandle(efsInstanceWorkflowId(volume, A));

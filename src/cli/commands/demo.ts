@@ -11,6 +11,7 @@ import { runSearchAttributes } from '../../workflows/definitions';
 import { CliError, EXIT } from '../exitCodes';
 import { paint } from '../output';
 import { renderSummary, runWorkflow } from '../run';
+import { renderEfsRun } from './efs';
 import { openEmbeddedSession, Session } from '../session';
 
 const NODE = 'demo';
@@ -57,7 +58,7 @@ async function lxcAct(session: Session, node: DemoNode, json: boolean): Promise<
 }
 
 async function efsAct(session: Session, cloud: DemoCloud, json: boolean): Promise<boolean> {
-  say(paint('bold', '\n2. AWS EFS: one file system, two instances whose login users differ (ubuntu 1000, rocky 1001)'));
+  say(paint('bold', '\n2. AWS EFS: one file system, two instances shaped like Ubuntu 24.04 and Rocky 9 (ubuntu and rocky both UID 1000)'));
   const common = (action: 'create' | 'mount') => ({
     taskQueue: generalTaskQueue(),
     workflowId: efsRunWorkflowId(action, 'research'),
@@ -86,16 +87,13 @@ async function efsAct(session: Session, cloud: DemoCloud, json: boolean): Promis
       args: [{ volumeName: 'research', instanceIds: cloud.instanceIds, concurrency: 10 }],
       staticSummary: 'demo: EFS mount research on 2 instances',
     },
-    { json, render: renderSummary },
+    { json, render: renderEfsRun },
   );
   const [ubuntu, rocky] = cloud.sandboxes;
   const wrote = await ubuntu.runAs('ubuntu', 'echo "from ubuntu" > /mnt/research/shared/notes.txt');
   proof(wrote.code === 0, 'ubuntu on instance 1 creates /mnt/research/shared/notes.txt');
   const appended = await rocky.runAs('rocky', 'echo "and rocky" >> /mnt/research/shared/notes.txt && cat /mnt/research/shared/notes.txt');
-  proof(
-    appended.code === 0 && appended.stdout.includes('and rocky'),
-    'rocky on instance 2 (another UID) appends to it: the shared group and umask 002 at work',
-  );
+  proof(appended.code === 0 && appended.stdout.includes('and rocky'), 'rocky on instance 2 appends to it: the shared group and umask 002 at work');
   const fstab = await rocky.run('grep -c " /mnt/research " /etc/fstab');
   proof(fstab.stdout.trim() === '1', 'exactly one fstab line, with _netdev,tls');
   return mounted === EXIT.ok && wrote.code === 0 && appended.code === 0;

@@ -1,10 +1,14 @@
 import { Command } from 'commander';
 import { InputError } from '../../domain/errors';
 import {
+  chooseInstallRoute,
+  collisionInWords,
+  installRouteInWords,
   planEfsMount,
   planEfsUnmount,
   resolveEfsSettings,
   validateInstanceIds,
+  validateSubnetIds,
   validateVolumeName,
   type EfsMountRequest,
   type EfsPlan,
@@ -23,6 +27,7 @@ interface MountOptions {
   group?: string;
   gid?: number;
   user?: string[];
+  iam?: boolean;
   concurrency: number;
   dryRun?: boolean;
   json?: boolean;
@@ -35,7 +40,11 @@ const collect = (value: string, previous: string[] = []) => [...previous, value]
  * Validates every argument at once, before anything is sent, so the operator fixes them in one pass; a
  * schedule of mounts checks its arguments here too.
  */
-export function mountRequest(name: string, instanceIds: string[], options: Pick<MountOptions, 'mountPoint' | 'group' | 'gid' | 'user'>): EfsMountRequest {
+export function mountRequest(
+  name: string,
+  instanceIds: string[],
+  options: Pick<MountOptions, 'mountPoint' | 'group' | 'gid' | 'user' | 'iam'>,
+): EfsMountRequest {
   const request: EfsMountRequest = {
     volumeName: validateVolumeName(name),
     fileSystemId: 'fs-00000000',
@@ -44,6 +53,7 @@ export function mountRequest(name: string, instanceIds: string[], options: Pick<
     group: options.group,
     gid: options.gid,
     users: options.user,
+    iam: options.iam === true ? true : undefined,
   };
   resolveEfsSettings(request);
   return request;
@@ -65,19 +75,34 @@ async function existingFileSystemId(name: string): Promise<string | undefined> {
 }
 
 function renderPlan(plan: EfsPlan, exists: boolean): string {
-  const head = `${plan.action} volume ${plan.volumeName} (${exists ? plan.fileSystemId : 'file system not created yet: the ID below is a placeholder'}) at ${plan.mountPoint}, group ${plan.group} (${plan.gid}), users ${plan.users.length ? plan.users.join(', ') : 'detected on each instance'}`;
+  const head = `${plan.action} volume ${plan.volumeName} (${exists ? plan.fileSystemId : 'file system not created yet: the ID below is a placeholder'}) at ${plan.mountPoint}, group ${plan.group} (${plan.gid}), users ${plan.users.length ? plan.users.join(', ') : 'detected on each instance'}${plan.iam ? ', IAM authorization (-o tls,iam)' : ''}`;
+  const mountNotes =
+    plan.action === 'mount'
+      ? [
+          `installing amazon-efs-utils: ${plan.installRoutes}`,
+          "identities: gatherInstanceFacts reports each instance's login users (name, UID, GID) first; users whose UIDs disagree across instances are reported as collisions before anything changes",
+        ]
+      : [];
   const instances = plan.instances.map((instance) =>
     [
       `instance ${instance.instanceId}:`,
       ...instance.steps.map((step, i) => `  ${i + 1}. ${step.step}: ${step.summary}\n${step.script.replace(/^/gm, '     | ')}`),
     ].join('\n'),
   );
-  return [head, ...instances, 'dry run: nothing was sent'].join('\n\n');
+  return [head, ...mountNotes, ...instances, 'dry run: nothing was sent'].join('\n\n');
 }
 
-function renderRun(result: EfsRunResult, progress?: Parameters<typeof renderSummary>[1]): string {
+/** A mount's or unmount's result in words: the summary, each instance's install route and users, collisions, failures. */
+export function renderEfsRun(result: EfsRunResult, progress?: Parameters<typeof renderSummary>[1]): string {
   const failed = result.instances.filter((i) => !i.ok);
-  return [renderSummary(result, progress), ...failed.map((i) => paint('red', `${i.instanceId}: ${i.error}`))].filter(Boolean).join('\n');
+  const facts = (result.identities?.instances ?? []).map(
+    (i) =>
+      `${i.instanceId}: ${installRouteInWords(chooseInstallRoute(i), i.os)}; users ${i.users.map((u) => `${u.name} (${u.uid}:${u.gid})`).join(', ') || 'none'}`,
+  );
+  const collisions = (result.identities?.collisions ?? []).map((c) => paint('yellow', `collision: ${collisionInWords(c)}`));
+  return [renderSummary(result, progress), ...facts, ...collisions, ...failed.map((i) => paint('red', `${i.instanceId}: ${i.error}`))]
+    .filter(Boolean)
+    .join('\n');
 }
 
 function mountLike(action: 'mount' | 'unmount'): Command {
@@ -87,7 +112,8 @@ function mountLike(action: 'mount' | 'unmount'): Command {
     .option('--mount-point <path>', 'where the volume is mounted on each instance (default /mnt/<name>)')
     .option('--group <name>', 'shared group on every instance (default prism-shared)')
     .addOption(gidOption('--gid <gid>', 'GID of the shared group (default 3000)'))
-    .option('--user <name>', 'login user to add to the group (repeat; default: detected on each instance, never root)', collect)
+    .option('--user <name>', 'login user to add to the group (repeat; default: detected on each instance, never root or ssm-user)', collect)
+    .option('--iam', 'mount with IAM authorization (-o tls,iam; also in the fstab line), for file system policies that require it')
     .addOption(integerOption('--concurrency <n>', 'instances worked on at once', { min: 1, max: 500, default: 10 }))
     .option('--dry-run', 'print the steps and the exact script of each, per instance; send nothing')
     .option('--json', 'print JSON')
@@ -110,11 +136,19 @@ function mountLike(action: 'mount' | 'unmount'): Command {
         {
           taskQueue: generalTaskQueue(),
           workflowId: efsRunWorkflowId(action, request.volumeName),
-          args: [{ ...input, instanceIds: [...request.instanceIds], users: request.users ? [...request.users] : undefined, concurrency: options.concurrency }],
+          args: [
+            {
+              ...input,
+              instanceIds: [...request.instanceIds],
+              users: request.users ? [...request.users] : undefined,
+              iam: request.iam,
+              concurrency: options.concurrency,
+            },
+          ],
           staticSummary: `EFS ${action} ${request.volumeName} on ${request.instanceIds.length} instance(s)`,
           typedSearchAttributes: runSearchAttributes('efs', [request.volumeName], [...request.instanceIds]),
         },
-        { json: Boolean(options.json), detach: options.detach, render: renderRun },
+        { json: Boolean(options.json), detach: options.detach, render: renderEfsRun },
       );
     } finally {
       await session.close();
@@ -135,14 +169,23 @@ export function efsCommand(): Command {
     new Command('create')
       .description('create (or find) the file system, its NFS security group and a mount target per zone of the instances')
       .argument('<name>', 'volume name (its creation token is derived from it, so a retry never makes a second file system)')
-      .requiredOption('--instance <id>', 'an instance that will mount it (repeat): its subnet decides the mount targets', collect)
+      .requiredOption(
+        '--instance <id>',
+        'an instance that will mount it (repeat): its VPC and security groups decide, and its subnet unless --subnet is given',
+        collect,
+      )
+      .option('--subnet <id>', "a subnet for a mount target (repeat; one per availability zone; default: the instances' subnets)", collect)
       .option('--tag <key=value>', 'extra tag (repeat)', collect)
       .option('--json', 'print JSON')
       .option('--detach', 'start the workflow and return its ID without following it')
-      .addHelpText('after', '\nExample:\n  $ sharemount efs create research --instance i-0123456789abcdef0 --instance i-0fedcba9876543210')
-      .action(async (name: string, options: { instance: string[]; tag?: string[]; json?: boolean; detach?: boolean }) => {
+      .addHelpText(
+        'after',
+        '\nExamples:\n  $ sharemount efs create research --instance i-0123456789abcdef0 --instance i-0fedcba9876543210\n  $ sharemount efs create research --instance i-0123456789abcdef0 --subnet subnet-0aaa1111 --subnet subnet-0bbb2222',
+      )
+      .action(async (name: string, options: { instance: string[]; subnet?: string[]; tag?: string[]; json?: boolean; detach?: boolean }) => {
         const volumeName = validateVolumeName(name);
         const instanceIds = validateInstanceIds(options.instance, '--instance');
+        const subnetIds = options.subnet ? validateSubnetIds(options.subnet, '--subnet') : undefined;
         const tags = Object.fromEntries(
           (options.tag ?? []).map((pair) => {
             const match = /^([A-Za-z0-9_.:/=+@ -]{1,128})=([A-Za-z0-9_.:/=+@ -]{0,256})$/.exec(pair);
@@ -158,7 +201,7 @@ export function efsCommand(): Command {
             {
               taskQueue: generalTaskQueue(),
               workflowId: efsRunWorkflowId('create', volumeName),
-              args: [{ name: volumeName, instanceIds: [...instanceIds], tags }],
+              args: [{ name: volumeName, instanceIds: [...instanceIds], subnetIds, tags }],
               staticSummary: `EFS create ${volumeName} for ${instanceIds.length} instance(s)`,
               typedSearchAttributes: runSearchAttributes('efs', [volumeName], [...instanceIds]),
             },

@@ -3,3 +3,5 @@ export * from './creationToken';
 export * from './results';
 export * from './plan';
 export * from './network';
+export * from './instanceFacts';
+export * from './installRoute';

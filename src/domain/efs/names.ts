@@ -113,6 +113,10 @@ export function validateSubnetId(id: string, field = 'subnet id'): string {
   return id;
 }
 
+export function validateSubnetIds(ids: readonly string[], field = '--subnet'): string[] {
+  return [...new Set(ids.map((id) => validateSubnetId(id, field)))];
+}
+
 export function validateSecurityGroupId(id: string, field = 'security group id'): string {
   if (!SECURITY_GROUP_ID.test(id)) throw new InputError(field, `${describe(id)} is not a security group id`);
   return id;

@@ -3,6 +3,7 @@
  * one VPC; an instance reaches the one in its own zone.
  */
 import { InputError } from '../errors';
+import { validateSubnetIds } from './names';
 
 export interface InstanceNetwork {
   instanceId: string;
@@ -19,8 +20,17 @@ export interface MountTargetSubnets {
   subnets: { subnetId: string; availabilityZone: string }[];
 }
 
-export function chooseMountTargetSubnets(instances: readonly InstanceNetwork[]): MountTargetSubnets {
-  if (instances.length === 0) throw new InputError('<instance-id>', 'name at least one instance: the mount targets go into the subnets of the instances');
+/**
+ * The mount targets' subnets: the ones given (`efs create --subnet`, whose zones EFS reads itself), else the
+ * first instance's subnet in each of the instances' zones. The instances decide the VPC either way.
+ */
+export function chooseMountTargetSubnets(
+  instances: readonly InstanceNetwork[],
+  subnetIds: readonly string[] = [],
+  /** The CLI's name for the instances: `--instance` for efs create, `<instance-id>` for efs mount. */
+  instanceField = '<instance-id>',
+): MountTargetSubnets {
+  if (instances.length === 0) throw new InputError(instanceField, 'name at least one instance: the mount targets go into the subnets of the instances');
   const vpcs = [...new Set(instances.map((i) => i.vpcId))];
   if (vpcs.length > 1) {
     const byVpc = vpcs.map(
@@ -30,7 +40,14 @@ export function chooseMountTargetSubnets(instances: readonly InstanceNetwork[]):
           .map((i) => i.instanceId)
           .join(', ')}`,
     );
-    throw new InputError('<instance-id>', `the instances are in ${vpcs.length} VPCs (${byVpc.join('; ')}); one file system serves one VPC`);
+    throw new InputError(instanceField, `the instances are in ${vpcs.length} VPCs (${byVpc.join('; ')}); one file system serves one VPC`);
+  }
+  if (subnetIds.length > 0) {
+    const given = validateSubnetIds(subnetIds, '--subnet');
+    return {
+      vpcId: vpcs[0],
+      subnets: given.map((subnetId) => ({ subnetId, availabilityZone: instances.find((i) => i.subnetId === subnetId)?.availabilityZone ?? '' })),
+    };
   }
   const subnets: MountTargetSubnets['subnets'] = [];
   for (const instance of instances) {

@@ -3,6 +3,7 @@
  * steps with a summary in words and the exact script that would run. Workflows run the same scripts.
  */
 import { InputError, InputErrors } from '../errors';
+import { INSTALL_ROUTES_IN_WORDS } from './installRoute';
 import {
   DEFAULT_GID,
   DEFAULT_GROUP,
@@ -30,6 +31,8 @@ export interface EfsMountRequest {
   gid?: number | string;
   /** Empty or absent: each instance's login users are detected there. */
   users?: readonly string[];
+  /** Mount with IAM authorization (-o tls,iam), for file system policies that require it. */
+  iam?: boolean;
 }
 
 export interface EfsSettings extends EfsStepSettings {
@@ -57,6 +60,9 @@ export interface EfsPlan {
   group: string;
   gid: number;
   users: string[];
+  iam: boolean;
+  /** How amazon-efs-utils gets installed: decided per instance from its os-release by gatherInstanceFacts. */
+  installRoutes: string;
   instances: InstancePlan[];
 }
 
@@ -86,7 +92,7 @@ export function resolveEfsSettings(request: EfsMountRequest): EfsSettings {
   const users = attempt(() => validateUserNames(request.users ?? []), []);
   if (errors.length === 1) throw errors[0];
   if (errors.length > 1) throw new InputErrors(errors);
-  return { volumeName, fileSystemId, instanceIds, mountPoint, group, gid, users };
+  return { volumeName, fileSystemId, instanceIds, mountPoint, group, gid, users, iam: request.iam === true };
 }
 
 export function planSteps(steps: readonly EfsStep[], settings: EfsStepSettings, instanceId: string): PlannedStep[] {
@@ -104,6 +110,8 @@ function plan(action: 'mount' | 'unmount', request: EfsMountRequest): EfsPlan {
     group: settings.group,
     gid: settings.gid,
     users: [...settings.users],
+    iam: settings.iam,
+    installRoutes: INSTALL_ROUTES_IN_WORDS,
     instances: settings.instanceIds.map((instanceId) => ({ instanceId, steps: planSteps(steps, settings, instanceId) })),
   };
 }

@@ -9,6 +9,7 @@ import {
   trimOutput,
 } from '../../../src/domain/efs';
 import { EFS_MOUNT_STEPS } from '../../../src/domain/efs/steps';
+import { fstabEntry } from '../../../src/domain/efs/steps/persistFstab';
 
 const request = { volumeName: 'research', fileSystemId: 'fs-0abc1234', instanceIds: ['i-0123456789abcdef0', 'i-0fedcba9876543210'] };
 
@@ -19,11 +20,22 @@ describe('EFS plan', () => {
     expect(plan.instances.map((i) => i.instanceId)).toEqual(request.instanceIds);
     expect(plan.instances[0].steps.map((s) => s.step)).toEqual(EFS_MOUNT_STEPS);
     const mount = plan.instances[0].steps.find((s) => s.step === 'mountVolume')!;
-    expect(mount.summary).toBe('mount fs-0abc1234 at /mnt/research on i-0123456789abcdef0 with TLS');
+    expect(mount.summary).toBe('mount fs-0abc1234 at /mnt/research on i-0123456789abcdef0 with TLS (-o tls)');
     expect(mount.script).toMatch(/^#!\/bin\/sh\n/);
-    expect(mount.script).toContain("FS_ID='fs-0abc1234'\nMOUNT_POINT='/mnt/research'");
-    expect(mount.script).toContain('mount -t efs -o tls "$FS_ID:/" "$MOUNT_POINT"');
+    expect(mount.script).toContain("FS_ID='fs-0abc1234'\nMOUNT_POINT='/mnt/research'\nMOUNT_OPTIONS='tls'");
+    expect(mount.script).toContain('mount -t efs -o "$MOUNT_OPTIONS" "$FS_ID:/" "$MOUNT_POINT"');
     expect(mount.script).not.toMatch(/gid=/);
+    expect(plan.installRoutes).toMatch(/dnf install amazon-efs-utils.*Distributor package AmazonEFSUtils through AWS-ConfigureAWSPackage/);
+  });
+
+  test('--iam mounts with tls,iam and writes it to the fstab line (efs-utils refuses iam without tls)', () => {
+    const plan = planEfsMount({ ...request, iam: true });
+    expect(plan.iam).toBe(true);
+    const steps = plan.instances[0].steps;
+    expect(steps.find((s) => s.step === 'mountVolume')!.script).toContain("MOUNT_OPTIONS='tls,iam'");
+    expect(steps.find((s) => s.step === 'persistFstab')!.script).toContain("MOUNT_OPTIONS='tls,iam'");
+    expect(fstabEntry({ fileSystemId: 'fs-0abc1234', mountPoint: '/mnt/research', iam: true })).toBe('fs-0abc1234:/ /mnt/research efs _netdev,tls,iam 0 0');
+    expect(fstabEntry({ fileSystemId: 'fs-0abc1234', mountPoint: '/mnt/research', iam: false })).toBe('fs-0abc1234:/ /mnt/research efs _netdev,tls 0 0');
   });
 
   test('no script splices a value into code: values appear only in the assignments and comments', () => {

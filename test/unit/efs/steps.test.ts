@@ -3,8 +3,15 @@ import { buildStepScript, efsStep, EFS_MOUNT_STEPS, EFS_UNMOUNT_STEPS, type EfsS
 import { RETRYABLE_EXIT_CODE, STEP_EXIT_CODES, type EfsStepSettings } from '../../../src/domain/efs/steps/script';
 
 const STEPS: readonly EfsStep[] = [...EFS_MOUNT_STEPS, ...EFS_UNMOUNT_STEPS];
-const one: EfsStepSettings = { fileSystemId: 'fs-0123456789abcdef0', mountPoint: '/mnt/research', group: 'prism-shared', gid: 3000, users: ['ubuntu'] };
-const other: EfsStepSettings = { fileSystemId: 'fs-fedcba9876543210f', mountPoint: '/srv/other/place', group: 'team-b', gid: 4100, users: [] };
+const one: EfsStepSettings = {
+  fileSystemId: 'fs-0123456789abcdef0',
+  mountPoint: '/mnt/research',
+  group: 'prism-shared',
+  gid: 3000,
+  users: ['ubuntu'],
+  iam: false,
+};
+const other: EfsStepSettings = { fileSystemId: 'fs-fedcba9876543210f', mountPoint: '/srv/other/place', group: 'team-b', gid: 4100, users: [], iam: true };
 
 /** The script without its input assignments (and their shellcheck notes): the code, which must not vary. */
 function afterAssignments(script: string): string {
@@ -15,8 +22,17 @@ function afterAssignments(script: string): string {
 }
 
 describe('EFS step modules', () => {
-  test('the runbooks hold each step once, mount steps in the order of the seed runbook', () => {
-    expect(EFS_MOUNT_STEPS).toEqual(['installEfsUtils', 'ensureGroup', 'addUsers', 'mountVolume', 'prepareLayout', 'persistFstab', 'setUmask']);
+  test('the runbooks hold each step once, mount steps in the order of the seed runbook after the read-only facts', () => {
+    expect(EFS_MOUNT_STEPS).toEqual([
+      'gatherInstanceFacts',
+      'installEfsUtils',
+      'ensureGroup',
+      'addUsers',
+      'mountVolume',
+      'prepareLayout',
+      'persistFstab',
+      'setUmask',
+    ]);
     expect(EFS_UNMOUNT_STEPS).toEqual(['unmountVolume', 'removeFstabLine']);
     for (const step of STEPS) expect(efsStep(step).name).toBe(step);
   });

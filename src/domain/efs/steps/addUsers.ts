@@ -1,6 +1,6 @@
 /** Step 3 of mounting: the instance's login users (or the named ones) join the shared group. */
 import { validateGroupName, validateUserNames } from '../names';
-import { CHECK_GIVEN_USERS, CHECK_USER, DETECT_LOGIN_USERS } from './fragments';
+import { CHECK_GIVEN_USERS, CHECK_USER, DETECT_LOGIN_USERS, RESOLVE_USERS } from './fragments';
 import { body, STEP_EXIT_CODES, usersInWords, type EfsStepDefinition } from './script';
 
 const MISSING = STEP_EXIT_CODES.missingPrerequisite;
@@ -18,6 +18,7 @@ export const addUsers: EfsStepDefinition<'addUsers'> = {
     CHECK_USER,
     'check_name group "$GROUP"',
     DETECT_LOGIN_USERS,
+    RESOLVE_USERS,
     CHECK_GIVEN_USERS,
     `getent group "$GROUP" >/dev/null || fail ${MISSING} "group $GROUP does not exist: run ensureGroup first"
 resolve_users

@@ -59,6 +59,54 @@ export const IS_MOUNTED = `is_mounted() {
   fi
 }`;
 
+/** The shell twin of efsMountOptions: tls, or tls,iam (efs-utils refuses iam without tls). */
+export const CHECK_MOUNT_OPTIONS = `case $MOUNT_OPTIONS in
+  tls|tls,iam) ;;
+  *) fail ${BAD_INPUT} "the mount options are not tls or tls,iam" ;;
+esac`;
+
+/**
+ * mounted_fs prints what is mounted at $MOUNT_POINT: nothing when nothing is, the file-system ID when it is an
+ * EFS mount sharemount can attribute, else words naming what is there. A TLS mount shows up as 127.0.0.1:/ with
+ * the local port of its TLS tunnel, so which file system it is lives only in efs-utils' state file
+ * /var/run/efs/<fs-id>.<mount point with / as .>.<port> (efs_utils_common proxy.get_mount_specific_filename and
+ * file_utils.get_file_safe_mountpoint_name; the "~" copy is a mount still in progress), whose JSON names the
+ * mount point. Only a 127.0.0.1 mount is looked up there: the watchdog keeps a state file for a while after its
+ * unmount, which must not name what a later plain mount holds. A plain NFS mount names the file system in its
+ * source (<fs-id>.efs.<region>.amazonaws.com:/). Real TLS mounts always carry port=; without it (the test
+ * stand-in's bind mounts) every port matches.
+ */
+export const MOUNTED_FS = `mounted_fs() {
+  found=$(MP=$MOUNT_POINT awk '$5 == ENVIRON["MP"] { for (i = 7; i <= NF; i++) if ($i == "-") m = $(i + 1) " " $(i + 2) " " $(i + 3) } END { print m }' /proc/self/mountinfo)
+  [ -n "$found" ] || return 0
+  fstype=\${found%% *}
+  rest=\${found#* }
+  source=\${rest%% *}
+  options=\${rest#* }
+  port=$(printf ',%s,' "$options" | sed -n 's/.*,port=\\([0-9][0-9]*\\),.*/\\1/p')
+  safe=$(printf '%s' "$MOUNT_POINT" | tr / . | sed 's/^[.]*//')
+  case $source in
+    127.0.0.1:*)
+      tls_fs=$(find /var/run/efs -maxdepth 1 -type f -name "fs-*.$safe.\${port:-*}" 2>/dev/null | while IFS= read -r state; do
+        if grep -qF "\\"mountpoint\\": \\"$MOUNT_POINT\\"" "$state"; then
+          name=\${state##*/}
+          printf '%s\\n' "\${name%%.*}"
+          break
+        fi
+      done)
+      if [ -n "$tls_fs" ]; then
+        printf '%s\\n' "$tls_fs"
+        return 0
+      fi
+      ;;
+  esac
+  case $source in
+    "$FS_ID".efs.*:/*) printf '%s\\n' "$FS_ID" ;;
+    127.0.0.1:*) printf 'a TLS mount (%s) that efs-utils keeps no state for under /var/run/efs\\n' "$source" ;;
+    *) printf '%s (%s)\\n' "$source" "$fstype" ;;
+  esac
+}`;
+
 export const HAVE_MOUNT_EFS = `have_mount_efs() {
   command -v mount.efs >/dev/null 2>&1 || [ -x /sbin/mount.efs ] || [ -x /usr/sbin/mount.efs ]
 }`;
@@ -66,7 +114,9 @@ export const HAVE_MOUNT_EFS = `have_mount_efs() {
 /**
  * Login users: UID between UID_MIN and UID_MAX of /etc/login.defs, a shell listed in /etc/shells that is not
  * nologin/false, a name that passes the user pattern, never root. SSM runs as root, so whoami cannot tell.
- * resolve_users fills an empty $USERS with them.
+ * Never ssm-user either: the SSM agent creates it for Session Manager with a plain `useradd -m ssm-user`
+ * (amazon-ssm-agent's session/utility CreateLocalAdminUser, AddUserCommand), so its UID and shell look like
+ * a person's and only its name tells it apart.
  */
 export const DETECT_LOGIN_USERS = `detect_login_users() {
   uid_min=$(awk '$1 == "UID_MIN" { v = $2 } END { print v }' /etc/login.defs 2>/dev/null || true)
@@ -77,11 +127,13 @@ export const DETECT_LOGIN_USERS = `detect_login_users() {
   [ -r "$shells" ] || shells=/dev/null
   awk -F: -v min="$uid_min" -v max="$uid_max" -v shells="$shells" '
     BEGIN { while ((getline line < shells) > 0) if (line !~ /^#/ && line != "") { ok[line] = 1; n++ } }
-    $1 != "root" && $3 + 0 >= min + 0 && $3 + 0 <= max + 0 && $3 != 65534 && $7 != "" && $7 !~ /(nologin|false)$/ &&
+    $1 != "root" && $1 != "ssm-user" && $3 + 0 >= min + 0 && $3 + 0 <= max + 0 && $3 != 65534 && $7 != "" && $7 !~ /(nologin|false)$/ &&
       (n == 0 || ($7 in ok)) && $1 ~ /^[_a-z][_a-z0-9-]*$/ { print $1 }
   ' /etc/passwd | tr '\\n' ' '
-}
-resolve_users() {
+}`;
+
+/** resolve_users fills an empty $USERS with the detected login users (DETECT_LOGIN_USERS). */
+export const RESOLVE_USERS = `resolve_users() {
   if [ -z "$USERS" ]; then
     USERS=$(detect_login_users)
     [ -n "$USERS" ] || fail ${MISSING} "no login users found (UID >= UID_MIN with a login shell); name them with --user"

@@ -5,6 +5,7 @@
  */
 import { addUsers } from './addUsers';
 import { ensureGroup } from './ensureGroup';
+import { gatherInstanceFacts } from './gatherInstanceFacts';
 import { installEfsUtils } from './installEfsUtils';
 import { mountVolume } from './mountVolume';
 import { persistFstab } from './persistFstab';
@@ -14,8 +15,12 @@ import { renderStepScript, type EfsStepDefinition, type EfsStepSettings } from '
 import { setUmask } from './setUmask';
 import { unmountVolume } from './unmountVolume';
 
-/** The fstab line is written only after the mount worked, so a broken line never waits for the next boot. */
-export const EFS_MOUNT_RUNBOOK = [installEfsUtils, ensureGroup, addUsers, mountVolume, prepareLayout, persistFstab, setUmask] as const;
+/**
+ * gatherInstanceFacts changes nothing and runs on every instance before any other step does (the workflow
+ * decides the install route and sees collisions from it). The fstab line is written only after the mount
+ * worked, so a broken line never waits for the next boot.
+ */
+export const EFS_MOUNT_RUNBOOK = [gatherInstanceFacts, installEfsUtils, ensureGroup, addUsers, mountVolume, prepareLayout, persistFstab, setUmask] as const;
 export const EFS_UNMOUNT_RUNBOOK = [unmountVolume, removeFstabLine] as const;
 
 export type EfsMountStep = (typeof EFS_MOUNT_RUNBOOK)[number]['name'];
@@ -27,6 +32,7 @@ export const EFS_UNMOUNT_STEPS: readonly EfsUnmountStep[] = EFS_UNMOUNT_RUNBOOK.
 
 /** Keyed by name, each entry typed by its own name, so a step filed under another's name does not compile. */
 const STEPS: { [Name in EfsStep]: EfsStepDefinition<Name> } = {
+  gatherInstanceFacts,
   installEfsUtils,
   ensureGroup,
   addUsers,

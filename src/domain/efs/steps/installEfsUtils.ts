@@ -1,4 +1,9 @@
-/** Step 1 of mounting: amazon-efs-utils, unless mount.efs is already there. */
+/**
+ * Step 1 of mounting on Amazon Linux 2 / 2023: amazon-efs-utils from Amazon's own repositories, unless mount.efs
+ * is already there. Other distributions have no such package in their archives; the workflow sends them the
+ * Distributor package instead (installRoute.ts), so this script refuses them with that advice.
+ */
+import { DISTRIBUTOR_PACKAGE } from '../installRoute';
 import { HAVE_MOUNT_EFS } from './fragments';
 import { body, RETRYABLE_EXIT_CODE, STEP_EXIT_CODES, type EfsStepDefinition } from './script';
 
@@ -7,44 +12,33 @@ const RETRY = RETRYABLE_EXIT_CODE;
 
 export const installEfsUtils: EfsStepDefinition<'installEfsUtils'> = {
   name: 'installEfsUtils',
-  summary: (_settings, instanceId) => `install amazon-efs-utils on ${instanceId} unless mount.efs is there`,
-  exits: { missingPrerequisite: 'no package of amazon-efs-utils for this system, or no dnf, yum or apt-get: the message says how to build it' },
-  inputs: () => ({}),
+  summary: (_settings, instanceId) =>
+    `install amazon-efs-utils with dnf / yum from Amazon's repositories on ${instanceId} (Amazon Linux) unless mount.efs is there`,
+  exits: {
+    missingPrerequisite: `not Amazon Linux 2 / 2023 (use the Distributor package ${DISTRIBUTOR_PACKAGE}), or Amazon's repository has no amazon-efs-utils`,
+  },
+  inputs: () => ({ DISTRIBUTOR_PACKAGE }),
   body: body(
     HAVE_MOUNT_EFS,
     `if have_mount_efs; then
   unchanged "amazon-efs-utils is installed (mount.efs found)"
   exit 0
 fi
-distro=unknown
-if [ -r /etc/os-release ]; then
-  # The instance's own file, read where it runs.
-  # shellcheck source=/dev/null
-  distro=$(. /etc/os-release && printf '%s' "\${ID:-unknown}\${VERSION_ID:+ \$VERSION_ID}")
-fi
-build_hint="build amazon-efs-utils from https://github.com/aws/efs-utils for $distro (./build-deb.sh or make rpm) and install it, then run again"
+os_id=$(sed -n 's/^ID=//p' /etc/os-release 2>/dev/null | head -n 1 | tr -d '"')
+os_version=$(sed -n 's/^VERSION_ID=//p' /etc/os-release 2>/dev/null | head -n 1 | tr -d '"')
+case "$os_id $os_version" in
+  'amzn 2') pm=yum ;;
+  'amzn 2023') pm=dnf ;;
+  *) fail ${MISSING} "this is not Amazon Linux 2 or 2023 ($os_id $os_version): its repositories have no amazon-efs-utils; install the Distributor package $DISTRIBUTOR_PACKAGE (AWS-ConfigureAWSPackage)" ;;
+esac
 log=/var/log/sharemount-install-efs-utils.log
 show_log() { tail -n 20 "$log" >&2 || true; }
-if command -v dnf >/dev/null 2>&1 || command -v yum >/dev/null 2>&1; then
-  pm=dnf
-  command -v dnf >/dev/null 2>&1 || pm=yum
-  if ! "$pm" -q info amazon-efs-utils >"$log" 2>&1; then
-    fail ${MISSING} "amazon-efs-utils is not in the $pm repositories of $distro: $build_hint"
-  fi
-  "$pm" -y install amazon-efs-utils >>"$log" 2>&1 || { show_log; fail ${RETRY} "$pm install amazon-efs-utils failed (see $log)"; }
-elif command -v apt-get >/dev/null 2>&1; then
-  pm=apt-get
-  DEBIAN_FRONTEND=noninteractive
-  export DEBIAN_FRONTEND
-  apt-get update -q >"$log" 2>&1 || { show_log; fail ${RETRY} "apt-get update failed (see $log)"; }
-  if ! apt-cache show amazon-efs-utils >>"$log" 2>&1; then
-    fail ${MISSING} "no amazon-efs-utils package for $distro: $build_hint"
-  fi
-  apt-get install -y -q amazon-efs-utils >>"$log" 2>&1 || { show_log; fail ${RETRY} "apt-get install amazon-efs-utils failed (see $log)"; }
-else
-  fail ${MISSING} "no dnf, yum or apt-get on $distro: $build_hint"
+if ! "$pm" -q info amazon-efs-utils >"$log" 2>&1; then
+  show_log
+  fail ${MISSING} "amazon-efs-utils is not in the $pm repositories of Amazon Linux $os_version (is the amazonlinux repository disabled, or unreachable without a NAT gateway or S3 endpoint?)"
 fi
+"$pm" -y install amazon-efs-utils >>"$log" 2>&1 || { show_log; fail ${RETRY} "$pm install amazon-efs-utils failed (see $log)"; }
 have_mount_efs || fail ${MISSING} "amazon-efs-utils was installed with $pm but mount.efs is still missing"
-changed "installed amazon-efs-utils with $pm"`,
+changed "installed amazon-efs-utils with $pm from Amazon's repositories"`,
   ),
 };

@@ -1,23 +1,29 @@
 /** Step 6 of mounting: exactly one /etc/fstab line for the mount point, written only after the mount worked. */
 import { validateFileSystemId, validateMountPoint } from '../names';
-import { CHECK_FS_ID, CHECK_MOUNT_POINT, REWRITE_FSTAB } from './fragments';
-import { body, type EfsStepDefinition } from './script';
+import { CHECK_FS_ID, CHECK_MOUNT_OPTIONS, CHECK_MOUNT_POINT, REWRITE_FSTAB } from './fragments';
+import { efsMountOptions } from './mountVolume';
+import { body, type EfsStepDefinition, type EfsStepSettings } from './script';
 
 /** The line the script writes; its shell twin is the body's `entry=`. */
-export function fstabEntry(fileSystemId: string, mountPoint: string): string {
-  return `${validateFileSystemId(fileSystemId)}:/ ${validateMountPoint(mountPoint)} efs _netdev,tls 0 0`;
+export function fstabEntry(settings: Pick<EfsStepSettings, 'fileSystemId' | 'mountPoint' | 'iam'>): string {
+  return `${validateFileSystemId(settings.fileSystemId)}:/ ${validateMountPoint(settings.mountPoint)} efs _netdev,${efsMountOptions(settings)} 0 0`;
 }
 
 export const persistFstab: EfsStepDefinition<'persistFstab'> = {
   name: 'persistFstab',
   summary: (settings, instanceId) => `persist ${settings.fileSystemId} at ${settings.mountPoint} in /etc/fstab on ${instanceId}`,
-  exits: { badInput: 'FS_ID or MOUNT_POINT failed the check in the script' },
-  inputs: (settings) => ({ FS_ID: validateFileSystemId(settings.fileSystemId), MOUNT_POINT: validateMountPoint(settings.mountPoint) }),
+  exits: { badInput: 'FS_ID, MOUNT_POINT or MOUNT_OPTIONS failed the check in the script' },
+  inputs: (settings) => ({
+    FS_ID: validateFileSystemId(settings.fileSystemId),
+    MOUNT_POINT: validateMountPoint(settings.mountPoint),
+    MOUNT_OPTIONS: efsMountOptions(settings),
+  }),
   body: body(
     CHECK_FS_ID,
     CHECK_MOUNT_POINT,
+    CHECK_MOUNT_OPTIONS,
     REWRITE_FSTAB,
-    `entry="$FS_ID:/ $MOUNT_POINT efs _netdev,tls 0 0"
+    `entry="$FS_ID:/ $MOUNT_POINT efs _netdev,$MOUNT_OPTIONS 0 0"
 if rewrite_fstab "$entry"; then
   changed "wrote /etc/fstab line for $MOUNT_POINT: $entry"
 else

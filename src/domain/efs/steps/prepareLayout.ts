@@ -1,6 +1,6 @@
 /** Step 5 of mounting: the volume's layout, with the shared group and setgid modes. */
 import { validateGroupName, validateMountPoint, validateUserNames } from '../names';
-import { CHECK_GIVEN_USERS, CHECK_MOUNT_POINT, CHECK_USER, DETECT_LOGIN_USERS, IS_MOUNTED } from './fragments';
+import { CHECK_GIVEN_USERS, CHECK_MOUNT_POINT, CHECK_USER, DETECT_LOGIN_USERS, IS_MOUNTED, RESOLVE_USERS } from './fragments';
 import { body, STEP_EXIT_CODES, usersInWords, type EfsStepDefinition } from './script';
 
 const { conflict: CONFLICT, missingPrerequisite: MISSING } = STEP_EXIT_CODES;
@@ -37,6 +37,7 @@ export const prepareLayout: EfsStepDefinition<'prepareLayout'> = {
     CHECK_MOUNT_POINT,
     IS_MOUNTED,
     DETECT_LOGIN_USERS,
+    RESOLVE_USERS,
     CHECK_GIVEN_USERS,
     `is_mounted || fail ${MISSING} "$MOUNT_POINT is not mounted: run mountVolume first"
 gid=$(getent group "$GROUP" | head -n 1 | cut -d: -f3)

@@ -40,6 +40,8 @@ export interface EfsStepSettings {
   gid: number;
   /** Empty: each step detects the instance's login users itself. */
   users: readonly string[];
+  /** Mount with IAM authorization (`-o tls,iam`), for file system policies that require it. */
+  iam: boolean;
 }
 
 /** The users a step acts for, in words: the named ones, else the ones it will detect. */
