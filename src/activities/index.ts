@@ -1,9 +1,10 @@
 import { createDoctorActivities, DoctorDeps } from './doctor';
 import { createEfsActivities, EfsActivityDeps } from './efs';
+import { createFleetActivities, FleetActivityDeps } from './fleet';
 import { createIdentityActivities, IdentityActivityDeps } from './identity';
 import { createLxcActivities, LxcDeps } from './lxc';
 
-export type ActivityDeps = DoctorDeps & LxcDeps & EfsActivityDeps & IdentityActivityDeps;
+export type ActivityDeps = DoctorDeps & LxcDeps & EfsActivityDeps & FleetActivityDeps & IdentityActivityDeps;
 
 /** Every activity the worker registers, built from injected dependencies so tests can hand in their own. */
 export function createActivities(deps: ActivityDeps) {
@@ -11,6 +12,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createDoctorActivities(deps),
     ...createLxcActivities(deps),
     ...createEfsActivities(deps),
+    ...createFleetActivities(deps),
     ...createIdentityActivities(deps),
   };
 }

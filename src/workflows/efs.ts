@@ -1,11 +1,12 @@
 /**
- * The EFS runbook: make sure the file system and its mount targets exist, read every instance's facts (its
- * os-release, login users, mount.efs) before anything changes and report users that collide across instances,
- * then run each instance's steps (install efs-utils by the route its os-release calls for → group → users →
+ * The EFS runbook: resolve the instances (explicit IDs, and tags asked of EC2 when the run runs), make sure the
+ * file system and its mount targets exist, read every instance's facts (its os-release, login users, mount.efs,
+ * and whether the volume is already in place) before anything changes and report users that collide across
+ * instances, then run each instance's steps that is not already converged (install efs-utils by the route its os-release calls for → group → users →
  * mount → layout → fstab → umask) through SSM, one child workflow per instance with a deterministic ID, a
  * bounded number at once.
  */
-import { ApplicationFailure, executeChild, patched, proxyActivities, type RetryPolicy } from '@temporalio/workflow';
+import { ApplicationFailure, executeChild, patched, proxyActivities, workflowInfo, type RetryPolicy } from '@temporalio/workflow';
 import type { Activities } from '../activities';
 import {
   chooseInstallRoute,
@@ -16,7 +17,6 @@ import {
   parseInstanceFacts,
   planEfsMount,
   planEfsUnmount,
-  validateInstanceIds,
   validateVolumeName,
   type EfsMountRequest,
   type DistributorActivities,
@@ -26,7 +26,9 @@ import {
   type InstanceFacts,
   type PlannedStep,
 } from '../domain/efs';
-import { EFS_MOUNT_STEPS } from '../domain/efs/steps';
+import { fleetChanges, previousFleetOf, validateFleetSelection, type FleetChanges } from '../domain/efs/fleet';
+import { EFS_MOUNT_STEPS, EFS_UNMOUNT_STEPS } from '../domain/efs/steps';
+import type { TagSelector } from '../domain/efs/tagSelectors';
 import { INPUT_FAILURE_TYPES } from '../domain/errors';
 import { efsInstanceWorkflowId } from '../domain/workflowIds';
 import type { TargetProgress } from '../domain/progress';
@@ -65,6 +67,8 @@ const distributor = proxyActivities<DistributorActivities>({
 
 /** Histories from before the facts step ran their children straight after the mount targets. */
 const GATHER_FACTS_PATCH = 'efs-gather-instance-facts';
+/** Histories from before convergence was read started a child for every instance. */
+const SKIP_CONVERGED_PATCH = 'efs-skip-converged-instances';
 
 export interface EfsVolumeInput {
   name: string;
@@ -84,7 +88,10 @@ export interface EfsVolumeResult {
 }
 
 export interface EfsMountInput extends Omit<EfsMountRequest, 'fileSystemId' | 'instanceIds'> {
+  /** May be empty when tags select the instances. */
   instanceIds: string[];
+  /** Instances with all these tags, running, Linux: resolved by each run, so a schedule finds new ones. */
+  tags?: TagSelector[];
   /** Instances worked on at once. */
   concurrency?: number;
 }
@@ -94,6 +101,8 @@ export interface InstanceResult {
   ok: boolean;
   changes: string[];
   error?: string;
+  /** Found with everything in place by the read-only facts step: no other step ran there. */
+  converged?: boolean;
 }
 
 /** What an instance child returns: its result, plus its final progress row for the parent's board. */
@@ -113,12 +122,22 @@ export interface EfsRunResult {
   instances: InstanceResult[];
   /** Mounts only (absent in histories from before the facts step). */
   identities?: EfsIdentities;
+  /** Who this run acted on against the previous run of the same schedule; absent for runs without tags. */
+  fleet?: EfsFleetReport;
+}
+
+export interface EfsFleetReport extends FleetChanges {
+  tags: TagSelector[];
+  /** Whether a previous run's result was there to compare with (a schedule's second run onwards). */
+  comparedWithPreviousRun: boolean;
+  /** Tagged instances sharemount cannot serve (Windows), each with why. */
+  passedOver: Array<{ instanceId: string; reason: string }>;
 }
 
 const VOLUME_ROW = 'file system';
 
 function requestOf(input: EfsMountInput): Omit<EfsMountRequest, 'fileSystemId'> {
-  const { concurrency: _concurrency, ...request } = input;
+  const { concurrency: _concurrency, tags: _tags, ...request } = input;
   return request;
 }
 
@@ -126,11 +145,37 @@ function requestOf(input: EfsMountInput): Omit<EfsMountRequest, 'fileSystemId'> 
  * The volume and instances every run names, checked before its first call to AWS; the activities check them
  * again, and the rest of a mount's settings are checked with its plan, which needs the file system's ID.
  */
-function checkTargets(volumeName: string, instanceIds: readonly string[], instanceField?: string): void {
+function checkTargets(volumeName: string, instanceIds: readonly string[], instanceField?: string, tags?: readonly TagSelector[]): void {
   decide(() => {
     validateVolumeName(volumeName);
-    validateInstanceIds(instanceIds, instanceField);
+    validateFleetSelection({ instanceIds, tags }, instanceField);
   });
+}
+
+interface ResolvedFleet {
+  instanceIds: string[];
+  /** Absent when the run named its instances by ID only. */
+  report?: EfsFleetReport;
+}
+
+/**
+ * The instances this run acts on. With tags, EC2 is asked now (each scheduled run asks again) and the answer is
+ * compared with the previous run's result, which Temporal hands every scheduled run (workflowInfo().lastResult).
+ */
+async function resolveFleet(board: ProgressBoard, input: EfsMountInput, stepsPerInstance: number): Promise<ResolvedFleet> {
+  const tags = input.tags ?? [];
+  if (tags.length === 0) return { instanceIds: input.instanceIds };
+  const resolved = await board.step(VOLUME_ROW, 'resolveTargets', () =>
+    aws.resolveTargets.executeWithOptions({ summary: `find the running Linux instances with the tags, beside ${input.instanceIds.length} named one(s)` }, [
+      { instanceIds: input.instanceIds, tags },
+    ]),
+  );
+  resolved.instanceIds.filter((id) => !input.instanceIds.includes(id)).forEach((id) => board.add(id, stepsPerInstance));
+  const previous = previousFleetOf(workflowInfo().lastResult);
+  return {
+    instanceIds: resolved.instanceIds,
+    report: { tags, ...fleetChanges(previous, resolved.instanceIds), comparedWithPreviousRun: previous !== undefined, passedOver: resolved.passedOver },
+  };
 }
 
 /** How each command names its instances, so an error names a flag the operator can pass. */
@@ -380,16 +425,22 @@ function installRoutesOf(identities: EfsIdentities): Map<string, InstallRoute> {
 
 /** `sharemount efs mount`: ensure the volume, then every instance, and report each instance's result. */
 export async function efsMountWorkflow(input: EfsMountInput): Promise<EfsRunResult> {
-  checkTargets(input.volumeName, input.instanceIds);
+  checkTargets(input.volumeName, input.instanceIds, undefined, input.tags);
   const board = new ProgressBoard('efs', input.volumeName);
-  board.add(VOLUME_ROW, 6);
+  board.add(VOLUME_ROW, input.tags?.length ? 7 : 6);
   input.instanceIds.forEach((id) => board.add(id, EFS_MOUNT_STEPS.length));
   let volume: EfsVolumeResult;
+  let fleet: ResolvedFleet = { instanceIds: input.instanceIds };
   try {
-    volume = await ensureVolume(board, { name: input.volumeName, instanceIds: input.instanceIds }, MOUNT_INSTANCE_FIELD);
+    fleet = await resolveFleet(board, input, EFS_MOUNT_STEPS.length);
+    if (fleet.instanceIds.length === 0) {
+      await board.finish(VOLUME_ROW);
+      return emptyFleet(board, input.volumeName, '', fleet);
+    }
+    volume = await ensureVolume(board, { name: input.volumeName, instanceIds: fleet.instanceIds }, MOUNT_INSTANCE_FIELD);
   } catch (error) {
     await board.finish(VOLUME_ROW, error);
-    for (const id of input.instanceIds) await board.finish(id, `the file system is not ready: ${errorMessage(error)}`);
+    for (const id of fleet.instanceIds) await board.finish(id, `the file system is not ready: ${errorMessage(error)}`);
     board.done();
     throw error;
   }
@@ -398,7 +449,7 @@ export async function efsMountWorkflow(input: EfsMountInput): Promise<EfsRunResu
     await board.finish(instanceId, reason);
     unknown.push({ instanceId, ok: false, changes: [], error: reason });
   }
-  const reachable = input.instanceIds.filter((id) => !volume.unknownInstances.some((u) => u.instanceId === id));
+  const reachable = fleet.instanceIds.filter((id) => !volume.unknownInstances.some((u) => u.instanceId === id));
   const request = { ...requestOf(input), instanceIds: reachable, fileSystemId: volume.fileSystemId };
   const plan = await planOrFail(board, reachable, () => planEfsMount(request));
   const concurrency = input.concurrency ?? 10;
@@ -409,8 +460,9 @@ export async function efsMountWorkflow(input: EfsMountInput): Promise<EfsRunResu
   }
   const gathered = await gatherFacts(board, plan, concurrency);
   const routes = installRoutesOf(gathered.identities);
-  const ready = { ...plan, instances: plan.instances.filter((i) => routes.has(i.instanceId)) };
-  const instances = [...(await fanOutInstances(board, ready, request, concurrency, routes)), ...gathered.failed, ...unknown];
+  const converged = patched(SKIP_CONVERGED_PATCH) ? await finishConverged(board, gathered.identities) : [];
+  const ready = { ...plan, instances: plan.instances.filter((i) => routes.has(i.instanceId) && !converged.some((c) => c.instanceId === i.instanceId)) };
+  const instances = [...(await fanOutInstances(board, ready, request, concurrency, routes)), ...converged, ...gathered.failed, ...unknown];
   board.done();
   return {
     volume: input.volumeName,
@@ -418,14 +470,29 @@ export async function efsMountWorkflow(input: EfsMountInput): Promise<EfsRunResu
     ok: instances.every((i) => i.ok),
     instances,
     identities: gathered.identities,
+    ...(fleet.report ? { fleet: fleet.report } : {}),
   };
+}
+
+/** Instances the facts step found with everything in place: done, with no change, after that one command. */
+async function finishConverged(board: ProgressBoard, identities: EfsIdentities): Promise<InstanceResult[]> {
+  const converged = identities.instances.filter((facts) => facts.converged);
+  for (const { instanceId } of converged) await board.finish(instanceId);
+  return converged.map(({ instanceId }) => ({ instanceId, ok: true, changes: [], converged: true }));
+}
+
+/** Tags that match nothing now (an auto-scaling group at zero): nothing to do, and not a failure. */
+function emptyFleet(board: ProgressBoard, volumeName: string, fileSystemId: string, fleet: ResolvedFleet): EfsRunResult {
+  board.done();
+  return { volume: volumeName, fileSystemId, ok: true, instances: [], ...(fleet.report ? { fleet: fleet.report } : {}) };
 }
 
 /** `sharemount efs unmount`: unmount by mount point and remove exactly that fstab line; the data stays. */
 export async function efsUnmountWorkflow(input: EfsMountInput): Promise<EfsRunResult> {
-  checkTargets(input.volumeName, input.instanceIds);
+  checkTargets(input.volumeName, input.instanceIds, undefined, input.tags);
   const board = new ProgressBoard('efs', input.volumeName);
-  board.add(VOLUME_ROW, 1);
+  board.add(VOLUME_ROW, input.tags?.length ? 2 : 1);
+  const fleet = await resolveFleet(board, input, EFS_UNMOUNT_STEPS.length);
   const found = await board.step(VOLUME_ROW, 'findFileSystem', () =>
     aws.findFileSystem.executeWithOptions({ summary: `find the file system of volume ${input.volumeName}` }, [{ name: input.volumeName }]),
   );
@@ -436,10 +503,17 @@ export async function efsUnmountWorkflow(input: EfsMountInput): Promise<EfsRunRe
     throw error;
   }
   await board.finish(VOLUME_ROW);
-  const request = { ...requestOf(input), fileSystemId: found.fileSystemId };
+  const request = { ...requestOf(input), instanceIds: fleet.instanceIds, fileSystemId: found.fileSystemId };
+  if (fleet.instanceIds.length === 0) return emptyFleet(board, input.volumeName, found.fileSystemId, fleet);
   const plan = await planOrFail(board, [], () => planEfsUnmount(request));
   plan.instances.forEach((instance) => board.add(instance.instanceId, instance.steps.length));
   const instances = await fanOutInstances(board, plan, request, input.concurrency ?? 10);
   board.done();
-  return { volume: input.volumeName, fileSystemId: found.fileSystemId, ok: instances.every((i) => i.ok), instances };
+  return {
+    volume: input.volumeName,
+    fileSystemId: found.fileSystemId,
+    ok: instances.every((i) => i.ok),
+    instances,
+    ...(fleet.report ? { fleet: fleet.report } : {}),
+  };
 }

@@ -166,6 +166,27 @@ describeNeeding([needs.rootNamespaces()], 'EFS step scripts on two instances sha
     expect(source).toBe('127.0.0.1:/\n');
   });
 
+  test('gatherInstanceFacts finds both instances converged after the first run; a fresh instance shows its drift', async () => {
+    expect(firstRun.filter((r) => r.step === 'gatherInstanceFacts')).toHaveLength(2);
+    for (const [instance, settings] of [
+      [pair.ubuntuInstance, ubuntuSettings],
+      [pair.rockyInstance, rockySettings],
+    ] as const) {
+      const facts = parseInstanceFacts('i-0000000000000000a', (await runStep(instance, 'gatherInstanceFacts', settings)).stdout);
+      expect({ instance: instance.name, converged: facts.converged, drift: facts.drift }).toEqual({ instance: instance.name, converged: true, drift: [] });
+    }
+    const fresh = await createInstanceSandbox({ name: 'fresh', efsRoot: pair.efs.root, image: 'ubuntu-24.04' });
+    const facts = parseInstanceFacts('i-0000000000000000b', (await runStep(fresh, 'gatherInstanceFacts', ubuntuSettings)).stdout);
+    expect(facts.converged).toBe(false);
+    expect(facts.drift).toEqual(
+      expect.arrayContaining([
+        `${FS_ID} is not mounted at ${MOUNT_POINT}`,
+        'ubuntu is not in group prism-shared',
+        '/etc/profile.d/sharemount-umask.sh does not set umask 002',
+      ]),
+    );
+  });
+
   test('running every step a second time changes nothing', async () => {
     const fstabBefore = fs.readFileSync(path.join(pair.ubuntuInstance.etcDir, 'fstab'), 'utf8');
     const groupBefore = fs.readFileSync(path.join(pair.ubuntuInstance.etcDir, 'group'), 'utf8');

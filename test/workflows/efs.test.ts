@@ -22,6 +22,7 @@ function network(instanceId: string, vpcId = 'vpc-0aaaa1111', zone = 'us-east-1a
 }
 
 const AMAZON_LINUX = 'SHAREMOUNT_FACT os amzn|2023|fedora\nSHAREMOUNT_FACT user ec2-user 1000 1000\nSHAREMOUNT_FACT mount-efs no\n';
+const CONVERGED = `${AMAZON_LINUX}SHAREMOUNT_FACT converged yes\n`;
 const UBUNTU = 'SHAREMOUNT_FACT os ubuntu|24.04|debian\nSHAREMOUNT_FACT user ubuntu 1000 1000\nSHAREMOUNT_FACT mount-efs no\n';
 
 /** What gatherInstanceFacts prints on an instance: Amazon Linux 2023 unless the test says otherwise. */
@@ -51,6 +52,7 @@ function efsStubs(overrides: Record<string, (...args: any[]) => Promise<unknown>
     awaitMountTargetsAvailable: async () => [],
     runStepOnInstance: factsStep(),
     installPackageOnInstance: async () => ({ changed: ['installed AmazonEFSUtils'] }),
+    resolveTargets: async ({ instanceIds }: { instanceIds: string[] }) => ({ instanceIds, tagged: [], passedOver: [] }),
     ...overrides,
   });
 }
@@ -254,6 +256,53 @@ describe('EFS workflows with stub activities', () => {
     expect(result.instances.find((i) => i.instanceId === A)).toMatchObject({ ok: false, error: expect.stringContaining('gatherInstanceFacts: ') });
     expect(result.instances.find((i) => i.instanceId === B)).toMatchObject({ ok: true });
     expect(recorder.calls.runStepOnInstance.filter(([input]) => (input as { instanceId: string }).instanceId === A)).toHaveLength(1);
+  });
+
+  test('tags are resolved by the run: the tagged instances join the named one, and every one is mounted', async () => {
+    const tags = [{ key: 'Project', values: ['research'] }];
+    const { activities, recorder } = efsStubs({
+      resolveTargets: async ({ instanceIds }: { instanceIds: string[] }) => ({ instanceIds: [...instanceIds, B].sort(), tagged: [B], passedOver: [] }),
+    });
+    const result = await harness.run(activities, async (taskQueue) =>
+      (await start(efsMountWorkflow, taskQueue, [{ volumeName: uniqueName('vol'), instanceIds: [A], tags }])).result(),
+    );
+    expect(recorder.calls.resolveTargets).toEqual([[{ instanceIds: [A], tags }]]);
+    expect(result.instances.map((i) => i.instanceId).sort()).toEqual([A, B]);
+    expect(result.fleet).toEqual({ tags, joined: [A, B], departed: [], comparedWithPreviousRun: false, passedOver: [] });
+    expect(new Set(recorder.calls.runStepOnInstance.map(([input]) => (input as { instanceId: string }).instanceId))).toEqual(new Set([A, B]));
+  });
+
+  test('tags that match nothing now end the run ok with no instance and no AWS change', async () => {
+    const { activities, recorder } = efsStubs({ resolveTargets: async () => ({ instanceIds: [], tagged: [], passedOver: [] }) });
+    const result = await harness.run(activities, async (taskQueue) =>
+      (await start(efsMountWorkflow, taskQueue, [{ volumeName: uniqueName('vol'), instanceIds: [], tags: [{ key: 'Team', values: ['gone'] }] }])).result(),
+    );
+    expect(result).toMatchObject({ ok: true, instances: [], fleet: { joined: [], departed: [] } });
+    expect(recorder.count('ensureFileSystem')).toBe(0);
+  });
+
+  test('bad input: neither instance IDs nor tags fails at once naming both ways', async () => {
+    const { activities } = efsStubs();
+    const failure = await harness.run(activities, async (taskQueue) =>
+      runFailure(await start(efsMountWorkflow, taskQueue, [{ volumeName: uniqueName('vol'), instanceIds: [] }])),
+    );
+    expect(failure.message).toContain('--tag Key=Value');
+  });
+
+  test('a converged instance costs the one read-only facts step and reports 0 changes; the other runs every step', async () => {
+    const { activities, recorder } = efsStubs({ runStepOnInstance: factsStep({ [A]: CONVERGED, [B]: AMAZON_LINUX }) });
+    const result = await harness.run(activities, async (taskQueue) =>
+      (await start(efsMountWorkflow, taskQueue, [{ volumeName: uniqueName('vol'), instanceIds: [A, B] }])).result(),
+    );
+    expect(result.ok).toBe(true);
+    expect(result.instances.find((i) => i.instanceId === A)).toEqual({ instanceId: A, ok: true, changes: [], converged: true });
+    const stepsOn = (id: string) =>
+      recorder.calls.runStepOnInstance
+        .map(([input]) => input as { instanceId: string; step: string })
+        .filter((i) => i.instanceId === id)
+        .map((i) => i.step);
+    expect(stepsOn(A)).toEqual(['gatherInstanceFacts']);
+    expect(stepsOn(B).length).toBeGreaterThan(5);
   });
 
   test('cancellation ends the run as cancelled, and cancels the child and its running step', async () => {

@@ -13,6 +13,8 @@ import {
   type EfsMountRequest,
   type EfsPlan,
 } from '../../domain/efs';
+import { fleetInWords, validateFleetSelection } from '../../domain/efs/fleet';
+import { describeTagSelectors, parseTagSelectors, type TagSelector } from '../../domain/efs/tagSelectors';
 import { generalTaskQueue } from '../../temporal/connection';
 import { efsRunWorkflowId } from '../../domain/workflowIds';
 import { efsCreateWorkflow, efsMountWorkflow, efsUnmountWorkflow, type EfsRunResult, type EfsVolumeResult } from '../../workflows';
@@ -28,6 +30,7 @@ interface MountOptions {
   gid?: number;
   user?: string[];
   iam?: boolean;
+  tag?: string[];
   concurrency: number;
   dryRun?: boolean;
   json?: boolean;
@@ -43,20 +46,42 @@ const collect = (value: string, previous: string[] = []) => [...previous, value]
 export function mountRequest(
   name: string,
   instanceIds: string[],
-  options: Pick<MountOptions, 'mountPoint' | 'group' | 'gid' | 'user' | 'iam'>,
-): EfsMountRequest {
-  const request: EfsMountRequest = {
+  options: Pick<MountOptions, 'mountPoint' | 'group' | 'gid' | 'user' | 'iam' | 'tag'>,
+): EfsMountRequest & { tags: TagSelector[] } {
+  const tags = parseTagSelectors(options.tag ?? []);
+  const request = {
     volumeName: validateVolumeName(name),
     fileSystemId: 'fs-00000000',
-    instanceIds: validateInstanceIds(instanceIds),
+    instanceIds: validateFleetSelection({ instanceIds, tags }),
     mountPoint: options.mountPoint,
     group: options.group,
     gid: options.gid,
     users: options.user,
     iam: options.iam === true ? true : undefined,
+    tags,
   };
-  resolveEfsSettings(request);
+  // The tagged instances are found when the run runs; the settings' check needs an instance, not which one.
+  resolveEfsSettings({ ...request, instanceIds: request.instanceIds.length ? request.instanceIds : [TAGGED_PLACEHOLDER] });
   return request;
+}
+
+const TAGGED_PLACEHOLDER = 'i-00000000';
+
+/** The dry run's instances: the named ones and what the tags resolve to now (a later run asks EC2 again). */
+async function instancesNow(request: { instanceIds: readonly string[]; tags: TagSelector[] }): Promise<string[]> {
+  if (request.tags.length === 0) return [...request.instanceIds];
+  const [{ EC2Client }, { resolveTargets }] = await Promise.all([import('@aws-sdk/client-ec2'), import('../../host/aws/targets')]);
+  const ec2 = new EC2Client({});
+  try {
+    const resolved = await resolveTargets(ec2, request);
+    process.stderr.write(
+      `tags ${describeTagSelectors(request.tags)} select ${resolved.tagged.length ? resolved.tagged.join(', ') : 'no running Linux instance'} now; every run asks EC2 again\n`,
+    );
+    for (const { instanceId, reason } of resolved.passedOver) process.stderr.write(`passed over ${instanceId}: ${reason}\n`);
+    return resolved.instanceIds;
+  } finally {
+    ec2.destroy();
+  }
 }
 
 /** Read-only lookup for the dry run: the plan shows the real file-system ID when the volume exists. */
@@ -92,6 +117,20 @@ function renderPlan(plan: EfsPlan, exists: boolean): string {
   return [head, ...mountNotes, ...instances, 'dry run: nothing was sent'].join('\n\n');
 }
 
+/** Who the run acted on: converged instances, and with tags who joined and departed since the previous run. */
+export function fleetLines(result: EfsRunResult): string[] {
+  const converged = result.instances.filter((i) => i.converged).map((i) => i.instanceId);
+  const lines = converged.length ? [`found converged, unchanged (one read-only command each): ${converged.join(', ')}`] : [];
+  const fleet = result.fleet;
+  if (!fleet) return lines;
+  const since = fleet.comparedWithPreviousRun ? 'since the previous run' : 'no previous run to compare with';
+  return [
+    ...lines,
+    `tags ${describeTagSelectors(fleet.tags)} (${since}): joined ${fleet.joined.join(', ') || 'none'}; departed ${fleet.departed.join(', ') || 'none'}`,
+    ...fleet.passedOver.map((p) => `passed over ${p.instanceId}: ${p.reason}`),
+  ];
+}
+
 /** A mount's or unmount's result in words: the summary, each instance's install route and users, collisions, failures. */
 export function renderEfsRun(result: EfsRunResult, progress?: Parameters<typeof renderSummary>[1]): string {
   const failed = result.instances.filter((i) => !i.ok);
@@ -100,7 +139,7 @@ export function renderEfsRun(result: EfsRunResult, progress?: Parameters<typeof 
       `${i.instanceId}: ${installRouteInWords(chooseInstallRoute(i), i.os)}; users ${i.users.map((u) => `${u.name} (${u.uid}:${u.gid})`).join(', ') || 'none'}`,
   );
   const collisions = (result.identities?.collisions ?? []).map((c) => paint('yellow', `collision: ${collisionInWords(c)}`));
-  return [renderSummary(result, progress), ...facts, ...collisions, ...failed.map((i) => paint('red', `${i.instanceId}: ${i.error}`))]
+  return [renderSummary(result, progress), ...fleetLines(result), ...facts, ...collisions, ...failed.map((i) => paint('red', `${i.instanceId}: ${i.error}`))]
     .filter(Boolean)
     .join('\n');
 }
@@ -108,7 +147,12 @@ export function renderEfsRun(result: EfsRunResult, progress?: Parameters<typeof 
 function mountLike(action: 'mount' | 'unmount'): Command {
   const command = new Command(action)
     .argument('<name>', 'volume name')
-    .argument('<instance-id...>', 'EC2 instance IDs (reached through SSM Run Command)')
+    .argument('[instance-id...]', 'EC2 instance IDs (reached through SSM Run Command); optional with --tag')
+    .option(
+      '--tag <key=value>',
+      'also every running Linux instance with this tag, found when the run runs (repeat: all must match; Key=V1,V2: any value)',
+      collect,
+    )
     .option('--mount-point <path>', 'where the volume is mounted on each instance (default /mnt/<name>)')
     .option('--group <name>', 'shared group on every instance (default prism-shared)')
     .addOption(gidOption('--gid <gid>', 'GID of the shared group (default 3000)'))
@@ -121,9 +165,14 @@ function mountLike(action: 'mount' | 'unmount'): Command {
   return command.action(async (name: string, instanceIds: string[], options: MountOptions) => {
     const request = mountRequest(name, instanceIds, options);
     if (options.dryRun) {
-      const id = await existingFileSystemId(request.volumeName);
-      const plan = (action === 'mount' ? planEfsMount : planEfsUnmount)({ ...request, fileSystemId: id ?? request.fileSystemId });
-      if (options.json) printJson({ ...plan, fileSystemExists: Boolean(id) });
+      const [id, instanceIds] = await Promise.all([existingFileSystemId(request.volumeName), instancesNow(request)]);
+      if (instanceIds.length === 0) {
+        if (options.json) printJson({ action, volumeName: request.volumeName, tags: request.tags, instances: [] });
+        else process.stdout.write(`no instance matches ${fleetInWords(request)} now: a run would change nothing\ndry run: nothing was sent\n`);
+        return;
+      }
+      const plan = (action === 'mount' ? planEfsMount : planEfsUnmount)({ ...request, instanceIds, fileSystemId: id ?? request.fileSystemId });
+      if (options.json) printJson({ ...plan, tags: request.tags, fileSystemExists: Boolean(id) });
       else process.stdout.write(`${renderPlan(plan, Boolean(id))}\n`);
       return;
     }
@@ -145,7 +194,7 @@ function mountLike(action: 'mount' | 'unmount'): Command {
               concurrency: options.concurrency,
             },
           ],
-          staticSummary: `EFS ${action} ${request.volumeName} on ${request.instanceIds.length} instance(s)`,
+          staticSummary: `EFS ${action} ${request.volumeName} on ${fleetInWords(request)}`,
           typedSearchAttributes: runSearchAttributes('efs', [request.volumeName], [...request.instanceIds]),
         },
         { json: Boolean(options.json), detach: options.detach, render: renderEfsRun },
@@ -218,13 +267,13 @@ export function efsCommand(): Command {
       .description('mount the volume on every instance: efs-utils, group, users, TLS mount, layout, fstab, umask; one child workflow per instance')
       .addHelpText(
         'after',
-        '\nExamples:\n  $ sharemount efs mount research i-0123456789abcdef0 i-0fedcba9876543210\n  $ sharemount efs mount research i-0123456789abcdef0 --user ubuntu --dry-run',
+        '\nExamples:\n  $ sharemount efs mount research i-0123456789abcdef0 i-0fedcba9876543210\n  $ sharemount efs mount research --tag Project=research --dry-run\n  $ sharemount efs mount research i-0123456789abcdef0 --user ubuntu --dry-run',
       ),
   );
   efs.addCommand(
     mountLike('unmount')
       .description('unmount by mount point and remove exactly that fstab line; the data stays')
-      .addHelpText('after', '\nExample:\n  $ sharemount efs unmount research i-0123456789abcdef0'),
+      .addHelpText('after', '\nExamples:\n  $ sharemount efs unmount research i-0123456789abcdef0\n  $ sharemount efs unmount research --tag Project=research'),
   );
   return efs;
 }

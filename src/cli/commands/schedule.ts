@@ -12,7 +12,9 @@ import { efsMountWorkflow, lxcApplyWorkflow } from '../../workflows';
 import { runSearchAttributes } from '../../workflows/definitions';
 import { defaultNodeName } from '../../temporal/connection';
 import { CliError, EXIT } from '../exitCodes';
-import { mountRequest } from './efs';
+import { fleetLines, mountRequest } from './efs';
+import { fleetInWords } from '../../domain/efs/fleet';
+import type { EfsRunResult } from '../../workflows';
 import { printJson, table } from '../output';
 import { gidOption } from '../parsers';
 import { Session, withSession } from '../session';
@@ -78,6 +80,7 @@ interface CreateOptions extends CommonScheduleOptions {
   mountPoint?: string;
   group?: string;
   gid?: number;
+  tag?: string[];
 }
 
 async function createLxcSchedule(name: string, rest: string[], options: CreateOptions): Promise<void> {
@@ -100,21 +103,23 @@ async function createLxcSchedule(name: string, rest: string[], options: CreateOp
 
 async function createEfsSchedule(name: string, rest: string[], options: CreateOptions): Promise<void> {
   const [volume, ...instanceIds] = rest;
-  if (!volume || instanceIds.length === 0) throw new InputError('<args>', 'efs needs <volume> <instance-id...>');
+  if (!volume || (instanceIds.length === 0 && !options.tag?.length))
+    throw new InputError('<args>', 'efs needs <volume> and <instance-id...>, or <volume> --tag Key=Value');
   // Every run gets what a one-off `efs mount` would accept, checked now by the same code, so a bad
-  // --gid is exit 2 here and not a failed run an hour later.
-  const { volumeName, instanceIds: validIds, mountPoint, group, gid } = mountRequest(volume, instanceIds, options);
+  // --gid is exit 2 here and not a failed run an hour later. Tags are kept as selectors: each run resolves them.
+  const { volumeName, instanceIds: validIds, mountPoint, group, gid, tags } = mountRequest(volume, instanceIds, options);
   const ids = [...validIds];
+  const fleet = fleetInWords({ instanceIds: ids, tags });
   const action: ScheduleOptionsAction = {
     type: 'startWorkflow',
     workflowType: efsMountWorkflow,
     taskQueue: generalTaskQueue(),
     workflowId: efsRunWorkflowId('mount', volumeName),
-    args: [{ volumeName, instanceIds: ids, mountPoint, group, gid }],
-    staticSummary: `scheduled EFS re-apply of ${volumeName} on ${ids.length} instance(s)`,
+    args: [{ volumeName, instanceIds: ids, mountPoint, group, gid, ...(tags.length ? { tags } : {}) }],
+    staticSummary: `scheduled EFS re-apply of ${volumeName} on ${fleet}`,
     typedSearchAttributes: runSearchAttributes('efs', [volumeName], ids),
   };
-  await createSchedule(name, action, options, `EFS ${volumeName} on ${ids.join(', ')}`);
+  await createSchedule(name, action, options, `EFS ${volumeName} on ${fleet}`);
 }
 
 function createCommand(): Command {
@@ -122,7 +127,7 @@ function createCommand(): Command {
     .description('create a Temporal Schedule that re-applies volumes and reports the drift each run found and fixed')
     .argument('<name>', 'schedule name')
     .addArgument(new Argument('<backend>', 'lxc or efs').choices(['lxc', 'efs']))
-    .argument('[args...]', 'efs: <volume> <instance-id...>')
+    .argument('[args...]', 'efs: <volume> [instance-id...] (with --tag, the IDs are optional)')
     .requiredOption('--every <interval>', 'how often to re-apply, e.g. 30m, 1h, 1d')
     .option('--catchup-window <interval>', 'runs missed while Temporal was down are made up within this window', '1h')
     .option('--pause-on-failure', 'pause the schedule when a run fails, until someone resumes it')
@@ -134,15 +139,27 @@ function createCommand(): Command {
     .option('--mount-point <path>', 'efs: mount point (default /mnt/<volume>)')
     .option('--group <name>', 'efs: shared group (default prism-shared)')
     .addOption(gidOption('--gid <gid>', 'efs: GID of the shared group (default 3000)'))
+    .option(
+      '--tag <key=value>',
+      'efs: every running Linux instance with this tag, found again by each run (repeat: all must match)',
+      (v: string, p: string[] = []) => [...p, v],
+    )
     .option('--json', 'print JSON')
     .addHelpText(
       'after',
-      '\nLXC runs read the config again each time and walk every entry, so a single file chowned back is found.\n\nExamples:\n  $ sharemount schedule create models-hourly lxc --config /etc/phoenix/phoenix_hypervisor_config.json --every 1h\n  $ sharemount schedule create research-daily efs research i-0123456789abcdef0 --every 1d --pause-on-failure',
+      '\nLXC runs read the config again each time and walk every entry, so a single file chowned back is found.\n\nExamples:\n  $ sharemount schedule create models-hourly lxc --config /etc/phoenix/phoenix_hypervisor_config.json --every 1h\n  $ sharemount schedule create research-daily efs research i-0123456789abcdef0 --every 1d --pause-on-failure\n  $ sharemount schedule create research-fleet efs research --tag Project=research --every 15m',
     )
     .action(async (name: string, backend: 'lxc' | 'efs', rest: string[], options: CreateOptions) => {
       validateName(name);
       await (backend === 'lxc' ? createLxcSchedule : createEfsSchedule)(name, rest, options);
     });
+}
+
+/** An EFS run's joins, departures and converged instances in words; nothing for other runs. */
+function efsFleetOf(result: unknown): string[] | undefined {
+  const run = result as Partial<EfsRunResult>;
+  if (!Array.isArray(run.instances) || typeof run.fileSystemId !== 'string') return undefined;
+  return fleetLines(run as EfsRunResult);
 }
 
 /** The last runs of a schedule with what each found and fixed. */
@@ -157,6 +174,7 @@ async function recentRuns(session: Session, actions: Array<{ takenAt: Date; acti
         workflowId: action.workflow.workflowId,
         status: status.name,
         drift: result === undefined ? undefined : driftReport(result),
+        fleet: result === undefined ? undefined : efsFleetOf(result),
       };
     }),
   );
@@ -219,7 +237,9 @@ export function scheduleCommand(): Command {
             `schedule ${name}: ${summary.note ?? ''}${summary.paused ? ' (paused)' : ''}\nnext: ${summary.nextRuns.slice(0, 3).join(', ')}\n`,
           );
           for (const run of runs)
-            process.stdout.write(`${run.takenAt} ${run.workflowId} ${run.status}${run.drift ? `\n  ${run.drift.lines.join('\n  ')}` : ''}\n`);
+            process.stdout.write(
+              `${run.takenAt} ${run.workflowId} ${run.status}${[...(run.drift?.lines ?? []), ...(run.fleet ?? [])].map((line) => `\n  ${line}`).join('')}\n`,
+            );
         }),
       ),
   );

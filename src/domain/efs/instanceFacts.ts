@@ -22,13 +22,20 @@ export interface InstanceFacts {
   os: OsRelease;
   users: LoginUser[];
   mountEfsInstalled: boolean;
+  /** Everything the mount's steps make was found in place: the run changes nothing there. */
+  converged: boolean;
+  /** What is not yet as the steps leave it, one line each (empty when converged). */
+  drift: string[];
 }
 
-const FACT_LINE = /^SHAREMOUNT_FACT (os|user|mount-efs) (.*)$/;
+const FACT_LINE = /^SHAREMOUNT_FACT (os|user|mount-efs|drift|converged) (.*)$/;
 
-/** The facts in the step's stdout (SHAREMOUNT_FACT lines); a line that does not parse is left out. */
+/**
+ * The facts in the step's stdout (SHAREMOUNT_FACT lines); a line that does not parse is left out. Converged
+ * only when the script said so and named no drift: a truncated output is never taken for "nothing to do".
+ */
 export function parseInstanceFacts(instanceId: string, stdout: string): InstanceFacts {
-  const facts: InstanceFacts = { instanceId, os: { id: '', versionId: '', idLike: [] }, users: [], mountEfsInstalled: false };
+  const facts: InstanceFacts = { instanceId, os: { id: '', versionId: '', idLike: [] }, users: [], mountEfsInstalled: false, converged: false, drift: [] };
   for (const raw of stdout.split('\n')) {
     const match = FACT_LINE.exec(raw.replace(/\r$/, ''));
     if (!match) continue;
@@ -39,10 +46,15 @@ export function parseInstanceFacts(instanceId: string, stdout: string): Instance
     } else if (kind === 'user') {
       const user = /^([_a-z][_a-z0-9-]*) ([0-9]+) ([0-9]+)$/.exec(value.trim());
       if (user) facts.users.push({ name: user[1], uid: Number(user[2]), gid: Number(user[3]) });
-    } else {
+    } else if (kind === 'mount-efs') {
       facts.mountEfsInstalled = value.trim() === 'yes';
+    } else if (kind === 'drift') {
+      facts.drift.push(value.trim());
+    } else {
+      facts.converged = value.trim() === 'yes';
     }
   }
+  if (facts.drift.length > 0) facts.converged = false;
   return facts;
 }
 

@@ -6,7 +6,14 @@ import { InputError } from '../../../src/domain/errors';
 const [A, B, C] = ['i-0aaaaaaaaaaaaaaa1', 'i-0bbbbbbbbbbbbbbb2', 'i-0ccccccccccccccc3'];
 
 function facts(instanceId: string, id: string, versionId: string, users: Array<[string, number]>): InstanceFacts {
-  return { instanceId, os: { id, versionId, idLike: [] }, users: users.map(([name, uid]) => ({ name, uid, gid: uid })), mountEfsInstalled: false };
+  return {
+    instanceId,
+    os: { id, versionId, idLike: [] },
+    users: users.map(([name, uid]) => ({ name, uid, gid: uid })),
+    mountEfsInstalled: false,
+    converged: false,
+    drift: [],
+  };
 }
 
 describe('instance facts', () => {
@@ -23,7 +30,16 @@ describe('instance facts', () => {
       os: { id: 'rocky', versionId: '9.5', idLike: ['rhel', 'centos', 'fedora'] },
       users: [{ name: 'rocky', uid: 1000, gid: 1000 }],
       mountEfsInstalled: true,
+      converged: false,
+      drift: [],
     });
+  });
+
+  test('converged only when the script says so and names no drift; drift lines are kept in words', () => {
+    expect(parseInstanceFacts(A, 'SHAREMOUNT_FACT converged yes\n').converged).toBe(true);
+    const drifted = parseInstanceFacts(A, 'SHAREMOUNT_FACT drift group prism-shared with GID 3000 is missing\nSHAREMOUNT_FACT converged yes\n');
+    expect(drifted).toMatchObject({ converged: false, drift: ['group prism-shared with GID 3000 is missing'] });
+    expect(parseInstanceFacts(A, 'SHAREMOUNT_FACT os amzn|2023|\n').converged).toBe(false);
   });
 
   test('the stock images: ubuntu, rocky and ec2-user at UID 1000 are one collision naming all three', () => {
