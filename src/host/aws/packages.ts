@@ -4,9 +4,9 @@
  */
 import { SSMClient } from '@aws-sdk/client-ssm';
 import { commandTimeouts } from '../../domain/efs/commandTimeouts';
+import { validatePackage } from '../../domain/efs/distributor';
 import { validateInstanceId } from '../../domain/efs/names';
 import { packageInstallFailure, packageInstallOutput, trimOutput } from '../../domain/efs/results';
-import { InputError } from '../../domain/errors';
 import { OUTPUT_LIMIT, runSsmCommand, type SsmCommandOptions } from './ssmCommand';
 
 export interface InstallPackageInput {
@@ -30,32 +30,13 @@ export interface InstallPackageResult {
   stderr: string;
 }
 
-/** Distributor package names and versions: letters, digits and `._-` (AWS's own names are like that). */
-const PACKAGE_NAME = /^[A-Za-z0-9_.-]{3,128}$/;
-const PACKAGE_VERSION = /^[A-Za-z0-9_.-]{1,128}$/;
-
-function validatePackage(input: InstallPackageInput): void {
-  if (!PACKAGE_NAME.test(input.packageName)) {
-    throw new InputError(
-      'packageName',
-      `${JSON.stringify(input.packageName)} is not a Distributor package name (3-128 letters, digits, '.', '_' or '-'), e.g. AmazonEFSUtils`,
-    );
-  }
-  if (input.version !== undefined && !PACKAGE_VERSION.test(input.version)) {
-    throw new InputError(
-      'version',
-      `${JSON.stringify(input.version)} is not a package version (letters, digits, '.', '_' or '-'); leave it out for the latest`,
-    );
-  }
-}
-
 export async function installPackage(
   ssm: SSMClient,
   input: InstallPackageInput,
   options: Omit<SsmCommandOptions, 'explainFailure'>,
 ): Promise<InstallPackageResult> {
   validateInstanceId(input.instanceId);
-  validatePackage(input);
+  validatePackage(input.packageName, input.version);
   // AWS-ConfigureAWSPackage has no executionTimeout parameter (the plugin's installer runs to its own end);
   // the delivery timeout still bounds a command the agent never takes.
   const timeouts = commandTimeouts({ deliveryTimeoutSeconds: input.deliveryTimeoutSeconds });
