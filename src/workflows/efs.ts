@@ -77,7 +77,7 @@ export interface EfsVolumeInput {
 export interface EfsVolumeResult {
   fileSystemId: string;
   created: boolean;
-  /** Instances EC2 does not know: they fail alone, the others go on. */
+  /** Instances EC2 does not know, or whose SSM agent cannot take commands: they fail alone, the others go on. */
   unknownInstances: Array<{ instanceId: string; reason: string }>;
   securityGroupId: string;
   mountTargets: Array<{ mountTargetId: string; subnetId: string; availabilityZone: string; created: boolean }>;
@@ -116,6 +116,7 @@ export interface EfsRunResult {
 }
 
 const VOLUME_ROW = 'file system';
+const CHECK_AGENTS_PATCH = 'efs-check-agents-first';
 
 function requestOf(input: EfsMountInput): Omit<EfsMountRequest, 'fileSystemId'> {
   const { concurrency: _concurrency, ...request } = input;
@@ -153,9 +154,20 @@ async function ensureVolume(board: ProgressBoard, input: EfsVolumeInput, instanc
   const located = await board.step(row, 'locateInstances', () =>
     aws.locateInstances.executeWithOptions({ summary: `find the subnets of ${input.instanceIds.length} instance(s)` }, [{ instanceIds: input.instanceIds }]),
   );
+  // The agent is asked first: an instance whose SSM agent is offline, unregistered or not on Linux fails alone
+  // now. Behind a patch marker, so runs recorded before this step replay without it.
+  if (patched(CHECK_AGENTS_PATCH)) {
+    const agents = await board.step(row, 'checkAgents', () =>
+      aws.checkAgents.executeWithOptions({ summary: 'ask Systems Manager whether the SSM agents are Online' }, [
+        { instanceIds: located.found.map((i) => i.instanceId) },
+      ]),
+    );
+    located.unknown.push(...agents.notReady);
+    located.found = located.found.filter((i) => agents.ready.includes(i.instanceId));
+  }
   const instances = located.found;
   if (instances.length === 0) {
-    throw ApplicationFailure.nonRetryable(`none of the instances exists: ${located.unknown.map((u) => u.reason).join('; ')}`, 'UnknownInstances');
+    throw ApplicationFailure.nonRetryable(`none of the instances can take commands: ${located.unknown.map((u) => u.reason).join('; ')}`, 'UnknownInstances');
   }
   const network = decide(() => chooseMountTargetSubnets(instances, input.subnetIds, instanceField));
   const group = await board.step(
@@ -209,7 +221,7 @@ async function ensureVolume(board: ProgressBoard, input: EfsVolumeInput, instanc
 export async function efsCreateWorkflow(input: EfsVolumeInput): Promise<EfsVolumeResult> {
   checkTargets(input.name, input.instanceIds, CREATE_INSTANCE_FIELD);
   const board = new ProgressBoard('efs', input.name);
-  board.add(VOLUME_ROW, 6);
+  board.add(VOLUME_ROW, 7);
   try {
     return await ensureVolume(board, input, CREATE_INSTANCE_FIELD);
   } catch (error) {
@@ -382,7 +394,7 @@ function installRoutesOf(identities: EfsIdentities): Map<string, InstallRoute> {
 export async function efsMountWorkflow(input: EfsMountInput): Promise<EfsRunResult> {
   checkTargets(input.volumeName, input.instanceIds);
   const board = new ProgressBoard('efs', input.volumeName);
-  board.add(VOLUME_ROW, 6);
+  board.add(VOLUME_ROW, 7);
   input.instanceIds.forEach((id) => board.add(id, EFS_MOUNT_STEPS.length));
   let volume: EfsVolumeResult;
   try {
