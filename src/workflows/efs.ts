@@ -19,7 +19,6 @@ import {
   validateInstanceIds,
   validateVolumeName,
   type EfsMountRequest,
-  type DistributorActivities,
   type EfsPlan,
   type IdentityCollision,
   type InstallRoute,
@@ -48,16 +47,9 @@ const AWS_RETRY: RetryPolicy = {
 const aws = proxyActivities<Activities>({ startToCloseTimeout: '2 minutes', retry: AWS_RETRY });
 
 // Polling activities heartbeat; a lost worker is noticed within the heartbeat timeout, and the retry polls
-// the same command (its ID is in the last heartbeat) instead of sending it again.
+// the same command (its ID is in the last heartbeat) instead of sending it again. The Distributor route
+// (AWS-ConfigureAWSPackage, which downloads from S3) is such a command too.
 const polling = proxyActivities<Activities>({
-  startToCloseTimeout: '30 minutes',
-  heartbeatTimeout: '30 seconds',
-  retry: AWS_RETRY,
-});
-
-// The Distributor route is its own SSM command (AWS-ConfigureAWSPackage) that downloads from S3: it gets the
-// polling proxy's time and heartbeat, and the same retries.
-const distributor = proxyActivities<DistributorActivities>({
   startToCloseTimeout: '30 minutes',
   heartbeatTimeout: '30 seconds',
   retry: AWS_RETRY,
@@ -265,7 +257,7 @@ async function runInstanceStep(board: ProgressBoard, input: EfsInstanceInput, st
       step.step,
       async () => {
         try {
-          return await distributor.installPackageOnInstance.executeWithOptions(
+          return await polling.installPackageOnInstance.executeWithOptions(
             { summary: `install the Distributor package ${packageName} on ${instanceId} (AWS-ConfigureAWSPackage)` },
             [{ instanceId, packageName }],
           );
