@@ -192,7 +192,16 @@ export async function lxcVolumeWorkflow(input: LxcVolumeInput): Promise<LxcVolum
             {
               summary: `mount ${volume.hostPath} at ${container.containerPath} in CT ${container.ctid} (mp${container.slot}) on ${container.node ?? input.node}`,
             },
-            [{ ctid: container.ctid, slot: container.slot, hostPath: volume.hostPath, containerPath: container.containerPath, fixDrift: input.fixDrift }],
+            [
+              {
+                ctid: container.ctid,
+                slot: container.slot,
+                hostPath: volume.hostPath,
+                containerPath: container.containerPath,
+                fixDrift: input.fixDrift,
+                options: container.options,
+              },
+            ],
           ),
         (r) => describeMount(r, container),
       );

@@ -233,6 +233,24 @@ describe('LXC activities with the stand-in pct', () => {
       expect(conf(950)).toBe(`mp2: ${models},mp=/models,backup=0\nunprivileged: 1\n`);
     });
 
+    it("a bind whose ro, mountoptions or backup differ from the config's is drift, and --fix-drift rewrites only those", async () => {
+      const before = `mp1: ${models},mp=/models,acl=1\nunprivileged: 1\n`;
+      const { activities, conf } = setup({ 950: { conf: before } });
+      const options = { ro: '1', mountoptions: 'nosuid;nodev', backup: '0' };
+      const left = await activities.bindMountPoint({ ctid: 950, hostPath: models, containerPath: '/models', options });
+      expect(left).toMatchObject({ state: 'driftLeft', found: 'drift', advice: expect.stringContaining('no ro (config: ro=1)') });
+      expect(conf(950)).toBe(before);
+      await expect(activities.bindMountPoint({ ctid: 950, hostPath: models, containerPath: '/models', options, fixDrift: true })).resolves.toMatchObject({
+        changed: true,
+        slot: 1,
+      });
+      expect(conf(950)).toBe(`mp1: ${models},mp=/models,acl=1,ro=1,mountoptions=nosuid;nodev,backup=0\nunprivileged: 1\n`);
+      await expect(activities.bindMountPoint({ ctid: 950, hostPath: models, containerPath: '/models', options })).resolves.toMatchObject({
+        state: 'present',
+        changed: false,
+      });
+    });
+
     it('a storage volume at the path is never replaced, --fix-drift included', async () => {
       const before = 'mp0: local-zfs:subvol-950-disk-1,mp=/models,size=8G\nunprivileged: 1\n';
       const { activities, conf, setCalls } = setup({ 950: { conf: before } });

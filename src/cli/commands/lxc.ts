@@ -64,7 +64,7 @@ export function renderPlan(plan: LocalLxcPlan): string {
         ? paint('red', 'unmapped')
         : `${c.rootUid}:${c.rootGid}${c.writesAs ? ` (writes as ${c.writesAs.uid}:${c.writesAs.gid}, ${c.writesAs.through})` : ''}`,
       `mp${c.slot}`,
-      `${mountText[c.mount]}${c.currentHostPath ? ` (${c.mount === 'conflict' ? 'mounts' : 'binds'} ${c.currentHostPath})` : ''}${c.pendingUntilRestart && c.mount !== 'pending' ? ' [pve:pending]' : ''}`,
+      `${mountText[c.mount]}${c.currentHostPath ? ` (${c.mount === 'conflict' ? 'mounts' : 'binds'} ${c.currentHostPath})` : ''}${c.differs ? ` (${c.differs.join(', ')})` : ''}${c.pendingUntilRestart && c.mount !== 'pending' ? ' [pve:pending]' : ''}`,
       runningText(c.running),
     ]);
     const lines = [`volume ${volume.name}: ${volume.hostPath} → owner ${owner}${volume.walkNode ? ` (walked on ${volume.walkNode})` : ''}`];
@@ -109,7 +109,16 @@ function renderContainer(ct: ContainerSummary): string {
       m.parseable ? (m.type === 'volume' ? 'storage volume' : m.type!) : paint('red', 'ignored by Proxmox'),
       m.volume ?? '',
       m.containerPath ?? '',
-      [m.ro ? 'ro' : '', m.idmap ? `idmap=${m.idmap}` : '', m.pendingDelete ? paint('red', 'pending delete') : '', m.problem ?? ''].filter(Boolean).join(' '),
+      [
+        m.ro ? 'ro' : '',
+        m.idmap ? `idmap=${m.idmap}` : '',
+        m.mountoptions ? `mountoptions=${m.mountoptions}` : '',
+        m.backup === undefined ? '' : `backup=${m.backup ? 1 : 0}`,
+        m.pendingDelete ? paint('red', 'pending delete') : '',
+        m.problem ?? '',
+      ]
+        .filter(Boolean)
+        .join(' '),
     ]);
     lines.push(table(['key', 'type', 'volume', 'container path', 'notes'], rows).replace(/^/gm, '  '));
   }

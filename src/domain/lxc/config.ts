@@ -7,6 +7,7 @@ import {
   isCtid,
   MAX_CTID,
   MIN_CTID,
+  mountOptionsProblem,
   ownerFrom,
   USER_NAME_RULE,
   VOLUME_NAME,
@@ -22,7 +23,7 @@ export interface LxcConfig {
   volumes: LxcVolume[];
 }
 
-const VOLUME_KEYS = ['host_path', 'owner', 'mounts'];
+const VOLUME_KEYS = ['host_path', 'owner', 'mounts', 'read_only', 'mountoptions', 'backup'];
 
 /**
  * Reads Phoenix's phoenix_hypervisor_config.json as it is. Everything that is wrong is reported at once as
@@ -143,9 +144,30 @@ function readVolume(name: string, entry: unknown, errors: InputError[]): LxcVolu
       errors.push(new InputError(`${field}.owner`, 'is container_root but no container mounts the volume; add mounts or name a host user'));
     }
   }
+  const settings = readMountSettings(field, entry, errors);
   if (errors.length > before || !owner) return undefined;
   mounts.sort((a, b) => a.ctid - b.ctid);
-  return { name, hostPath, owner, mounts };
+  return { name, hostPath, owner, mounts, ...settings };
+}
+
+/** read_only, mountoptions and backup: what each mount point of the volume says besides its paths. */
+function readMountSettings(field: string, entry: Record<string, unknown>, errors: InputError[]): Pick<LxcVolume, 'readOnly' | 'mountOptions' | 'backup'> {
+  const settings: Pick<LxcVolume, 'readOnly' | 'mountOptions' | 'backup'> = {};
+  for (const [key, target] of [
+    ['read_only', 'readOnly'],
+    ['backup', 'backup'],
+  ] as const) {
+    const value = entry[key];
+    if (value === undefined) continue;
+    if (typeof value === 'boolean') settings[target] = value;
+    else errors.push(new InputError(`${field}.${key}`, `must be true or false, found ${describe(value)}`));
+  }
+  if (entry.mountoptions !== undefined) {
+    const problem = mountOptionsProblem(entry.mountoptions);
+    if (problem) errors.push(new InputError(`${field}.mountoptions`, `${problem}, found ${describe(entry.mountoptions)}`));
+    else settings.mountOptions = entry.mountoptions as string;
+  }
+  return settings;
 }
 
 function readOwner(field: string, value: unknown, errors: InputError[]): OwnerSpec | undefined {

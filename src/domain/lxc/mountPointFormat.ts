@@ -45,7 +45,7 @@ const MP_OPTIONS: Record<string, OptionKind> = {
 };
 
 /** `$valid_mount_option_re`, anchored as `check_prop` anchors every pattern. */
-const MOUNT_OPTIONS = /^(discard|lazytime|noatime|nodev|noexec|nosuid)(;(discard|lazytime|noatime|nodev|noexec|nosuid))*$/;
+export const MOUNT_OPTIONS = /^(discard|lazytime|noatime|nodev|noexec|nosuid)(;(discard|lazytime|noatime|nodev|noexec|nosuid))*$/;
 /** The `idmap` pattern of `$rootfs_desc`. */
 const IDMAP = /^(?:passthrough|[ug]:[0-9]+:[0-9]+:[1-9][0-9]*(?:;[ug]:[0-9]+:[0-9]+:[1-9][0-9]*)*)$/;
 /** pve-common `parse_size`, the `disk-size` format. */

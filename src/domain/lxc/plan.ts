@@ -6,7 +6,7 @@ import { ContainerConfigError, parseContainerConfig, type ConfigWarning, type Co
 import { foreignBindWarnings, hostPathFactsProblem, type HostBind, type HostPathFacts } from './hostPaths';
 import type { HostUser } from './hostUsers';
 import { idMapOf, IdmapError, mappedRoot, mountRoot, type IdMap, type MountRoot } from './idmap';
-import { decideMountPoint, mountStateAdvice, NoFreeSlotError, type MountDecision, type MountState } from './mountPoints';
+import { decideMountPoint, mountStateAdvice, NoFreeSlotError, volumeMountWants, type MountDecision, type MountState, type MountWants } from './mountPoints';
 import { looseContainerPath, looseVolume, type MountPointType } from './mountPointFormat';
 import { resolveOwner, type ContainerRoot, type ResolvedOwner } from './owner';
 
@@ -32,6 +32,9 @@ import { resolveOwner, type ContainerRoot, type ResolvedOwner } from './owner';
  *       "slot": 0,                          // mpN slot used (new) or found (every other state)
  *       "mount": "new",                     // new | present | pending | drift | readOnly | pendingDelete | ignored | conflict
  *       "currentHostPath": "/old/path",     // drift, conflict: what the slot mounts now
+ *       "differs": ["no mountoptions (config: mountoptions=nosuid;nodev)"],  // drift of this very bind: its options
+ *       "options": { "ro": "1", "mountoptions": "nosuid;nodev", "backup": "0" },  // optional: what apply writes
+ *                                          // besides the paths (from read_only, mountoptions, backup)
  *       "pendingUntilRestart": true,        // optional: the entry found sits in [pve:pending] until the CT restarts
  *       "existing": { "key": "mp0", ... },  // optional: the mount point found at the path (shape as in containers[].mountPoints)
  *       "writesAs": { "uid": 5000, "gid": 5000, "through": "mount-idmap" },  // optional: the disk ids root writes as
@@ -50,6 +53,7 @@ import { resolveOwner, type ContainerRoot, type ResolvedOwner } from './owner';
  *       "type": "bind",                    // bind | volume (storage) | device; absent when not parseable
  *       "volume": "/mnt/pve/x", "containerPath": "/x", "ro": false,
  *       "idmap": "u:0:5000:1",             // optional: the mount's idmap= as written (or passthrough)
+ *       "mountoptions": "nosuid;nodev", "backup": false,  // optional: as written
  *       "pendingDelete": false             // queued by delete: in [pve:pending]
  *     }],
  *     "warnings": [{ "file": "/etc/pve/lxc/950.conf", "line": 7, "problem": "..." }]  // what Proxmox warns about too
@@ -74,6 +78,8 @@ export interface MountPointSummary {
   containerPath?: string;
   ro?: boolean;
   idmap?: string;
+  mountoptions?: string;
+  backup?: boolean;
   pendingDelete: boolean;
 }
 
@@ -124,6 +130,9 @@ export interface ContainerPlan {
   mount: MountState;
   currentHostPath?: string;
   pendingUntilRestart?: boolean;
+  differs?: string[];
+  /** The options apply writes on the mount point besides the paths. */
+  options?: MountWants;
   existing?: MountPointSummary;
   writesAs?: MountRoot;
   /** The node that holds the container, where its pct set runs (lxc:<node>). */
@@ -241,6 +250,8 @@ export function mountSummary(entry: MountPointEntry, section: 'main' | 'pending'
   }
   const summary: MountPointSummary = { ...base, parseable: true, type: mount.type, volume: mount.volume, containerPath: mount.containerPath, ro: mount.ro };
   if (mount.options.idmap !== undefined) summary.idmap = mount.options.idmap;
+  if (mount.options.mountoptions !== undefined) summary.mountoptions = mount.options.mountoptions;
+  if (mount.options.backup !== undefined) summary.backup = mount.options.backup === '1';
   return summary;
 }
 
@@ -263,6 +274,7 @@ function planVolume(
   for (const problem of foreignBindWarnings(volume.hostPath, binds)) warnings.push({ field: hostPathField, problem });
   const containers: ContainerPlan[] = [];
   const roots: ContainerRoot[] = [];
+  const wants = volumeMountWants(volume);
   for (const mount of volume.mounts) {
     const field = `shared_volumes.${volume.name}.mounts.${mount.ctid}`;
     const ct = parse(mount.ctid);
@@ -280,6 +292,7 @@ function planVolume(
         ct.config.pendingMountPoints,
         reserved,
         ct.config.pendingDeletes,
+        wants,
       );
       if (decision.mount === 'new') reservedSlots.set(mount.ctid, [...reserved, decision.slot]);
     } catch (error) {
@@ -324,6 +337,7 @@ function planVolume(
       ...(ct.facts.node === undefined ? {} : { node: ct.facts.node }),
       running: ct.facts.running,
     };
+    if (Object.keys(wants).length) plan.options = wants;
     if (entry) plan.existing = mountSummary(entry, shown.pendingUntilRestart ? 'pending' : 'main', ct.config.pendingDeletes);
     if (writesAs && writesAs.through !== 'container') plan.writesAs = { uid: writesAs.uid, gid: writesAs.gid, through: writesAs.through };
     containers.push(plan);

@@ -5,6 +5,7 @@
  */
 import { InputError } from '../errors';
 import { pathProblem } from './paths';
+import { MOUNT_OPTIONS } from './mountPointFormat';
 
 /** Whose the files of a volume become. */
 export type OwnerSpec = { kind: 'default' } | { kind: 'user'; user: string } | { kind: 'container_root' };
@@ -20,6 +21,12 @@ export interface LxcVolume {
   owner: OwnerSpec;
   /** Sorted by CTID so plans and workflow IDs do not depend on the key order of the file. */
   mounts: LxcMount[];
+  /** `read_only`: every container mounts it with ro=1. */
+  readOnly?: boolean;
+  /** `mountoptions`: Proxmox's own `opt[;opt…]` (nosuid, nodev, noexec, noatime, lazytime, discard). */
+  mountOptions?: string;
+  /** `backup`: backup=1|0 on each mount point. */
+  backup?: boolean;
 }
 
 export const VOLUME_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/;
@@ -28,6 +35,14 @@ export const VOLUME_NAME_RULE = 'volume name must be 1-63 letters, digits, _ . -
 export const USER_NAME = /^[a-z_][a-z0-9_.-]{0,31}$/;
 export const USER_NAME_RULE = 'a host user name (lower-case letters, digits, _ . -, at most 32)';
 export const CONTAINER_ROOT = 'container_root';
+export const MOUNT_OPTIONS_RULE =
+  'must be mount options as Proxmox takes them: one or more of discard, lazytime, noatime, nodev, noexec, nosuid separated by ";" (e.g. "nosuid;nodev")';
+
+/** The `mountoptions` rule of pve-container's mount point format, for a config value. */
+export function mountOptionsProblem(value: unknown): string | undefined {
+  return typeof value === 'string' && MOUNT_OPTIONS.test(value) ? undefined : MOUNT_OPTIONS_RULE;
+}
+
 /** Proxmox accepts container IDs 100 through 999999999. */
 export const MIN_CTID = 100;
 export const MAX_CTID = 999_999_999;
@@ -67,6 +82,16 @@ export function volumeProblems(volume: LxcVolume): InputError[] {
   const hostProblem = pathProblem(volume?.hostPath, 'host path');
   if (hostProblem) problems.push(new InputError(`${at}.host_path`, hostProblem));
   if (!ownerSpecOk(volume?.owner)) problems.push(new InputError(`${at}.owner`, `must be absent, ${USER_NAME_RULE} or ${CONTAINER_ROOT}`));
+  for (const [key, value] of [
+    ['read_only', volume?.readOnly],
+    ['backup', volume?.backup],
+  ] as const) {
+    if (value !== undefined && typeof value !== 'boolean') problems.push(new InputError(`${at}.${key}`, 'must be true or false'));
+  }
+  if (volume?.mountOptions !== undefined) {
+    const problem = mountOptionsProblem(volume.mountOptions);
+    if (problem) problems.push(new InputError(`${at}.mountoptions`, problem));
+  }
   if (!Array.isArray(volume?.mounts) || volume.mounts.length === 0) problems.push(new InputError(`${at}.mounts`, 'must list at least one container'));
   for (const mount of Array.isArray(volume?.mounts) ? volume.mounts : []) {
     const field = `${at}.mounts.${String(mount?.ctid)}`;
