@@ -27,10 +27,12 @@ export interface WorkerConfig {
 }
 
 /** Real clients: region, credentials and endpoints (AWS_ENDPOINT_URL) come from the standard AWS chain. */
-export function defaultActivityDeps(config: Pick<WorkerConfig, 'pveDir' | 'pct'>): ActivityDeps {
+export function defaultActivityDeps(config: Pick<WorkerConfig, 'pveDir' | 'pct' | 'node'>): ActivityDeps {
   return {
     pct: config.pct ?? 'pct',
     pveDir: config.pveDir ?? '/etc/pve',
+    // The node this worker serves is the one pct acts on and whose cluster directory is "here".
+    ...(config.node === undefined ? {} : { nodeName: config.node }),
     awsIdentity: resolveAwsIdentity,
     efs: new EFSClient({}),
     ec2: new EC2Client({}),
