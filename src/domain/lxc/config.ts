@@ -7,8 +7,12 @@ import {
   isCtid,
   MAX_CTID,
   MIN_CTID,
+  IDS_RULE,
+  idsFrom,
   mountOptionsProblem,
   ownerFrom,
+  STRATEGY_SETTINGS,
+  type StrategySetting,
   USER_NAME_RULE,
   VOLUME_NAME,
   VOLUME_NAME_RULE,
@@ -23,7 +27,7 @@ export interface LxcConfig {
   volumes: LxcVolume[];
 }
 
-const VOLUME_KEYS = ['host_path', 'owner', 'mounts', 'read_only', 'mountoptions', 'backup'];
+const VOLUME_KEYS = ['host_path', 'owner', 'mounts', 'read_only', 'mountoptions', 'backup', 'strategy', 'disk_owner'];
 
 /**
  * Reads Phoenix's phoenix_hypervisor_config.json as it is. Everything that is wrong is reported at once as
@@ -150,9 +154,11 @@ function readVolume(name: string, entry: unknown, errors: InputError[]): LxcVolu
   return { name, hostPath, owner, mounts, ...settings };
 }
 
-/** read_only, mountoptions and backup: what each mount point of the volume says besides its paths. */
-function readMountSettings(field: string, entry: Record<string, unknown>, errors: InputError[]): Pick<LxcVolume, 'readOnly' | 'mountOptions' | 'backup'> {
-  const settings: Pick<LxcVolume, 'readOnly' | 'mountOptions' | 'backup'> = {};
+type VolumeSettings = Pick<LxcVolume, 'readOnly' | 'mountOptions' | 'backup' | 'strategy' | 'diskOwner'>;
+
+/** read_only, mountoptions, backup, strategy and disk_owner: how the volume is mounted and owned. */
+function readMountSettings(field: string, entry: Record<string, unknown>, errors: InputError[]): VolumeSettings {
+  const settings: VolumeSettings = {};
   for (const [key, target] of [
     ['read_only', 'readOnly'],
     ['backup', 'backup'],
@@ -167,6 +173,18 @@ function readMountSettings(field: string, entry: Record<string, unknown>, errors
     if (problem) errors.push(new InputError(`${field}.mountoptions`, `${problem}, found ${describe(entry.mountoptions)}`));
     else settings.mountOptions = entry.mountoptions as string;
   }
+  if (entry.strategy !== undefined) {
+    if (STRATEGY_SETTINGS.includes(entry.strategy as StrategySetting)) settings.strategy = entry.strategy as StrategySetting;
+    else
+      errors.push(
+        new InputError(`${field}.strategy`, `must be one of ${STRATEGY_SETTINGS.map((s) => `"${s}"`).join(', ')}, found ${describe(entry.strategy)}`),
+      );
+  }
+  if (entry.disk_owner !== undefined) {
+    const ids = idsFrom(entry.disk_owner);
+    if (ids) settings.diskOwner = ids;
+    else errors.push(new InputError(`${field}.disk_owner`, `must be ${IDS_RULE}, found ${describe(entry.disk_owner)}`));
+  }
   return settings;
 }
 
@@ -174,7 +192,7 @@ function readOwner(field: string, value: unknown, errors: InputError[]): OwnerSp
   const owner = ownerFrom(value);
   if (owner) return owner;
   const found = typeof value === 'string' ? JSON.stringify(value) : describe(value);
-  errors.push(new InputError(field, `must be ${USER_NAME_RULE} or "${CONTAINER_ROOT}", found ${found}`));
+  errors.push(new InputError(field, `must be ${USER_NAME_RULE}, "${CONTAINER_ROOT}" or ${IDS_RULE} (ids inside the containers), found ${found}`));
   return undefined;
 }
 

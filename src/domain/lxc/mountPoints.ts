@@ -37,11 +37,18 @@ export type MountDecision = {
 /** The mount point options a volume asks for, as Proxmox stores them (booleans as 0 or 1). */
 export type MountWants = Partial<Record<'ro' | 'mountoptions' | 'backup' | 'idmap', string>>;
 
+/**
+ * A volume more than one container mounts gets these unless the config names its own mountoptions: a setuid
+ * file or a device node one container's root made must not act as another container's root.
+ */
+export const SHARED_VOLUME_MOUNT_OPTIONS = 'nosuid;nodev';
+
 /** What the config's read_only, mountoptions and backup mean on each of the volume's mount points. */
-export function volumeMountWants(volume: Pick<LxcVolume, 'readOnly' | 'mountOptions' | 'backup'>): MountWants {
+export function volumeMountWants(volume: Pick<LxcVolume, 'readOnly' | 'mountOptions' | 'backup' | 'mounts'>): MountWants {
   const wants: MountWants = {};
   if (volume.readOnly) wants.ro = '1';
   if (volume.mountOptions !== undefined) wants.mountoptions = volume.mountOptions;
+  else if (volume.mounts.length > 1) wants.mountoptions = SHARED_VOLUME_MOUNT_OPTIONS;
   if (volume.backup !== undefined) wants.backup = volume.backup ? '1' : '0';
   return wants;
 }

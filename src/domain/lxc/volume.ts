@@ -8,7 +8,21 @@ import { pathProblem } from './paths';
 import { MOUNT_OPTIONS } from './mountPointFormat';
 
 /** Whose the files of a volume become. */
-export type OwnerSpec = { kind: 'default' } | { kind: 'user'; user: string } | { kind: 'container_root' };
+export type OwnerSpec =
+  | { kind: 'default' }
+  | { kind: 'user'; user: string }
+  | { kind: 'container_root' }
+  /** `{ "uid": 33, "gid": 33 }`: these ids *inside* every container that mounts the volume. */
+  | { kind: 'container_ids'; uid: number; gid: number };
+
+/** chown: give the files the owner by a walk; idmap: per-mount `idmap=` maps the owner to one disk owner; auto: idmap where it can. */
+export type StrategySetting = 'chown' | 'idmap' | 'auto';
+export const STRATEGY_SETTINGS: readonly StrategySetting[] = ['chown', 'idmap', 'auto'];
+
+export interface Ids {
+  uid: number;
+  gid: number;
+}
 
 export interface LxcMount {
   ctid: number;
@@ -27,6 +41,10 @@ export interface LxcVolume {
   mountOptions?: string;
   /** `backup`: backup=1|0 on each mount point. */
   backup?: boolean;
+  /** `strategy`, absent meaning auto. */
+  strategy?: StrategySetting;
+  /** `disk_owner`: the ids on disk the idmap strategy maps every container's owner to. */
+  diskOwner?: Ids;
 }
 
 export const VOLUME_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/;
@@ -51,12 +69,26 @@ export function isCtid(value: unknown): value is number {
   return Number.isInteger(value) && (value as number) >= MIN_CTID && (value as number) <= MAX_CTID;
 }
 
+/** The highest id a user namespace can map (2^32 - 2; 2^32 - 1 is the kernel's "no id"). */
+export const MAX_ID = 2 ** 32 - 2;
+export const IDS_RULE = `an object { "uid": <n>, "gid": <n> } of whole numbers 0..${MAX_ID}`;
+
+/** `{ uid, gid }` with nothing else, each a valid id; undefined otherwise. */
+export function idsFrom(value: unknown): Ids | undefined {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return undefined;
+  const keys = Object.keys(value).sort().join(',');
+  const { uid, gid } = value as Record<string, unknown>;
+  const id = (v: unknown) => Number.isInteger(v) && (v as number) >= 0 && (v as number) <= MAX_ID;
+  return keys === 'gid,uid' && id(uid) && id(gid) ? { uid: uid as number, gid: gid as number } : undefined;
+}
+
 /** The owner a config value names, or undefined when it names none (absent means the default). */
 export function ownerFrom(value: unknown): OwnerSpec | undefined {
   if (value === undefined) return { kind: 'default' };
   if (value === CONTAINER_ROOT) return { kind: 'container_root' };
   if (typeof value === 'string' && USER_NAME.test(value)) return { kind: 'user', user: value };
-  return undefined;
+  const ids = idsFrom(value);
+  return ids && { kind: 'container_ids', ...ids };
 }
 
 function ownerSpecOk(owner: OwnerSpec | undefined): boolean {
@@ -66,6 +98,8 @@ function ownerSpecOk(owner: OwnerSpec | undefined): boolean {
       return true;
     case 'user':
       return typeof owner.user === 'string' && USER_NAME.test(owner.user);
+    case 'container_ids':
+      return idsFrom({ uid: owner.uid, gid: owner.gid }) !== undefined;
     default:
       return false;
   }
@@ -81,7 +115,11 @@ export function volumeProblems(volume: LxcVolume): InputError[] {
   if (typeof volume?.name !== 'string' || !VOLUME_NAME.test(volume.name)) problems.push(new InputError(at, VOLUME_NAME_RULE));
   const hostProblem = pathProblem(volume?.hostPath, 'host path');
   if (hostProblem) problems.push(new InputError(`${at}.host_path`, hostProblem));
-  if (!ownerSpecOk(volume?.owner)) problems.push(new InputError(`${at}.owner`, `must be absent, ${USER_NAME_RULE} or ${CONTAINER_ROOT}`));
+  if (!ownerSpecOk(volume?.owner)) problems.push(new InputError(`${at}.owner`, `must be absent, ${USER_NAME_RULE}, ${CONTAINER_ROOT} or ${IDS_RULE}`));
+  if (volume?.strategy !== undefined && !STRATEGY_SETTINGS.includes(volume.strategy)) {
+    problems.push(new InputError(`${at}.strategy`, `must be one of ${STRATEGY_SETTINGS.join(', ')}`));
+  }
+  if (volume?.diskOwner !== undefined && !idsFrom(volume.diskOwner)) problems.push(new InputError(`${at}.disk_owner`, `must be ${IDS_RULE}`));
   for (const [key, value] of [
     ['read_only', volume?.readOnly],
     ['backup', volume?.backup],
