@@ -260,6 +260,26 @@ describe('LXC activities with the stand-in pct', () => {
       expect(setCalls()).toHaveLength(0);
     });
 
+    it('the stand-in takes idmap= as pve-container 6.1.6 checks it: its pattern, then validate_id_maps', async () => {
+      const { node, conf } = setup({ 950: { conf: 'unprivileged: 1\n' } });
+      const refused = (value: string) => node.runPct(['set', '950', '-mp0', `${models},mp=/models,idmap=${value}`]).catch((e: unknown) => (e as Error).message);
+      await expect(refused('u:0:100000:0')).resolves.toContain('idmap: value does not match the regex pattern');
+      await expect(refused('u:0:5000:10;u:5:6000:1')).resolves.toContain(
+        "invalid map entry 'u 5 6000 1': container uid 5 is also mapped by entry 'u 0 5000 10'",
+      );
+      expect(conf(950)).toBe('unprivileged: 1\n');
+      await expect(node.runPct(['set', '950', '-mp0', `${models},mp=/models,idmap=u:0:100000:1;g:0:100000:1`])).resolves.toBe('');
+    });
+
+    it("a changed idmap= of a running container's mount waits in [pve:pending]; the container is not restarted", async () => {
+      const before = `mp0: ${models},mp=/models,idmap=u:0:200000:1;g:0:200000:1\nunprivileged: 1\n`;
+      const { activities, conf } = setup({ 950: { conf: before, running: true } });
+      const idmap = 'u:0:100000:1;g:0:100000:1';
+      const result = await activities.bindMountPoint({ ctid: 950, hostPath: models, containerPath: '/models', options: { idmap }, fixDrift: true });
+      expect(result).toMatchObject({ changed: true, state: 'pendingUntilRestart', found: 'drift', running: true });
+      expect(conf(950)).toBe(`${before}\n[pve:pending]\nmp0: ${models},mp=/models,idmap=${idmap}\n`);
+    });
+
     it('the stand-in refuses a value Proxmox cannot parse, as the API parameter check does', async () => {
       const { node } = setup({ 950: { conf: 'unprivileged: 1\n' } });
       const error = await node.runPct(['set', '950', '-mp0', `${models},mp=/models,uid=1000`]).catch((e: unknown) => e);
