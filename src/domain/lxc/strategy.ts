@@ -33,6 +33,14 @@ export function filesystemIdmapSupport(fsType: number): { name: string; idmap: b
   return FILESYSTEMS[fsType] ?? { name: `unknown filesystem (statfs type 0x${fsType.toString(16)})`, idmap: false };
 }
 
+/** A Debian package version as dpkg prints one (epoch, upstream, revision), nothing a shell could read otherwise. */
+const PACKAGE_VERSION = /^(?:[0-9]+:)?[0-9][A-Za-z0-9.+~]*(?:-[A-Za-z0-9.+~]+)?$/;
+export const PACKAGE_VERSION_RULE = 'must be a Debian package version such as 6.1.6 or 6.1.6-1 (as dpkg-query -W pve-container prints it)';
+
+export function packageVersionProblem(value: string): string | undefined {
+  return PACKAGE_VERSION.test(value) ? undefined : `${JSON.stringify(value)} ${PACKAGE_VERSION_RULE}`;
+}
+
 /** Debian version order for the plain numeric releases Proxmox ships (6.1.6, 6.1.6-1, 6.2.0~bpo): by each number. */
 export function versionAtLeast(version: string, minimum: string): boolean {
   const parts = (v: string) => (v.replace(/^\d+:/, '').match(/\d+/g) ?? []).map(Number);

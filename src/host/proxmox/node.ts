@@ -9,6 +9,7 @@ import { containerNodes, replicatedGuests, sharedStoragePaths, type ClusterFacts
 import { hostBindsOf, type HostBind } from '../../domain/lxc/hostPaths';
 import { hostUsersFrom, type HostUser } from '../../domain/lxc/hostUsers';
 import { isCtid } from '../../domain/lxc/volume';
+import { packageVersionProblem } from '../../domain/lxc/strategy';
 import { ProxmoxError, type ProxmoxErrorKind } from './errors';
 
 const run = promisify(execFile);
@@ -174,7 +175,9 @@ export function proxmoxNode(options: ProxmoxNodeOptions = {}) {
     try {
       const { stdout } = await run('dpkg-query', ['-W', '-f=${Version}', 'pve-container'], { timeout: DPKG_TIMEOUT_MS });
       const version = stdout.trim();
-      return version ? { version } : { problem: 'dpkg-query -W pve-container printed no version' };
+      if (!version) return { problem: 'dpkg-query -W pve-container printed no version' };
+      const problem = packageVersionProblem(version);
+      return problem ? { problem: `dpkg-query -W pve-container: ${problem}` } : { version };
     } catch (error) {
       const e = error as NodeJS.ErrnoException & { stderr?: string };
       if (e.code === 'ENOENT') return { problem: 'dpkg-query not found: this is not a Debian-based Proxmox node' };
