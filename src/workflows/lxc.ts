@@ -2,7 +2,7 @@
  * The LXC runbook, per volume: resolve each container's idmap → resolve the owner → apply ownership → bind
  * the mount point in each container. Runs on the Proxmox node's queue (`lxc:<node>`), where the files are.
  */
-import { ApplicationFailure, executeChild, proxyActivities, workflowInfo } from '@temporalio/workflow';
+import { ApplicationFailure, executeChild, patched, proxyActivities, workflowInfo } from '@temporalio/workflow';
 import type { Activities } from '../activities';
 import type { ApplyOwnershipResult, BindMountPointResult } from '../activities/lxc';
 import { volumeProblems, type LxcVolume } from '../domain/lxc/volume';
@@ -167,7 +167,10 @@ export async function lxcVolumeWorkflow(input: LxcVolumeInput): Promise<LxcVolum
     const hostPaths = await board.step(own, 'checkHostPath', () =>
       walker.inspectHostPaths.executeWithOptions({ summary: `check ${volume.hostPath} on ${where.node}: no symlink in any component` }, [[volume.hostPath]]),
     );
-    const pveContainer = await board.step(own, 'checkHostPath', () => lowestPveContainerVersion(input.node, containers));
+    // A run started before the version step existed replays without it (and plans as chown, as it did then).
+    const pveContainer = patched('lxc-pve-container-version')
+      ? await board.step(own, 'checkHostPath', () => lowestPveContainerVersion(input.node, containers))
+      : {};
     const plan = decide(() =>
       buildLxcPlan({ volumes: [volume] }, { node: input.node, containers, hostUsers, hostPaths, ...pveContainer, ...(cluster ? { cluster } : {}) }),
     ).volumes[0];
