@@ -332,8 +332,19 @@ describe('LXC activities with the stand-in pct', () => {
     );
     const plan = buildLxcPlan(config, await gatherLxcFacts(config, node, 'pve1'));
     expect(plan.volumes[0].owner).toMatchObject({ mode: 'user', uid: 0, gid: 0, user: 'root' });
+    // The volume names two containers (951 is missing), so its mounts are nosuid;nodev.
     expect(plan.volumes[0].containers).toEqual([
-      { ctid: 950, containerPath: '/models', rootUid: 100000, rootGid: 100000, idmap: 'proxmox-default', slot: 0, mount: 'new', running: true },
+      {
+        ctid: 950,
+        containerPath: '/models',
+        rootUid: 100000,
+        rootGid: 100000,
+        idmap: 'proxmox-default',
+        slot: 0,
+        mount: 'new',
+        running: true,
+        options: { mountoptions: 'nosuid;nodev' },
+      },
     ]);
     expect(plan.volumes[0].errors).toEqual([{ field: 'shared_volumes.m.mounts.951', problem: expect.stringMatching(/951 does not exist/) }]);
     expect(setCalls()).toHaveLength(0);
