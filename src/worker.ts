@@ -19,6 +19,8 @@ export interface WorkerConfig {
   node?: string;
   pveDir?: string;
   pct?: string;
+  /** Names the node's pve-container version instead of asking dpkg. */
+  pveContainerVersion?: string;
   /** Overrides for tests: activities to register instead of the real ones. */
   activities?: object;
   /** Dependencies to build the real activities with instead of the defaults (the demo's sandboxes). */
@@ -27,10 +29,13 @@ export interface WorkerConfig {
 }
 
 /** Real clients: region, credentials and endpoints (AWS_ENDPOINT_URL) come from the standard AWS chain. */
-export function defaultActivityDeps(config: Pick<WorkerConfig, 'pveDir' | 'pct'>): ActivityDeps {
+export function defaultActivityDeps(config: Pick<WorkerConfig, 'pveDir' | 'pct' | 'node' | 'pveContainerVersion'>): ActivityDeps {
   return {
     pct: config.pct ?? 'pct',
     pveDir: config.pveDir ?? '/etc/pve',
+    // The node this worker serves is the one pct acts on and whose cluster directory is "here".
+    ...(config.node === undefined ? {} : { nodeName: config.node }),
+    ...(config.pveContainerVersion === undefined ? {} : { pveContainerVersion: config.pveContainerVersion }),
     awsIdentity: resolveAwsIdentity,
     efs: new EFSClient({}),
     ec2: new EC2Client({}),

@@ -9,6 +9,8 @@
 import { Option } from 'commander';
 import { validateGid } from '../domain/efs';
 import { InputError } from '../domain/errors';
+import { packageVersionProblem } from '../domain/lxc/strategy';
+import { STRATEGY_SETTINGS } from '../domain/lxc/volume';
 
 const DIGITS = /^[0-9]+$/;
 
@@ -40,4 +42,21 @@ export function gidOption(flags: string, description: string): Option {
   const option = new Option(flags, description);
   const field = flagOf(option);
   return option.argParser((value: string) => validateGid(value, field));
+}
+
+/** `--pve-container-version`: names the node's pve-container instead of asking dpkg (tests, unusual hosts). */
+export function pveContainerVersionOption(): Option {
+  const option = new Option('--pve-container-version <version>', "this node's pve-container version (default: dpkg-query -W pve-container)");
+  return option.argParser((value: string) => {
+    const problem = packageVersionProblem(value);
+    if (problem) throw new InputError('--pve-container-version', problem);
+    return value;
+  });
+}
+
+/** `--strategy`: overrides every volume's `strategy`. */
+export function strategyOption(): Option {
+  return new Option('--strategy <strategy>', "how volumes are made writable, overriding each volume's strategy (auto: idmap where it can)").choices(
+    STRATEGY_SETTINGS,
+  );
 }

@@ -1,5 +1,6 @@
 /** Turns what a host offers into checks an operator can act on: ok or missing, and the fix. */
 import { describeWalkEngine, type WalkEngineChoice } from './walkEngine';
+import { filesystemIdmapSupport, IDMAP_MIN_PVE_CONTAINER, versionAtLeast } from './lxc/strategy';
 
 export type Backend = 'lxc' | 'efs';
 export const BACKENDS: readonly Backend[] = ['lxc', 'efs'];
@@ -12,6 +13,16 @@ export interface HostFacts {
   aws: { region?: string; credentialsSource?: string; problem?: string };
   /** The ownership walk the LXC worker will run here. */
   walk: WalkEngineChoice;
+  /** The node's pve-container (dpkg-query -W, or --pve-container-version), or why it is unknown. */
+  pveContainer?: { version?: string; problem?: string };
+  /** The configured volumes' host paths (doctor --config), each with its statfs type. */
+  volumePaths?: VolumePathFacts[];
+}
+
+export interface VolumePathFacts {
+  path: string;
+  fsType?: number;
+  problem?: string;
 }
 
 export interface Check {
@@ -89,8 +100,43 @@ export function evaluateHost(facts: HostFacts): Check[] {
   ];
 }
 
+/** What the idmap strategy needs from this node: pve-container with per-mount idmap, and filesystems that take it. */
+function idmapStrategyChecks(facts: HostFacts, kernelOk: boolean): Check[] {
+  const version = facts.pveContainer?.version;
+  const checks: Check[] = [];
+  if (facts.pveContainer) {
+    const ok = version !== undefined && versionAtLeast(version, IDMAP_MIN_PVE_CONTAINER);
+    checks.push({
+      name: 'pve-container',
+      ok,
+      detail:
+        version === undefined
+          ? `unknown: ${facts.pveContainer.problem}`
+          : `${version}${ok ? ' (per-mount idmap)' : ` (no per-mount idmap before ${IDMAP_MIN_PVE_CONTAINER})`}`,
+      fix: ok
+        ? undefined
+        : `upgrade to pve-container ${IDMAP_MIN_PVE_CONTAINER} or later (Proxmox VE 9.2) for the idmap strategy; until then volumes use chown`,
+      requiredFor: [],
+    });
+  }
+  for (const volume of facts.volumePaths ?? []) {
+    const fs = volume.fsType === undefined ? undefined : filesystemIdmapSupport(volume.fsType);
+    const ok = kernelOk && fs?.idmap === true;
+    checks.push({
+      name: `idmapped mounts at ${volume.path}`,
+      ok,
+      detail: fs
+        ? `${fs.name}: ${fs.idmap ? (kernelOk ? 'supported' : 'the filesystem would, the kernel does not') : 'does not take idmapped mounts'}`
+        : `cannot tell: ${volume.problem}`,
+      fix: ok ? undefined : fs ? 'this volume uses chown (or move it to ext4, xfs, btrfs, zfs)' : 'create the directory, then run doctor again',
+      requiredFor: [],
+    });
+  }
+  return checks;
+}
+
 export function buildReport(facts: HostFacts, backends: Backend[]): DoctorReport {
-  const checks = evaluateHost(facts);
+  const checks = [...evaluateHost(facts), ...idmapStrategyChecks(facts, supportsIdmappedMounts(facts.kernelRelease))];
   const ok = checks.every((check) => check.ok || !check.requiredFor.some((b) => backends.includes(b)));
   return { hostname: facts.hostname, backends, checks, ok };
 }

@@ -1,7 +1,8 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import type { HostFacts } from '../domain/doctor';
+import type { HostFacts, VolumePathFacts } from '../domain/doctor';
+import { proxmoxNode } from './proxmox/node';
 import type { AwsIdentity } from './aws/identity';
 import { walkEngineChoice } from './walk';
 
@@ -10,6 +11,8 @@ export interface HostFactsOptions {
   searchPath?: string;
   /** The pct command configured for this worker (`--pct`). */
   pct?: string;
+  /** pve-container's version as named by `--pve-container-version`; else dpkg is asked. */
+  pveContainerVersion?: string;
   /** Resolves the AWS region and credential source through the standard chain. */
   awsIdentity: () => Promise<AwsIdentity>;
 }
@@ -33,9 +36,22 @@ function isExecutable(file: string): boolean {
 }
 
 /** What this host offers each backend: its kernel, the tools each needs, the walk engine and the AWS identity. Changes nothing. */
-export async function readHostFacts(options: HostFactsOptions): Promise<HostFacts> {
+/** Each volume path's filesystem, by statfs (idmapped mounts need one that allows them). */
+function volumePathFacts(hostPaths: string[]): VolumePathFacts[] {
+  return hostPaths.map((hostPath) => {
+    try {
+      return { path: hostPath, fsType: fs.statfsSync(hostPath).type };
+    } catch (error) {
+      return { path: hostPath, problem: (error as NodeJS.ErrnoException).code === 'ENOENT' ? 'does not exist' : (error as Error).message };
+    }
+  });
+}
+
+export async function readHostFacts(options: HostFactsOptions, hostPaths: string[] = []): Promise<HostFacts> {
   const find = (command: string) => findOnPath(command, options.searchPath);
   return {
+    pveContainer: await proxmoxNode({ pveContainerVersion: options.pveContainerVersion }).pveContainerVersion(),
+    volumePaths: volumePathFacts(hostPaths),
     hostname: os.hostname(),
     kernelRelease: os.release(),
     tools: {

@@ -21,7 +21,10 @@ export function inspectHostPath(hostPath: string): HostPathFacts {
       throw error;
     }
     if (stat.isSymbolicLink()) return { path: hostPath, exists: true, isDirectory: false, symlinkComponent: prefix, canonicalPath: canonical(hostPath) };
-    if (prefix === `/${components.join('/')}`) return { path: hostPath, exists: true, isDirectory: stat.isDirectory(), dev: stat.dev, ino: stat.ino };
+    if (prefix === `/${components.join('/')}`) {
+      const { dev, ino, uid, gid } = stat;
+      return { path: hostPath, exists: true, isDirectory: stat.isDirectory(), dev, ino, uid, gid, fsType: fs.statfsSync(prefix).type };
+    }
     if (!stat.isDirectory()) return { path: hostPath, exists: false, isDirectory: false };
   }
   return { path: hostPath, exists: false, isDirectory: false };

@@ -41,6 +41,12 @@ export interface InstanceSandbox {
   runAs(user: string, command: string): Promise<RunResult>;
   /** Every argument list the stand-in mount.efs was called with, one line per call. */
   mountEfsCalls(): string[];
+  /** The nsfs file of the instance's mount namespace, for a caller that enters it itself (`nsenter --mount=`). */
+  namespaceFile: string;
+  /** Puts the stand-in mount.efs on the instance, as installing amazon-efs-utils does; a no-op if it is there. */
+  installMountEfs(): Promise<void>;
+  /** The same instance after a reboot: a fresh namespace over this one's /etc and /mnt, mount.efs as it was. */
+  reboot(): Promise<InstanceSandbox>;
   destroy(): Promise<void>;
 }
 
@@ -156,6 +162,7 @@ export async function createInstanceSandbox(options: SandboxOptions): Promise<In
   fs.mkdirSync(nsDir);
   fs.writeFileSync(callLog, '');
   let nsDirMounted = false;
+  let hasMountEfs = false;
   let nsMounted = false;
   const children = new Set<ReturnType<typeof spawn>>();
 
@@ -198,6 +205,17 @@ export async function createInstanceSandbox(options: SandboxOptions): Promise<In
     runAs: (user, command) =>
       execIn(['sh', '-c', 'exec setpriv --reuid="$1" --regid="$(id -g "$1")" --init-groups -- sh -lc "$2"', 'sh', user, command], { HOME: '/' }),
     mountEfsCalls: () => fs.readFileSync(callLog, 'utf8').split('\n').filter(Boolean),
+    namespaceFile: nsFile,
+    async installMountEfs() {
+      if (hasMountEfs) return;
+      fs.mkdirSync(helperDir, { recursive: true });
+      fs.writeFileSync(path.join(helperDir, 'mount.efs'), standInMountEfs(options.efsRoot, callLog), { mode: 0o755 });
+      // mount(8) looks for /sbin/mount.<type>; /sbin is /usr/sbin on Debian, so an overlay adds the helper.
+      const result = await sandbox.run(`mount -t overlay sharemount-sbin -o 'lowerdir=${helperDir}:/usr/sbin' /usr/sbin`);
+      if (result.code !== 0) throw new Error(`sandbox ${options.name}: installing mount.efs failed: ${result.stderr}`);
+      hasMountEfs = true;
+    },
+    reboot: () => createInstanceSandbox({ ...options, withMountEfs: hasMountEfs, rebootOf: sandbox }),
     destroy,
   };
   live.add(sandbox);
@@ -224,14 +242,9 @@ export async function createInstanceSandbox(options: SandboxOptions): Promise<In
       // /run is a tmpfs on every instance: efs-utils keeps its mount state there, gone at a reboot.
       'mount -t tmpfs sharemount-run /run',
     ];
-    if (options.withMountEfs !== false) {
-      fs.mkdirSync(helperDir);
-      fs.writeFileSync(path.join(helperDir, 'mount.efs'), standInMountEfs(options.efsRoot, callLog), { mode: 0o755 });
-      // mount(8) looks for /sbin/mount.<type>; /sbin is /usr/sbin on Debian, so an overlay adds the helper.
-      setup.push(`mount -t overlay sharemount-sbin -o 'lowerdir=${helperDir}:/usr/sbin' /usr/sbin`);
-    }
     const setupResult = await sandbox.run(setup.join('\n'));
     if (setupResult.code !== 0) throw new Error(`sandbox ${options.name} setup failed: ${setupResult.stderr}`);
+    if (options.withMountEfs !== false) await sandbox.installMountEfs();
 
     if (!options.rebootOf) {
       const userScript = ['set -eu', ...shapeEtc(options)];

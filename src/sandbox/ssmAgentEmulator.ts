@@ -1,123 +1,190 @@
 /**
- * An SSM agent for tests: an HTTP proxy in front of moto. Every request goes to moto, so SendCommand gets a
- * real CommandId and moto's bookkeeping; but the script of a SendCommand to an instance registered here
- * really runs, in that instance's sandbox, and GetCommandInvocation for it is answered from the real run:
- * InvocationDoesNotExist for the first polls (the race real SSM has), InProgress while the script runs,
- * then Success or Failed with the script's own exit code and output.
+ * An SSM agent (and the parts of Systems Manager moto lacks) for tests: an HTTP proxy in front of moto. Every
+ * other request goes to moto, so SendCommand gets a real CommandId and moto's bookkeeping; a command sent to
+ * an instance registered here is delivered to that instance's sandbox and run as the agent runs it
+ * (src/sandbox/ssm/), and GetCommandInvocation, ListCommandInvocations, CancelCommand and
+ * DescribeInstanceInformation for it are answered from that run.
  */
 import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { InstanceSandbox, RunResult } from './instanceSandbox';
+import type { InstanceSandbox } from './instanceSandbox';
+import { configurePackage, type DistributorAccess } from './ssm/configurePackage';
+import { awsError, forward, json } from './ssm/http';
+import { describeInstanceInformation, osRelease, type ManagedNode, type PingStatus, type PlatformType } from './ssm/instanceInformation';
+import { invocationView, listedInvocationView, type Invocation } from './ssm/invocation';
+import { cancelFlag, type PluginResult } from './ssm/plugin';
+import { runShellScript } from './ssm/runShellScript';
 
 export interface SentCommand {
   commandId: string;
   instanceId: string;
+  documentName: string;
+  /** The AWS-RunShellScript commands, joined; empty for other documents. */
   script: string;
+}
+
+export interface RegisterOptions {
+  /** What DescribeInstanceInformation says the instance runs. Default Linux. */
+  platformType?: PlatformType;
+  /** How the instance reaches Distributor packages. Default reachable. */
+  distributor?: DistributorAccess;
 }
 
 export interface SsmAgentEmulator {
   /** Point the SSM client here. */
   endpoint: string;
-  register(instanceId: string, sandbox: InstanceSandbox): void;
-  /** Every command the emulator ran, in the order they were sent. */
+  register(instanceId: string, sandbox: InstanceSandbox, options?: RegisterOptions): void;
+  /** The instance stops: its agent goes ConnectionLost and a command sent to it stays Pending until DeliveryTimedOut. */
+  stopInstance(instanceId: string): void;
+  /** The instance runs again: its agent is Online and takes the commands still Pending. */
+  startInstance(instanceId: string): void;
+  /** The instance's sandbox now: after a 194 reboot, the rebooted one. */
+  sandboxOf(instanceId: string): InstanceSandbox | undefined;
+  /** Every command the emulator delivered, in the order they were sent. */
   sent: SentCommand[];
   stop(): Promise<void>;
 }
 
-interface Invocation {
-  script: string;
-  invisiblePolls: number;
-  result?: RunResult;
-  done: Promise<void>;
+export interface EmulatorOptions {
+  motoEndpoint: string;
+  /** InvocationDoesNotExist answers right after SendCommand (the race real SSM has). Default 2. */
+  invisiblePolls?: number;
+  /** How long the agent takes to pick a command up from the service. Default 50 ms. */
+  deliveryDelayMs?: number;
+  /** Milliseconds per second of every timeout: 1000 is real time; tests may shorten the waits, never the rules. */
+  msPerSecond?: number;
+  region?: string;
 }
 
-/** SSM's own cuts. */
-const STDOUT_LIMIT = 24000;
-const STDERR_LIMIT = 8000;
+/** A command that keeps asking for a reboot is stopped after this many (a guard of the emulator, not the agent's). */
+const MAX_REBOOTS = 5;
 
-export async function startSsmAgentEmulator(options: { motoEndpoint: string; invisiblePolls?: number }): Promise<SsmAgentEmulator> {
-  const sandboxes = new Map<string, InstanceSandbox>();
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+export async function startSsmAgentEmulator(options: EmulatorOptions): Promise<SsmAgentEmulator> {
+  const nodes = new Map<string, ManagedNode & { distributor: DistributorAccess }>();
   const invocations = new Map<string, Invocation>();
+  const rebooted: InstanceSandbox[] = [];
   const sent: SentCommand[] = [];
+  const msPerSecond = options.msPerSecond ?? 1000;
+  const region = options.region ?? 'us-east-1';
   const key = (commandId: string, instanceId: string) => `${commandId}/${instanceId}`;
 
-  async function forward(req: http.IncomingMessage, body: Buffer): Promise<{ status: number; headers: Record<string, string>; body: Buffer }> {
-    const headers: Record<string, string> = {};
-    for (const [name, value] of Object.entries(req.headers)) {
-      if (value === undefined || ['host', 'connection', 'content-length', 'transfer-encoding'].includes(name)) continue;
-      headers[name] = Array.isArray(value) ? value.join(', ') : value;
+  /** The service holds the command until the agent asks for it; past TimeoutSeconds it is never delivered. */
+  async function awaitDelivery(invocation: Invocation): Promise<boolean> {
+    const deadline = invocation.requestedAt.getTime() + invocation.deliveryTimeoutSeconds * msPerSecond;
+    await sleep(options.deliveryDelayMs ?? 50);
+    for (;;) {
+      if (invocation.cancel.cancelled) return ((invocation.state = 'CancelledBeforeDelivery'), false);
+      if (nodes.get(invocation.instanceId)?.pingStatus === 'Online') return true;
+      if (Date.now() >= deadline) return ((invocation.state = 'DeliveryTimedOut'), false);
+      await sleep(Math.min(25, Math.max(1, deadline - Date.now())));
     }
-    const response = await fetch(`${options.motoEndpoint}${req.url ?? '/'}`, {
-      method: req.method,
-      headers,
-      body: req.method === 'GET' || req.method === 'HEAD' ? undefined : body,
-    });
-    const out: Record<string, string> = {};
-    response.headers.forEach((value, name) => {
-      if (!['content-length', 'content-encoding', 'transfer-encoding', 'connection'].includes(name)) out[name] = value;
-    });
-    return { status: response.status, headers: out, body: Buffer.from(await response.arrayBuffer()) };
   }
 
-  function json(res: http.ServerResponse, status: number, payload: unknown, errorType?: string) {
-    const body = JSON.stringify(payload);
-    res.writeHead(status, {
-      'content-type': 'application/x-amz-json-1.1',
-      'content-length': Buffer.byteLength(body),
-      ...(errorType ? { 'x-amzn-errortype': errorType } : {}),
-    });
-    res.end(body);
-  }
-
-  function startRun(commandId: string, instanceId: string, script: string) {
-    const sandbox = sandboxes.get(instanceId)!;
-    const invocation: Invocation = { script, invisiblePolls: options.invisiblePolls ?? 2, done: Promise.resolve() };
-    invocation.done = sandbox.run(script).then(
-      (result) => void (invocation.result = result),
-      (error: Error) => void (invocation.result = { code: 1, stdout: '', stderr: `emulator: ${error.message}` }),
+  function runPlugin(invocation: Invocation, node: ManagedNode & { distributor: DistributorAccess }, platform: { name: string; version: string }) {
+    if (invocation.documentName === 'AWS-ConfigureAWSPackage') {
+      return configurePackage(node.sandbox, { instanceId: invocation.instanceId, region, parameters: invocation.parameters, access: node.distributor });
+    }
+    return runShellScript(
+      node.sandbox,
+      {
+        instanceId: invocation.instanceId,
+        commandId: invocation.commandId,
+        region,
+        commands: invocation.parameters.commands ?? [],
+        executionTimeout: invocation.parameters.executionTimeout?.[0],
+        msPerSecond,
+        platform,
+      },
+      invocation.cancel,
     );
+  }
+
+  async function deliverAndRun(invocation: Invocation): Promise<void> {
+    if (!(await awaitDelivery(invocation))) return void (invocation.endedAt = new Date());
+    const node = nodes.get(invocation.instanceId)!;
+    invocation.state = 'InProgress';
+    invocation.startedAt = new Date();
+    let result: PluginResult;
+    for (;;) {
+      try {
+        result = await runPlugin(invocation, node, await osRelease(node.sandbox));
+      } catch (error) {
+        result = { status: 'Failed', code: 1, stdout: '', stderr: `emulator: ${(error as Error).message}` };
+      }
+      if (result.status !== 'SuccessAndReboot') break;
+      // 194: the agent reboots the instance and, once it is back, runs the same plugin again.
+      if (++invocation.reboots > MAX_REBOOTS) {
+        result = { ...result, status: 'Failed', stderr: `${result.stderr}emulator: the script asked for a reboot ${MAX_REBOOTS} times (an emulator guard)` };
+        break;
+      }
+      node.sandbox = await node.sandbox.reboot();
+      rebooted.push(node.sandbox);
+    }
+    invocation.result = result;
+    invocation.state = 'Finished';
+    invocation.endedAt = new Date();
+  }
+
+  function startInvocation(request: SendCommandRequest, commandId: string, instanceId: string) {
+    const documentName = request.DocumentName ?? 'AWS-RunShellScript';
+    const parameters = request.Parameters ?? {};
+    const invocation: Invocation = {
+      commandId,
+      instanceId,
+      documentName,
+      comment: request.Comment ?? '',
+      parameters,
+      // SendCommand's TimeoutSeconds; the service's default is 3600.
+      deliveryTimeoutSeconds: request.TimeoutSeconds ?? 3600,
+      requestedAt: new Date(),
+      invisiblePolls: options.invisiblePolls ?? 2,
+      state: 'Pending',
+      reboots: 0,
+      cancel: cancelFlag(),
+      done: Promise.resolve(),
+    };
+    invocation.done = deliverAndRun(invocation);
     invocations.set(key(commandId, instanceId), invocation);
-    sent.push({ commandId, instanceId, script });
+    sent.push({ commandId, instanceId, documentName, script: documentName === 'AWS-RunShellScript' ? (parameters.commands ?? []).join('\n') : '' });
+  }
+
+  function ours(instanceIds: readonly string[] | undefined): Invocation[] {
+    return [...invocations.values()].filter((i) => !instanceIds || instanceIds.includes(i.instanceId));
   }
 
   async function handle(req: http.IncomingMessage, res: http.ServerResponse, body: Buffer) {
     const target = String(req.headers['x-amz-target'] ?? '');
+    // Only SSM speaks JSON here; EC2 and EFS requests (query and REST) pass through to moto untouched.
+    const request = target.startsWith('AmazonSSM.') && body.length ? (JSON.parse(body.toString()) as Record<string, unknown>) : {};
     if (target === 'AmazonSSM.GetCommandInvocation') {
-      const { CommandId, InstanceId } = JSON.parse(body.toString()) as { CommandId: string; InstanceId: string };
-      const invocation = invocations.get(key(CommandId, InstanceId));
+      const invocation = invocations.get(key(String(request.CommandId), String(request.InstanceId)));
       if (invocation) {
         if (invocation.invisiblePolls > 0) {
           invocation.invisiblePolls--;
-          return json(res, 400, { __type: 'InvocationDoesNotExist', message: 'An error occurred (InvocationDoesNotExist)' }, 'InvocationDoesNotExist');
+          return awsError(res, 400, 'InvocationDoesNotExist', 'An error occurred (InvocationDoesNotExist)');
         }
-        const base = { CommandId, InstanceId, DocumentName: 'AWS-RunShellScript', PluginName: 'aws:runShellScript' };
-        const result = invocation.result;
-        if (!result)
-          return json(res, 200, {
-            ...base,
-            Status: 'InProgress',
-            StatusDetails: 'InProgress',
-            ResponseCode: -1,
-            StandardOutputContent: '',
-            StandardErrorContent: '',
-          });
-        const status = result.code === 0 ? 'Success' : 'Failed';
-        return json(res, 200, {
-          ...base,
-          Status: status,
-          StatusDetails: status,
-          ResponseCode: result.code,
-          StandardOutputContent: result.stdout.slice(0, STDOUT_LIMIT),
-          StandardErrorContent: result.stderr.slice(0, STDERR_LIMIT),
-        });
+        return json(res, 200, invocationView(invocation));
       }
     }
-    const answer = await forward(req, body);
+    if (target === 'AmazonSSM.ListCommandInvocations') {
+      const listed = ours(request.InstanceId ? [String(request.InstanceId)] : undefined).filter((i) => !request.CommandId || i.commandId === request.CommandId);
+      return json(res, 200, { CommandInvocations: listed.map((i) => listedInvocationView(i, request.Details === true)) });
+    }
+    if (target === 'AmazonSSM.CancelCommand') {
+      const cancelled = ours(request.InstanceIds as string[] | undefined).filter((i) => i.commandId === request.CommandId);
+      if (cancelled.length === 0) return awsError(res, 400, 'InvalidCommandId', `no command ${String(request.CommandId)}`);
+      cancelled.forEach((i) => i.cancel.cancel());
+      return json(res, 200, {});
+    }
+    if (target === 'AmazonSSM.DescribeInstanceInformation') {
+      return json(res, 200, await describeInstanceInformation([...nodes.values()], request));
+    }
+    const answer = await forward(options.motoEndpoint, req, body);
     if (target === 'AmazonSSM.SendCommand' && answer.status === 200) {
-      const request = JSON.parse(body.toString()) as { InstanceIds?: string[]; Parameters?: { commands?: string[] } };
       const commandId = (JSON.parse(answer.body.toString()) as { Command: { CommandId: string } }).Command.CommandId;
-      const script = (request.Parameters?.commands ?? []).join('\n');
-      for (const instanceId of request.InstanceIds ?? []) if (sandboxes.has(instanceId)) startRun(commandId, instanceId, script);
+      for (const instanceId of (request as SendCommandRequest).InstanceIds ?? []) if (nodes.has(instanceId)) startInvocation(request, commandId, instanceId);
     }
     res.writeHead(answer.status, answer.headers);
     res.end(answer.body);
@@ -127,22 +194,46 @@ export async function startSsmAgentEmulator(options: { motoEndpoint: string; inv
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
-      handle(req, res, Buffer.concat(chunks)).catch((error: Error) =>
-        json(res, 500, { __type: 'InternalServerError', message: error.message }, 'InternalServerError'),
-      );
+      handle(req, res, Buffer.concat(chunks)).catch((error: Error) => awsError(res, 500, 'InternalServerError', error.message));
     });
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
+  const setPing = (instanceId: string, pingStatus: PingStatus) => {
+    const node = nodes.get(instanceId);
+    if (!node) throw new Error(`emulator: ${instanceId} is not registered`);
+    Object.assign(node, { pingStatus, lastPing: new Date() });
+  };
 
   return {
     endpoint: `http://127.0.0.1:${port}`,
-    register: (instanceId, sandbox) => void sandboxes.set(instanceId, sandbox),
+    register: (instanceId, sandbox, registerOptions = {}) =>
+      void nodes.set(instanceId, {
+        instanceId,
+        sandbox,
+        platformType: registerOptions.platformType ?? 'Linux',
+        pingStatus: 'Online',
+        lastPing: new Date(),
+        distributor: registerOptions.distributor ?? 'reachable',
+      }),
+    stopInstance: (instanceId) => setPing(instanceId, 'ConnectionLost'),
+    startInstance: (instanceId) => setPing(instanceId, 'Online'),
+    sandboxOf: (instanceId) => nodes.get(instanceId)?.sandbox,
     sent,
     async stop() {
+      for (const invocation of invocations.values()) invocation.cancel.cancel();
       await Promise.all([...invocations.values()].map((i) => i.done));
+      for (const sandbox of rebooted) await sandbox.destroy();
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
     },
   };
+}
+
+interface SendCommandRequest {
+  InstanceIds?: string[];
+  DocumentName?: string;
+  Comment?: string;
+  TimeoutSeconds?: number;
+  Parameters?: Record<string, string[]>;
 }

@@ -19,7 +19,6 @@ import {
   planEfsUnmount,
   validateVolumeName,
   type EfsMountRequest,
-  type DistributorActivities,
   type EfsPlan,
   type IdentityCollision,
   type InstallRoute,
@@ -50,16 +49,9 @@ const AWS_RETRY: RetryPolicy = {
 const aws = proxyActivities<Activities>({ startToCloseTimeout: '2 minutes', retry: AWS_RETRY });
 
 // Polling activities heartbeat; a lost worker is noticed within the heartbeat timeout, and the retry polls
-// the same command (its ID is in the last heartbeat) instead of sending it again.
+// the same command (its ID is in the last heartbeat) instead of sending it again. The Distributor route
+// (AWS-ConfigureAWSPackage, which downloads from S3) is such a command too.
 const polling = proxyActivities<Activities>({
-  startToCloseTimeout: '30 minutes',
-  heartbeatTimeout: '30 seconds',
-  retry: AWS_RETRY,
-});
-
-// The Distributor route is its own SSM command (AWS-ConfigureAWSPackage) that downloads from S3: it gets the
-// polling proxy's time and heartbeat, and the same retries.
-const distributor = proxyActivities<DistributorActivities>({
   startToCloseTimeout: '30 minutes',
   heartbeatTimeout: '30 seconds',
   retry: AWS_RETRY,
@@ -81,7 +73,7 @@ export interface EfsVolumeInput {
 export interface EfsVolumeResult {
   fileSystemId: string;
   created: boolean;
-  /** Instances EC2 does not know: they fail alone, the others go on. */
+  /** Instances EC2 does not know, or whose SSM agent cannot take commands: they fail alone, the others go on. */
   unknownInstances: Array<{ instanceId: string; reason: string }>;
   securityGroupId: string;
   mountTargets: Array<{ mountTargetId: string; subnetId: string; availabilityZone: string; created: boolean }>;
@@ -135,6 +127,7 @@ export interface EfsFleetReport extends FleetChanges {
 }
 
 const VOLUME_ROW = 'file system';
+const CHECK_AGENTS_PATCH = 'efs-check-agents-first';
 
 function requestOf(input: EfsMountInput): Omit<EfsMountRequest, 'fileSystemId'> {
   const { concurrency: _concurrency, tags: _tags, ...request } = input;
@@ -198,9 +191,20 @@ async function ensureVolume(board: ProgressBoard, input: EfsVolumeInput, instanc
   const located = await board.step(row, 'locateInstances', () =>
     aws.locateInstances.executeWithOptions({ summary: `find the subnets of ${input.instanceIds.length} instance(s)` }, [{ instanceIds: input.instanceIds }]),
   );
+  // The agent is asked first: an instance whose SSM agent is offline, unregistered or not on Linux fails alone
+  // now. Behind a patch marker, so runs recorded before this step replay without it.
+  if (patched(CHECK_AGENTS_PATCH)) {
+    const agents = await board.step(row, 'checkAgents', () =>
+      aws.checkAgents.executeWithOptions({ summary: 'ask Systems Manager whether the SSM agents are Online' }, [
+        { instanceIds: located.found.map((i) => i.instanceId) },
+      ]),
+    );
+    located.unknown.push(...agents.notReady);
+    located.found = located.found.filter((i) => agents.ready.includes(i.instanceId));
+  }
   const instances = located.found;
   if (instances.length === 0) {
-    throw ApplicationFailure.nonRetryable(`none of the instances exists: ${located.unknown.map((u) => u.reason).join('; ')}`, 'UnknownInstances');
+    throw ApplicationFailure.nonRetryable(`none of the instances can take commands: ${located.unknown.map((u) => u.reason).join('; ')}`, 'UnknownInstances');
   }
   const network = decide(() => chooseMountTargetSubnets(instances, input.subnetIds, instanceField));
   const group = await board.step(
@@ -254,7 +258,7 @@ async function ensureVolume(board: ProgressBoard, input: EfsVolumeInput, instanc
 export async function efsCreateWorkflow(input: EfsVolumeInput): Promise<EfsVolumeResult> {
   checkTargets(input.name, input.instanceIds, CREATE_INSTANCE_FIELD);
   const board = new ProgressBoard('efs', input.name);
-  board.add(VOLUME_ROW, 6);
+  board.add(VOLUME_ROW, 7);
   try {
     return await ensureVolume(board, input, CREATE_INSTANCE_FIELD);
   } catch (error) {
@@ -298,7 +302,7 @@ async function runInstanceStep(board: ProgressBoard, input: EfsInstanceInput, st
       step.step,
       async () => {
         try {
-          return await distributor.installPackageOnInstance.executeWithOptions(
+          return await polling.installPackageOnInstance.executeWithOptions(
             { summary: `install the Distributor package ${packageName} on ${instanceId} (AWS-ConfigureAWSPackage)` },
             [{ instanceId, packageName }],
           );
@@ -427,7 +431,7 @@ function installRoutesOf(identities: EfsIdentities): Map<string, InstallRoute> {
 export async function efsMountWorkflow(input: EfsMountInput): Promise<EfsRunResult> {
   checkTargets(input.volumeName, input.instanceIds, undefined, input.tags);
   const board = new ProgressBoard('efs', input.volumeName);
-  board.add(VOLUME_ROW, input.tags?.length ? 7 : 6);
+  board.add(VOLUME_ROW, input.tags?.length ? 8 : 7);
   input.instanceIds.forEach((id) => board.add(id, EFS_MOUNT_STEPS.length));
   let volume: EfsVolumeResult;
   let fleet: ResolvedFleet = { instanceIds: input.instanceIds };

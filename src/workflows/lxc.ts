@@ -2,7 +2,7 @@
  * The LXC runbook, per volume: resolve each container's idmap → resolve the owner → apply ownership → bind
  * the mount point in each container. Runs on the Proxmox node's queue (`lxc:<node>`), where the files are.
  */
-import { ApplicationFailure, executeChild, proxyActivities, workflowInfo } from '@temporalio/workflow';
+import { ApplicationFailure, executeChild, patched, proxyActivities, workflowInfo } from '@temporalio/workflow';
 import type { Activities } from '../activities';
 import type { ApplyOwnershipResult, BindMountPointResult } from '../activities/lxc';
 import { volumeProblems, type LxcVolume } from '../domain/lxc/volume';
@@ -13,6 +13,7 @@ import type { TargetProgress } from '../domain/progress';
 import { lxcVolumeWorkflowId } from '../domain/workflowIds';
 import { lxcTaskQueue } from '../domain/taskQueues';
 import { walkNodeFor } from '../domain/lxc/cluster';
+import { versionAtLeast } from '../domain/lxc/strategy';
 import { decide } from './decide';
 import { runSearchAttributes } from './definitions';
 import { errorMessage, ProgressBoard, withConcurrency } from './progress';
@@ -44,9 +45,9 @@ const WALK = {
 function onNode(node: string, here: string) {
   const queue = node === here ? {} : { taskQueue: lxcTaskQueue(node) };
   // proxyActivities returns a Proxy whose members exist only when asked for: pick them, never spread it.
-  const { inspectHostPaths, bindMountPoint } = proxyActivities<Activities>({ ...SHORT, ...queue });
+  const { inspectHostPaths, bindMountPoint, readPveContainerVersion } = proxyActivities<Activities>({ ...SHORT, ...queue });
   const { applyOwnership } = proxyActivities<Activities>({ ...WALK, ...queue });
-  return { inspectHostPaths, bindMountPoint, applyOwnership };
+  return { inspectHostPaths, bindMountPoint, applyOwnership, readPveContainerVersion };
 }
 
 export interface LxcApplyInput {
@@ -72,6 +73,8 @@ export interface LxcVolumeInput {
 
 export interface LxcVolumeResult {
   volume: string;
+  /** chown or idmap, as the plan chose it (and why). */
+  strategy: VolumePlan['strategy'];
   owner: { uid: number; gid: number };
   ownership: Omit<ApplyOwnershipResult, 'refused'> & { refused: ApplyOwnershipResult['refused'] };
   mounts: BindMountPointResult[];
@@ -164,18 +167,29 @@ export async function lxcVolumeWorkflow(input: LxcVolumeInput): Promise<LxcVolum
     const hostPaths = await board.step(own, 'checkHostPath', () =>
       walker.inspectHostPaths.executeWithOptions({ summary: `check ${volume.hostPath} on ${where.node}: no symlink in any component` }, [[volume.hostPath]]),
     );
-    const plan = decide(() => buildLxcPlan({ volumes: [volume] }, { node: input.node, containers, hostUsers, hostPaths, ...(cluster ? { cluster } : {}) }))
-      .volumes[0];
+    // A run started before the version step existed replays without it (and plans as chown, as it did then).
+    const pveContainer = patched('lxc-pve-container-version')
+      ? await board.step(own, 'checkHostPath', () => lowestPveContainerVersion(input.node, containers))
+      : {};
+    const plan = decide(() =>
+      buildLxcPlan({ volumes: [volume] }, { node: input.node, containers, hostUsers, hostPaths, ...pveContainer, ...(cluster ? { cluster } : {}) }),
+    ).volumes[0];
     const problem = planErrors(plan);
     if (problem) throw ApplicationFailure.nonRetryable(problem, 'PlanInvalid');
     const owner = plan.owner!;
 
     const ctids = volume.mounts.map((m) => m.ctid).join(', ');
+    // Under idmap the owner is the disk owner: the walk looks at the root and a sample, finds them right when
+    // the tree already belongs to it, and stops there; only a tree owned otherwise is walked.
+    const why =
+      plan.strategy.name === 'idmap'
+        ? `idmap: disk owner ${owner.uid}:${owner.gid}, walked only where the tree is not`
+        : `chown ${volume.hostPath} → ${owner.uid}:${owner.gid}`;
     const ownership = await board.step(
       own,
       'applyOwnership',
       () =>
-        walker.applyOwnership.executeWithOptions({ summary: `chown ${volume.hostPath} → ${owner.uid}:${owner.gid} for CT ${ctids} on ${where.node}` }, [
+        walker.applyOwnership.executeWithOptions({ summary: `${why} for CT ${ctids} on ${where.node}` }, [
           { volume: volume.name, root: volume.hostPath, uid: owner.uid, gid: owner.gid, fullScan: input.fullScan, expectedRoot: plan.root },
         ]),
       (r) => (r.changed ? `${r.changed} entries now ${owner.uid}:${owner.gid}` : undefined),
@@ -192,7 +206,16 @@ export async function lxcVolumeWorkflow(input: LxcVolumeInput): Promise<LxcVolum
             {
               summary: `mount ${volume.hostPath} at ${container.containerPath} in CT ${container.ctid} (mp${container.slot}) on ${container.node ?? input.node}`,
             },
-            [{ ctid: container.ctid, slot: container.slot, hostPath: volume.hostPath, containerPath: container.containerPath, fixDrift: input.fixDrift }],
+            [
+              {
+                ctid: container.ctid,
+                slot: container.slot,
+                hostPath: volume.hostPath,
+                containerPath: container.containerPath,
+                fixDrift: input.fixDrift,
+                options: container.options,
+              },
+            ],
           ),
         (r) => describeMount(r, container),
       );
@@ -209,6 +232,7 @@ export async function lxcVolumeWorkflow(input: LxcVolumeInput): Promise<LxcVolum
     board.done();
     return {
       volume: volume.name,
+      strategy: plan.strategy,
       owner: { uid: owner.uid, gid: owner.gid },
       ownership,
       mounts: results,
@@ -220,6 +244,25 @@ export async function lxcVolumeWorkflow(input: LxcVolumeInput): Promise<LxcVolum
     for (const target of volumeTargets(volume)) if (board.row(target).state !== 'ok') await board.finish(target, error);
     throw error;
   }
+}
+
+/**
+ * The pve-container version the idmap strategy can count on: each node's that holds one of the containers
+ * (this one's too), the lowest of them; unknown when any node cannot say.
+ */
+async function lowestPveContainerVersion(
+  here: string,
+  containers: Array<{ node?: string }>,
+): Promise<{ pveContainerVersion?: string; pveContainerVersionProblem?: string }> {
+  const nodes = [...new Set([here, ...containers.flatMap((c) => (c.node === undefined ? [] : [c.node]))])].sort();
+  const read = await Promise.all(
+    nodes.map((node) => onNode(node, here).readPveContainerVersion.executeWithOptions({ summary: `read pve-container's version on ${node}` }, [])),
+  );
+  const problems = read.flatMap((r, i) => (r.problem === undefined ? [] : [`${nodes[i]}: ${r.problem}`]));
+  if (problems.length) return { pveContainerVersionProblem: problems.join('; ') };
+  const versions = read.map((r) => r.version!);
+  const lowest = versions.reduce((low, v) => (versionAtLeast(v, low) ? low : v));
+  return { pveContainerVersion: lowest };
 }
 
 /** Applies every volume of a config on one node, each as a child workflow, and reports per volume. */

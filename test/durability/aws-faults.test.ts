@@ -206,4 +206,36 @@ describeNeeding([needs.rootNamespaces()], 'AWS faults over real HTTP, through a 
       expect(byId).toEqual({ [fleet!.instanceIds[0]]: true, [ghost]: false });
     });
   });
+
+  // The agent is asked first (DescribeInstanceInformation, answered by the emulator since moto lacks it): an
+  // instance whose agent is offline fails alone at once with the reason, and no command is ever sent to it.
+  test('an instance whose SSM agent is offline fails alone within seconds, before any command; the other is mounted', async () => {
+    expect(fleet).toBeDefined();
+    const [online, offline] = [fleet!.instanceIds[0], fleet!.instanceIds[3]];
+    const sentBefore = fleet!.emulator.sent.filter((s) => s.instanceId === offline).length;
+    fleet!.emulator.stopInstance(offline);
+    const { client, close } = await testClient();
+    const taskQueue = uniqueTaskQueue('offline');
+    const began = Date.now();
+    let result: EfsRunResult;
+    try {
+      result = await withWorker(
+        { taskQueue, activities: workerActivities(fleet!.emulator.endpoint) },
+        () =>
+          client.workflow.execute('efsMountWorkflow', {
+            taskQueue,
+            workflowId: `${efsRunWorkflowId('mount', fleet!.volumeName)}-offline`,
+            args: [{ volumeName: fleet!.volumeName, instanceIds: [online, offline] }],
+          }) as Promise<EfsRunResult>,
+      );
+    } finally {
+      fleet!.emulator.startInstance(offline);
+      await close();
+    }
+    const byId = Object.fromEntries(result.instances.map((i) => [i.instanceId, i]));
+    expect(byId[online].ok).toBe(true);
+    expect(byId[offline]).toMatchObject({ ok: false, error: expect.stringContaining('ConnectionLost, not Online') });
+    expect(Date.now() - began).toBeLessThan(20_000);
+    expect(fleet!.emulator.sent.filter((s) => s.instanceId === offline).length).toBe(sentBefore);
+  }, 60_000);
 });

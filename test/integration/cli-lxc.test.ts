@@ -27,8 +27,9 @@ describe('sharemount lxc, CLI → Temporal → worker on the node', () => {
   const env = { SHAREMOUNT_PVE_DIR: pveDir, SHAREMOUNT_PCT_LOG: pctLog };
 
   const writeConfig = (volumes: object) => fs.writeFileSync(config, JSON.stringify({ version: '1', firewall_rules: [], shared_volumes: volumes }));
-  const activities = () =>
+  const activities = (pveContainerVersion?: string) =>
     createActivities({
+      ...(pveContainerVersion === undefined ? {} : { pveContainerVersion }),
       pveDir,
       pct: STAND_IN_PCT,
       pctEnv: env,
@@ -67,10 +68,33 @@ describe('sharemount lxc, CLI → Temporal → worker on the node', () => {
           name: 'models',
           hostPath: volume,
           owner: { mode: 'container_root', uid: 100000, gid: 100000 },
+          // no pve-container on a test machine: dpkg-query cannot say, so auto means chown
+          strategy: { name: 'chown', requested: 'auto', reason: expect.stringMatching(/^auto: chown, because the pve-container version is unknown/) },
           root: { dev: fs.statSync(volume).dev, ino: fs.statSync(volume).ino },
+          // two containers share it: nosuid;nodev
           containers: [
-            { ctid: 950, containerPath: '/models', rootUid: 100000, rootGid: 100000, idmap: 'proxmox-default', slot: 1, mount: 'new', running: true },
-            { ctid: 951, containerPath: '/models', rootUid: 100000, rootGid: 100000, idmap: 'lxc.idmap', slot: 0, mount: 'new', running: false },
+            {
+              ctid: 950,
+              containerPath: '/models',
+              rootUid: 100000,
+              rootGid: 100000,
+              idmap: 'proxmox-default',
+              slot: 1,
+              mount: 'new',
+              running: true,
+              options: { mountoptions: 'nosuid;nodev' },
+            },
+            {
+              ctid: 951,
+              containerPath: '/models',
+              rootUid: 100000,
+              rootGid: 100000,
+              idmap: 'lxc.idmap',
+              slot: 0,
+              mount: 'new',
+              running: false,
+              options: { mountoptions: 'nosuid;nodev' },
+            },
           ],
         },
       ],
@@ -116,8 +140,10 @@ describe('sharemount lxc, CLI → Temporal → worker on the node', () => {
     ]);
     expect(run.volumes[0].result.ownership.changed).toBe(allPaths(volume).length);
     expect(allPaths(volume).map(owner)).toEqual(allPaths(volume).map(() => '100000:100000'));
-    expect(fs.readFileSync(path.join(pveDir, 'lxc', '950.conf'), 'utf8')).toMatch(new RegExp(`^mp0: /srv/other,mp=/data\nmp1: ${volume},mp=/models$`, 'm'));
-    expect(fs.readFileSync(path.join(pveDir, 'lxc', '951.conf'), 'utf8')).toMatch(new RegExp(`^mp0: ${volume},mp=/models$`, 'm'));
+    expect(fs.readFileSync(path.join(pveDir, 'lxc', '950.conf'), 'utf8')).toMatch(
+      new RegExp(`^mp0: /srv/other,mp=/data\nmp1: ${volume},mp=/models,mountoptions=nosuid;nodev$`, 'm'),
+    );
+    expect(fs.readFileSync(path.join(pveDir, 'lxc', '951.conf'), 'utf8')).toMatch(new RegExp(`^mp0: ${volume},mp=/models,mountoptions=nosuid;nodev$`, 'm'));
     expect(pctSets()).toHaveLength(2);
   });
 
@@ -135,7 +161,7 @@ describe('sharemount lxc, CLI → Temporal → worker on the node', () => {
     const moved = path.join(base, 'models_old');
     fs.mkdirSync(moved);
     const conf951 = path.join(pveDir, 'lxc', '951.conf');
-    fs.writeFileSync(conf951, fs.readFileSync(conf951, 'utf8').replace(`mp0: ${volume},mp=/models`, `mp0: ${moved},mp=/models`));
+    fs.writeFileSync(conf951, fs.readFileSync(conf951, 'utf8').replace(`mp0: ${volume},mp=/models,`, `mp0: ${moved},mp=/models,`));
     const plan: LxcPlan = JSON.parse((await runCli(['lxc', 'plan', ...flags, '--json'], env)).stdout);
     expect(plan.volumes[0].containers[1]).toMatchObject({ ctid: 951, mount: 'drift', slot: 0, currentHostPath: moved });
 
@@ -146,7 +172,7 @@ describe('sharemount lxc, CLI → Temporal → worker on the node', () => {
 
     const fixed = await cli(['lxc', 'apply', ...flags, '--fix-drift']);
     expect(fixed.code).toBe(0);
-    expect(fs.readFileSync(conf951, 'utf8')).toMatch(new RegExp(`^mp0: ${volume},mp=/models$`, 'm'));
+    expect(fs.readFileSync(conf951, 'utf8')).toMatch(new RegExp(`^mp0: ${volume},mp=/models,mountoptions=nosuid;nodev$`, 'm'));
   });
 
   it('containers whose roots map differently are refused before anything changes (exit 2), naming both', async () => {
@@ -161,6 +187,37 @@ describe('sharemount lxc, CLI → Temporal → worker on the node', () => {
     expect(result.stdout + result.stderr).toMatch(/CT 950 root is 100000:100000.*CT 952 root is 200000:200000/s);
     expect(allPaths(other).map(owner)).toEqual(before);
     expect(pctSets()).toHaveLength(sets);
+  });
+
+  it('--strategy idmap --pve-container-version 6.1.6: containers with different maps share a tree already the disk owner’s, and nothing is chowned', async () => {
+    fs.writeFileSync(path.join(pveDir, 'lxc', '953.conf'), 'arch: amd64\nunprivileged: 1\nlxc.idmap: u 0 300000 65536\nlxc.idmap: g 0 300000 65536\n');
+    const shared = path.join(base, 'shared-idmap');
+    makeTree(shared, ['m.bin', 'd/', 'd/x']);
+    for (const p of allPaths(shared)) fs.lchownSync(p, 100000, 100000);
+    writeConfig({ shared: { host_path: shared, owner: 'container_root', mounts: { '950': '/shared', '953': '/shared' } } });
+    const idmapFlags = [...flags, '--strategy', 'idmap', '--pve-container-version', '6.1.6'];
+    const plan: LxcPlan = JSON.parse((await runCli(['lxc', 'plan', ...idmapFlags, '--json'], env)).stdout);
+    expect(plan.volumes[0]).toMatchObject({ strategy: { name: 'idmap', requested: 'idmap' }, owner: { uid: 100000, gid: 100000 } });
+    expect(plan.volumes[0].containers.map((c) => c.options?.idmap)).toEqual(['u:0:100000:1;g:0:100000:1', 'u:0:100000:1;g:0:100000:1']);
+
+    const sets = pctSets().length;
+    const result = await withWorker({ taskQueue: lxcTaskQueue(node), activities: activities('6.1.6') }, () =>
+      runCli(['lxc', 'apply', ...idmapFlags, '--json'], env),
+    );
+    expect(result.code).toBe(0);
+    const applied = JSON.parse(result.stdout).result.volumes[0].result;
+    expect(applied).toMatchObject({ strategy: { name: 'idmap' }, ownership: { changed: 0, skippedByRootCheck: true } });
+    expect(allPaths(shared).map(owner)).toEqual(allPaths(shared).map(() => '100000:100000'));
+    expect(pctSets().length - sets).toBe(2);
+    expect(fs.readFileSync(path.join(pveDir, 'lxc', '953.conf'), 'utf8')).toMatch(
+      new RegExp(`^mp0: ${shared},mp=/shared,mountoptions=nosuid;nodev,idmap=u:0:100000:1;g:0:100000:1$`, 'm'),
+    );
+  });
+
+  it('a --pve-container-version that is not a package version is bad input (exit 2), naming the option', async () => {
+    const result = await runCli(['lxc', 'plan', ...flags, '--pve-container-version', '6.1.6;reboot'], env);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toMatch(/--pve-container-version: "6\.1\.6;reboot" must be a Debian package version/);
   });
 
   it('a run with a failed target exits 1, and so do status and watch of it later, with no worker left to ask', async () => {

@@ -24,8 +24,8 @@ describe('doctor', () => {
   const without = binDir([]);
   afterAll(() => [withPct, without].forEach((d) => fs.rmSync(d, { recursive: true, force: true })));
 
-  async function report(searchPath: string, args: string[], env: Record<string, string> = {}) {
-    const activities = createDoctorActivities({ searchPath, awsIdentity: resolveAwsIdentity });
+  async function report(searchPath: string, args: string[], env: Record<string, string> = {}, pveContainerVersion?: string) {
+    const activities = createDoctorActivities({ searchPath, awsIdentity: resolveAwsIdentity, ...(pveContainerVersion ? { pveContainerVersion } : {}) });
     return withWorker({ taskQueue: lxcTaskQueue(node), activities }, () => runCli(['doctor', '--node', node, '--json', ...args], env));
   }
 
@@ -66,6 +66,42 @@ describe('doctor', () => {
     } finally {
       delete process.env.SHAREMOUNT_WALK_HELPER;
       fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it("reports the node's pve-container and, per configured volume path, whether idmapped mounts are possible there (informs only)", async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sharemount-doctor-vol-'));
+    const config = path.join(dir, 'phoenix.json');
+    const shm = fs.mkdtempSync('/dev/shm/sharemount-doctor-');
+    const missing = `${dir}-not-made`;
+    fs.writeFileSync(
+      config,
+      JSON.stringify({
+        shared_volumes: {
+          a: { host_path: dir, mounts: { '950': '/a' } },
+          b: { host_path: shm, mounts: { '950': '/b' } },
+          c: { host_path: missing, mounts: { '950': '/c' } },
+        },
+      }),
+    );
+    try {
+      const result = await report(withPct, ['--backend', 'lxc', '--config', config], {}, '6.1.6');
+      expect(result.code).toBe(0);
+      const checks: DoctorReport['checks'] = JSON.parse(result.stdout).result.checks;
+      expect(checks.find((c) => c.name === 'pve-container')).toMatchObject({ ok: true, detail: '6.1.6 (per-mount idmap)' });
+      expect(checks.find((c) => c.name === `idmapped mounts at ${dir}`)).toMatchObject({
+        detail: expect.stringMatching(/^(ext4|xfs|btrfs|zfs|tmpfs|overlay|unknown filesystem)/),
+      });
+      expect(checks.find((c) => c.name === `idmapped mounts at ${shm}`)).toMatchObject({ detail: expect.stringMatching(/^tmpfs: /) });
+      expect(checks.find((c) => c.name === `idmapped mounts at ${missing}`)).toMatchObject({ ok: false, detail: 'cannot tell: does not exist' });
+      const old = JSON.parse((await report(withPct, ['--backend', 'lxc'], {}, '6.1.5')).stdout).result.checks;
+      expect(old.find((c: { name: string }) => c.name === 'pve-container')).toMatchObject({
+        ok: false,
+        fix: expect.stringMatching(/upgrade to pve-container 6\.1\.6/),
+      });
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+      fs.rmSync(shm, { recursive: true, force: true });
     }
   });
 

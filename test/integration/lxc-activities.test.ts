@@ -233,6 +233,24 @@ describe('LXC activities with the stand-in pct', () => {
       expect(conf(950)).toBe(`mp2: ${models},mp=/models,backup=0\nunprivileged: 1\n`);
     });
 
+    it("a bind whose ro, mountoptions or backup differ from the config's is drift, and --fix-drift rewrites only those", async () => {
+      const before = `mp1: ${models},mp=/models,acl=1\nunprivileged: 1\n`;
+      const { activities, conf } = setup({ 950: { conf: before } });
+      const options = { ro: '1', mountoptions: 'nosuid;nodev', backup: '0' };
+      const left = await activities.bindMountPoint({ ctid: 950, hostPath: models, containerPath: '/models', options });
+      expect(left).toMatchObject({ state: 'driftLeft', found: 'drift', advice: expect.stringContaining('no ro (config: ro=1)') });
+      expect(conf(950)).toBe(before);
+      await expect(activities.bindMountPoint({ ctid: 950, hostPath: models, containerPath: '/models', options, fixDrift: true })).resolves.toMatchObject({
+        changed: true,
+        slot: 1,
+      });
+      expect(conf(950)).toBe(`mp1: ${models},mp=/models,acl=1,ro=1,mountoptions=nosuid;nodev,backup=0\nunprivileged: 1\n`);
+      await expect(activities.bindMountPoint({ ctid: 950, hostPath: models, containerPath: '/models', options })).resolves.toMatchObject({
+        state: 'present',
+        changed: false,
+      });
+    });
+
     it('a storage volume at the path is never replaced, --fix-drift included', async () => {
       const before = 'mp0: local-zfs:subvol-950-disk-1,mp=/models,size=8G\nunprivileged: 1\n';
       const { activities, conf, setCalls } = setup({ 950: { conf: before } });
@@ -240,6 +258,26 @@ describe('LXC activities with the stand-in pct', () => {
       expect(result).toMatchObject({ changed: false, state: 'conflictLeft', found: 'conflict', currentHostPath: 'local-zfs:subvol-950-disk-1' });
       expect(conf(950)).toBe(before);
       expect(setCalls()).toHaveLength(0);
+    });
+
+    it('the stand-in takes idmap= as pve-container 6.1.6 checks it: its pattern, then validate_id_maps', async () => {
+      const { node, conf } = setup({ 950: { conf: 'unprivileged: 1\n' } });
+      const refused = (value: string) => node.runPct(['set', '950', '-mp0', `${models},mp=/models,idmap=${value}`]).catch((e: unknown) => (e as Error).message);
+      await expect(refused('u:0:100000:0')).resolves.toContain('idmap: value does not match the regex pattern');
+      await expect(refused('u:0:5000:10;u:5:6000:1')).resolves.toContain(
+        "invalid map entry 'u 5 6000 1': container uid 5 is also mapped by entry 'u 0 5000 10'",
+      );
+      expect(conf(950)).toBe('unprivileged: 1\n');
+      await expect(node.runPct(['set', '950', '-mp0', `${models},mp=/models,idmap=u:0:100000:1;g:0:100000:1`])).resolves.toBe('');
+    });
+
+    it("a changed idmap= of a running container's mount waits in [pve:pending]; the container is not restarted", async () => {
+      const before = `mp0: ${models},mp=/models,idmap=u:0:200000:1;g:0:200000:1\nunprivileged: 1\n`;
+      const { activities, conf } = setup({ 950: { conf: before, running: true } });
+      const idmap = 'u:0:100000:1;g:0:100000:1';
+      const result = await activities.bindMountPoint({ ctid: 950, hostPath: models, containerPath: '/models', options: { idmap }, fixDrift: true });
+      expect(result).toMatchObject({ changed: true, state: 'pendingUntilRestart', found: 'drift', running: true });
+      expect(conf(950)).toBe(`${before}\n[pve:pending]\nmp0: ${models},mp=/models,idmap=${idmap}\n`);
     });
 
     it('the stand-in refuses a value Proxmox cannot parse, as the API parameter check does', async () => {
@@ -294,8 +332,19 @@ describe('LXC activities with the stand-in pct', () => {
     );
     const plan = buildLxcPlan(config, await gatherLxcFacts(config, node, 'pve1'));
     expect(plan.volumes[0].owner).toMatchObject({ mode: 'user', uid: 0, gid: 0, user: 'root' });
+    // The volume names two containers (951 is missing), so its mounts are nosuid;nodev.
     expect(plan.volumes[0].containers).toEqual([
-      { ctid: 950, containerPath: '/models', rootUid: 100000, rootGid: 100000, idmap: 'proxmox-default', slot: 0, mount: 'new', running: true },
+      {
+        ctid: 950,
+        containerPath: '/models',
+        rootUid: 100000,
+        rootGid: 100000,
+        idmap: 'proxmox-default',
+        slot: 0,
+        mount: 'new',
+        running: true,
+        options: { mountoptions: 'nosuid;nodev' },
+      },
     ]);
     expect(plan.volumes[0].errors).toEqual([{ field: 'shared_volumes.m.mounts.951', problem: expect.stringMatching(/951 does not exist/) }]);
     expect(setCalls()).toHaveLength(0);

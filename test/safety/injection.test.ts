@@ -60,6 +60,8 @@ describe('injection corpus', () => {
       ['shared_volumes.v.host_path', (p) => ({ shared_volumes: { v: { ...good, host_path: `/srv/${p}` } } })],
       ['shared_volumes.v.mounts.101', (p) => ({ shared_volumes: { v: { ...good, mounts: { '101': `/mnt/${p}` } } } })],
       ['shared_volumes.v.owner', (p) => ({ shared_volumes: { v: { ...good, owner: p } } })],
+      ['shared_volumes.v.mountoptions', (p) => ({ shared_volumes: { v: { ...good, mountoptions: `nosuid;${p}` } } })],
+      ['shared_volumes.v.strategy', (p) => ({ shared_volumes: { v: { ...good, strategy: p } } })],
       ['shared_volumes.v.mounts.{P}', (p) => ({ shared_volumes: { v: { ...good, mounts: { [p]: '/mnt/models' } } } })],
     ];
     const request: EfsMountRequest = { volumeName: 'research', fileSystemId: 'fs-0123456789abcdef0', instanceIds: ['i-0123456789abcdef0'] };

@@ -6,6 +6,7 @@
  */
 import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { forward } from '../../src/sandbox/ssm/http';
 
 export interface AwsRequest {
   /** `AmazonSSM.SendCommand` for JSON protocols; `EFS <METHOD> <path>` for EFS' REST API; `EC2 <Action>`. */
@@ -91,22 +92,9 @@ export async function startFaultProxy(upstream: string, rule: FaultRule): Promis
       res.end(body);
       return;
     }
-    const headers: Record<string, string> = {};
-    for (const [name, value] of Object.entries(req.headers)) {
-      if (value === undefined || ['host', 'connection', 'content-length', 'transfer-encoding'].includes(name)) continue;
-      headers[name] = Array.isArray(value) ? value.join(', ') : value;
-    }
-    const answer = await fetch(`${upstream}${req.url ?? '/'}`, {
-      method: req.method,
-      headers,
-      body: req.method === 'GET' || req.method === 'HEAD' ? undefined : raw,
-    });
-    const out: Record<string, string> = {};
-    answer.headers.forEach((value, name) => {
-      if (!['content-length', 'content-encoding', 'transfer-encoding', 'connection'].includes(name)) out[name] = value;
-    });
-    res.writeHead(answer.status, out);
-    res.end(Buffer.from(await answer.arrayBuffer()));
+    const answer = await forward(upstream, req, raw);
+    res.writeHead(answer.status, answer.headers);
+    res.end(answer.body);
   }
 
   const server = http.createServer((req, res) => {

@@ -47,6 +47,7 @@ function efsStubs(overrides: Record<string, (...args: any[]) => Promise<unknown>
     findFileSystem: async () => ({ fileSystemId: FS_ID, lifeCycleState: 'available' }),
     awaitFileSystemAvailable: async () => ({ fileSystemId: FS_ID, lifeCycleState: 'available' }),
     locateInstances: async ({ instanceIds }: { instanceIds: string[] }) => ({ found: instanceIds.map((id) => network(id)), unknown: [] }),
+    checkAgents: async ({ instanceIds }: { instanceIds: string[] }) => ({ ready: instanceIds, notReady: [] }),
     ensureNfsSecurityGroup: async () => ({ securityGroupId: 'sg-0nfs0001', created: true, rulesAdded: [] }),
     ensureMountTargets: async () => ({ mountTargets: [], securityGroupAddedTo: [] }),
     awaitMountTargetsAvailable: async () => [],

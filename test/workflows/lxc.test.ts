@@ -13,11 +13,21 @@ import { lxcVolumeWorkflowId } from '../../src/domain/workflowIds';
 import { lxcTaskQueue } from '../../src/domain/taskQueues';
 import { lxcApplyWorkflow, lxcVolumeWorkflow } from '../../src/workflows';
 import { withWorker } from '../support/temporal';
+import { STAND_IN_PCT } from '../integration/lxc-support';
 import { EXECUTION_TIMEOUT, eventually, recorded, runFailure, uniqueName, untilCancelled, workflowHarness } from './stubs';
 
 const DRIFTED_CT = 950;
 const BOUND = '/srv/other';
-const harness = workflowHarness(['loadLxcConfig', 'readContainer', 'readHostUsers', 'readCluster', 'inspectHostPaths', 'bindMountPoint', 'applyOwnership']);
+const harness = workflowHarness([
+  'loadLxcConfig',
+  'readContainer',
+  'readHostUsers',
+  'readCluster',
+  'inspectHostPaths',
+  'bindMountPoint',
+  'applyOwnership',
+  'readPveContainerVersion',
+]);
 let scratch: string;
 let pveDir: string;
 
@@ -37,6 +47,8 @@ function lxcStubs(overrides: Record<string, (...args: any[]) => Promise<unknown>
     loadLxcConfig: real.loadLxcConfig,
     readContainer: real.readContainer,
     readHostUsers: real.readHostUsers,
+    // dpkg knows no pve-container on a test machine: the version is unknown, so auto means chown
+    readPveContainerVersion: real.readPveContainerVersion,
     // the host paths are not made on this machine: each is a directory as far as the workflow is told
     inspectHostPaths: async (paths: string[]) => Object.fromEntries(paths.map((p, ino) => [p, { path: p, exists: true, isDirectory: true, dev: 1, ino }])),
     bindMountPoint: real.bindMountPoint,
@@ -155,6 +167,56 @@ describe('LXC workflows with stub activities', () => {
     });
   });
 
+  test('the idmap strategy: containers with different maps get idmap= entries to one disk owner, and a tree already its own is not walked', async () => {
+    const pve = path.join(scratch, 'pve-idmap');
+    fs.mkdirSync(path.join(pve, 'lxc'), { recursive: true });
+    fs.mkdirSync(path.join(pve, 'running'));
+    fs.writeFileSync(path.join(pve, 'lxc', '970.conf'), 'arch: amd64\nunprivileged: 1\n');
+    fs.writeFileSync(path.join(pve, 'lxc', '971.conf'), 'arch: amd64\nunprivileged: 1\nlxc.idmap: u 0 300000 65536\nlxc.idmap: g 0 300000 65536\n');
+    const tree = path.join(scratch, 'idmap-tree');
+    fs.mkdirSync(path.join(tree, 'sub'), { recursive: true });
+    for (const entry of [tree, path.join(tree, 'sub')]) fs.chownSync(entry, 100000, 100000);
+    const real = createActivities({
+      pveDir: pve,
+      pct: STAND_IN_PCT,
+      pctEnv: { SHAREMOUNT_PVE_DIR: pve },
+      runningDir: path.join(pve, 'running'),
+      pveContainerVersion: '6.1.6',
+      awsIdentity: async () => ({}),
+    } as never);
+    const { activities, recorder } = recorded({
+      readContainer: real.readContainer,
+      readHostUsers: real.readHostUsers,
+      readPveContainerVersion: real.readPveContainerVersion,
+      inspectHostPaths: real.inspectHostPaths,
+      bindMountPoint: real.bindMountPoint,
+      applyOwnership: real.applyOwnership,
+    });
+    const vol: LxcVolume = {
+      name: uniqueName('v'),
+      hostPath: tree,
+      owner: { kind: 'container_root' },
+      mounts: [
+        { ctid: 970, containerPath: '/share' },
+        { ctid: 971, containerPath: '/share' },
+      ],
+    };
+    const result = await harness.run(activities, async (taskQueue) =>
+      (await start(lxcApplyWorkflow, taskQueue, [{ node: uniqueName('n'), volumes: [vol], fixDrift: false, fullScan: false }])).result(),
+    );
+    expect(result.ok).toBe(true);
+    const applied = result.volumes[0].result!;
+    expect(applied.strategy).toMatchObject({ name: 'idmap', requested: 'auto' });
+    expect(applied.owner).toEqual({ uid: 100000, gid: 100000 });
+    expect(applied.ownership).toMatchObject({ changed: 0, skippedByRootCheck: true });
+    for (const ctid of [970, 971]) {
+      expect(fs.readFileSync(path.join(pve, 'lxc', `${ctid}.conf`), 'utf8')).toContain(
+        `mp0: ${tree},mp=/share,mountoptions=nosuid;nodev,idmap=u:0:100000:1;g:0:100000:1\n`,
+      );
+    }
+    expect(recorder.count('bindMountPoint')).toBe(2);
+  });
+
   describe("a two-node cluster: each container's steps go to its own node's worker (lxc:<node>)", () => {
     const nodeA = uniqueName('pa');
     const nodeB = uniqueName('pb');
@@ -180,6 +242,7 @@ describe('LXC workflows with stub activities', () => {
 
     /** The node's own steps, recording which node ran them. */
     const nodeSteps = (node: string, ran: string[]) => ({
+      readPveContainerVersion: async () => ({ version: '6.1.5' }),
       inspectHostPaths: async (paths: string[]) => (
         ran.push(`${node} inspect`),
         Object.fromEntries(paths.map((p) => [p, { path: p, exists: true, isDirectory: true, dev: 1, ino: 2 }]))

@@ -76,6 +76,11 @@ export function createLxcActivities(deps: LxcDeps = {}) {
       return node.readHostUsers(names);
     },
 
+    /** The node's pve-container version, or why it is unknown (for the idmap strategy). Changes nothing. */
+    async readPveContainerVersion(): Promise<{ version?: string; problem?: string }> {
+      return node.pveContainerVersion();
+    },
+
     /** storage.cfg's shared paths and replication.cfg's guests. Changes nothing. */
     async readCluster(): Promise<ClusterFacts> {
       return node.readCluster();

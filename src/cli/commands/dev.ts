@@ -1,5 +1,5 @@
 import { Command } from 'commander';
-import { portOption } from '../parsers';
+import { portOption, pveContainerVersionOption } from '../parsers';
 import { dataDir, startEmbedded } from '../session';
 import { defaultNodeName } from '../../temporal/connection';
 
@@ -11,12 +11,18 @@ export function devCommand(): Command {
     .option('--node <name>', 'Proxmox node whose lxc:<node> queue the worker serves', defaultNodeName())
     .option('--pve-dir <dir>', 'where Proxmox keeps container configs', '/etc/pve')
     .option('--pct <command>', 'the pct command', 'pct')
+    .addOption(pveContainerVersionOption())
     .addHelpText('after', '\nExample:\n  $ sharemount dev\n  $ TEMPORAL_ADDRESS=127.0.0.1:7233 sharemount doctor   # in another terminal')
-    .action(async (options: { port: number; uiPort: number; node: string; pveDir: string; pct: string }) => {
+    .action(async (options: { port: number; uiPort: number; node: string; pveDir: string; pct: string; pveContainerVersion?: string }) => {
       const { server, workers, running } = await startEmbedded({
         port: options.port,
         uiPort: options.uiPort,
-        worker: { node: options.node, pveDir: options.pveDir, pct: options.pct },
+        worker: {
+          node: options.node,
+          pveDir: options.pveDir,
+          pct: options.pct,
+          ...(options.pveContainerVersion === undefined ? {} : { pveContainerVersion: options.pveContainerVersion }),
+        },
       });
       process.stdout.write(
         `Temporal dev server: ${server.address}\nWeb UI:              ${server.uiUrl}\nData:                ${dataDir()}\n` +

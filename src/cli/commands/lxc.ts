@@ -15,6 +15,8 @@ import { lxcApplyWorkflow, type LxcApplyResult } from '../../workflows';
 import { runSearchAttributes } from '../../workflows/definitions';
 import { defaultNodeName } from '../../temporal/connection';
 import { CliError, EXIT } from '../exitCodes';
+import { pveContainerVersionOption, strategyOption } from '../parsers';
+import type { StrategySetting } from '../../domain/lxc/volume';
 import { paint, printJson, table } from '../output';
 import { renderSummary, runWorkflow } from '../run';
 import { openSession } from '../session';
@@ -26,11 +28,20 @@ export interface LxcOptions {
   node: string;
   pveDir: string;
   pct: string;
+  pveContainerVersion?: string;
+  strategy?: StrategySetting;
   json?: boolean;
 }
 
 function nodeOptions(options: LxcOptions): ProxmoxNodeOptions {
-  return { pveDir: options.pveDir, pct: options.pct, nodeName: options.node };
+  const version = options.pveContainerVersion === undefined ? {} : { pveContainerVersion: options.pveContainerVersion };
+  return { pveDir: options.pveDir, pct: options.pct, nodeName: options.node, ...version };
+}
+
+/** The config as read, with --strategy (when given) in place of each volume's own. */
+function readConfig(options: LxcOptions): LxcConfig {
+  const config = readLxcConfigFile(options.config, options.volume);
+  return options.strategy === undefined ? config : { volumes: config.volumes.map((v) => ({ ...v, strategy: options.strategy })) };
 }
 
 /** The plan, and the ownership walk this host would run (its worker reads the same files and environment). */
@@ -64,12 +75,17 @@ export function renderPlan(plan: LocalLxcPlan): string {
         ? paint('red', 'unmapped')
         : `${c.rootUid}:${c.rootGid}${c.writesAs ? ` (writes as ${c.writesAs.uid}:${c.writesAs.gid}, ${c.writesAs.through})` : ''}`,
       `mp${c.slot}`,
-      `${mountText[c.mount]}${c.currentHostPath ? ` (${c.mount === 'conflict' ? 'mounts' : 'binds'} ${c.currentHostPath})` : ''}${c.pendingUntilRestart && c.mount !== 'pending' ? ' [pve:pending]' : ''}`,
+      `${mountText[c.mount]}${c.currentHostPath ? ` (${c.mount === 'conflict' ? 'mounts' : 'binds'} ${c.currentHostPath})` : ''}${c.differs ? ` (${c.differs.join(', ')})` : ''}${c.pendingUntilRestart && c.mount !== 'pending' ? ' [pve:pending]' : ''}`,
       runningText(c.running),
     ]);
     const lines = [`volume ${volume.name}: ${volume.hostPath} → owner ${owner}${volume.walkNode ? ` (walked on ${volume.walkNode})` : ''}`];
+    lines.push(`  strategy: ${volume.strategy.name} (${volume.strategy.reason})`);
     if (volume.note) lines.push(`  note: ${volume.note}`);
     lines.push(table(['container', 'path', 'root uid:gid', 'slot', 'mount', 'state'], rows).replace(/^/gm, '  '));
+    for (const c of volume.containers) {
+      const options = Object.entries(c.options ?? {}).map(([k, v]) => `${k}=${v}`);
+      if (options.length) lines.push(`  CT ${c.ctid} mp${c.slot}: ${options.join(',')}`);
+    }
     for (const c of volume.containers) {
       // A conflict is an error below already; the other states apply leaves say what to do here.
       const advice = c.mount === 'conflict' ? undefined : mountStateAdvice(c, c.ctid, volume.hostPath, c.containerPath);
@@ -109,7 +125,16 @@ function renderContainer(ct: ContainerSummary): string {
       m.parseable ? (m.type === 'volume' ? 'storage volume' : m.type!) : paint('red', 'ignored by Proxmox'),
       m.volume ?? '',
       m.containerPath ?? '',
-      [m.ro ? 'ro' : '', m.idmap ? `idmap=${m.idmap}` : '', m.pendingDelete ? paint('red', 'pending delete') : '', m.problem ?? ''].filter(Boolean).join(' '),
+      [
+        m.ro ? 'ro' : '',
+        m.idmap ? `idmap=${m.idmap}` : '',
+        m.mountoptions ? `mountoptions=${m.mountoptions}` : '',
+        m.backup === undefined ? '' : `backup=${m.backup ? 1 : 0}`,
+        m.pendingDelete ? paint('red', 'pending delete') : '',
+        m.problem ?? '',
+      ]
+        .filter(Boolean)
+        .join(' '),
     ]);
     lines.push(table(['key', 'type', 'volume', 'container path', 'notes'], rows).replace(/^/gm, '  '));
   }
@@ -129,6 +154,8 @@ function sharedOptions(command: Command): Command {
     .option('--node <name>', 'Proxmox node (its worker polls lxc:<node>)', defaultNodeName())
     .option('--pve-dir <dir>', 'where Proxmox keeps container configs (lxc/<ctid>.conf)', '/etc/pve')
     .option('--pct <command>', 'the pct command', 'pct')
+    .addOption(pveContainerVersionOption())
+    .addOption(strategyOption())
     .option('--json', 'print JSON');
 }
 
@@ -155,7 +182,7 @@ export function lxcCommand(): Command {
         '\nExamples:\n  $ sharemount lxc plan --config /etc/phoenix/phoenix_hypervisor_config.json\n  $ sharemount lxc plan --config phoenix.json --volume vllm_models --json | jq .volumes[0].owner',
       )
       .action(async (options: LxcOptions) => {
-        const plan = await planLocally(readLxcConfigFile(options.config, options.volume), options);
+        const plan = await planLocally(readConfig(options), options);
         printPlan(plan, options.json);
         process.exitCode = plan.ok ? EXIT.ok : EXIT.badInput;
       }),
@@ -173,7 +200,7 @@ export function lxcCommand(): Command {
         '\nExamples:\n  $ sharemount lxc apply --config phoenix.json\n  $ sharemount lxc apply --config phoenix.json --volume vllm_models --fix-drift',
       )
       .action(async (options: LxcOptions & { fixDrift?: boolean; fullScan?: boolean; dryRun?: boolean; detach?: boolean }) => {
-        const config = readLxcConfigFile(options.config, options.volume);
+        const config = readConfig(options);
         // On the node itself, refuse a plan with errors before anything starts; elsewhere the workflow
         // checks the same facts on the node before its first change.
         if (options.dryRun || fs.existsSync(`${options.pveDir}/lxc`)) {
@@ -185,7 +212,8 @@ export function lxcCommand(): Command {
           }
         }
         const taskQueue = lxcTaskQueue(options.node);
-        const session = await openSession({ embedded: { worker: { node: options.node, pveDir: options.pveDir, pct: options.pct } } });
+        const version = options.pveContainerVersion === undefined ? {} : { pveContainerVersion: options.pveContainerVersion };
+        const session = await openSession({ embedded: { worker: { node: options.node, pveDir: options.pveDir, pct: options.pct, ...version } } });
         try {
           process.exitCode = await runWorkflow(
             session,

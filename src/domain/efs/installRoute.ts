@@ -13,21 +13,6 @@ export type InstallRoute =
   | { kind: 'amazon-repositories'; packageManager: 'dnf' | 'yum' }
   | { kind: 'distributor'; packageName: typeof DISTRIBUTOR_PACKAGE };
 
-/** What the Distributor activity (installPackageOnInstance) is asked for. */
-export interface DistributorInstallRequest {
-  instanceId: string;
-  packageName: string;
-  version?: string;
-}
-
-/**
- * The activity the workflow calls by name for the Distributor route; it lives with the SSM activities. Only
- * what the workflow reads of its result is named here.
- */
-export interface DistributorActivities {
-  installPackageOnInstance(request: DistributorInstallRequest): Promise<{ changed: string[] }>;
-}
-
 export function isAmazonLinux(os: OsRelease): boolean {
   return os.id === 'amzn' && (os.versionId === '2' || os.versionId === '2023');
 }

@@ -63,8 +63,12 @@ export type SsmFailureKind =
   | 'script-conflict'
   | 'script-missing-prerequisite'
   | 'script-failed'
-  | 'timed-out'
-  | 'cancelled';
+  | 'delivery-timed-out'
+  | 'execution-timed-out'
+  | 'reboot-requested'
+  | 'cancelled'
+  | 'package-access-denied'
+  | 'package-unreachable';
 
 export interface SsmFailure {
   /** AWS error name (`ThrottlingException`, `InvalidInstanceId`, ...), when the failure is an API error. */
@@ -72,6 +76,8 @@ export interface SsmFailure {
   httpStatus?: number;
   /** Command status from GetCommandInvocation, when the command ran. */
   status?: string;
+  /** GetCommandInvocation's StatusDetails: tells a delivery timeout (DeliveryTimedOut) from an execution one. */
+  statusDetails?: string;
   /** The script's exit code (ResponseCode), when it ran. */
   exitCode?: number;
 }
@@ -95,6 +101,27 @@ const ACCESS_DENIED = [
 /** A resource another call just created is not ready yet (EFS answers these while a file system or mount target is creating). */
 const NOT_READY = ['IncorrectFileSystemLifeCycleState', 'IncorrectMountTargetState', 'DependencyTimeout'];
 const NETWORK = ['TimeoutError', 'RequestTimeout', 'ECONNRESET', 'ECONNREFUSED', 'EPIPE', 'ETIMEDOUT', 'NetworkingError'];
+
+/** The agent's exit code for "reboot, then run this plugin again" (amazon-ssm-agent, appconfig.RebootExitCode). */
+export const REBOOT_EXIT_CODE = 194;
+
+/**
+ * The final statuses the agent and the service give a command, as they report them: Cancelled (someone ran
+ * CancelCommand; the agent killed the script, exit 137) and a delivery timeout (TimedOut with StatusDetails
+ * DeliveryTimedOut, ResponseCode -1: the agent never took the command, so the instance is stopped or its
+ * agent offline) and an execution timeout (TimedOut/137: the script outran executionTimeout and the agent
+ * killed its process group) all need an operator, so none is retried. A 194 seen as final means the agent
+ * asked for a reboot and has not run the plugin again yet; running it again is what the agent itself does.
+ */
+function classifyCommandStatus(status: string | undefined, statusDetails: string | undefined, exitCode: number | undefined): SsmFailureClass | undefined {
+  if (status === 'Cancelled' || status === 'Cancelling') return { kind: 'cancelled', retryable: false };
+  if (status === 'TimedOut') {
+    const delivery = statusDetails === 'DeliveryTimedOut' || (statusDetails === undefined && (exitCode === undefined || exitCode < 0));
+    return { kind: delivery ? 'delivery-timed-out' : 'execution-timed-out', retryable: false };
+  }
+  if (exitCode === REBOOT_EXIT_CODE) return { kind: 'reboot-requested', retryable: true };
+  return undefined;
+}
 
 /**
  * Retry what time can fix (throttling, 5xx, the network, a command the agent has not picked up yet, a script
@@ -120,12 +147,45 @@ export function classifySsmFailure(failure: SsmFailure): SsmFailureClass {
     if (httpStatus === 403) return { kind: 'access-denied', retryable: false };
     if (httpStatus >= 400) return { kind: 'invalid-request', retryable: false };
   }
-  if (status === 'Cancelled' || status === 'Cancelling') return { kind: 'cancelled', retryable: false };
-  if (status === 'TimedOut' && (exitCode === undefined || exitCode < 0)) return { kind: 'timed-out', retryable: true };
+  const commandClass = classifyCommandStatus(status, failure.statusDetails, exitCode);
+  if (commandClass) return commandClass;
   if (exitCode === STEP_EXIT_CODES.badInput) return { kind: 'script-bad-input', retryable: false };
   if (exitCode === STEP_EXIT_CODES.conflict) return { kind: 'script-conflict', retryable: false };
   if (exitCode === STEP_EXIT_CODES.missingPrerequisite) return { kind: 'script-missing-prerequisite', retryable: false };
   if (exitCode !== undefined && NON_RETRYABLE_EXIT_CODES.includes(exitCode)) return { kind: 'script-failed', retryable: false };
-  if (status === 'TimedOut') return { kind: 'timed-out', retryable: true };
   return { kind: 'script-failed', retryable: true };
+}
+
+/**
+ * What an AWS-ConfigureAWSPackage Install reported, read from the lines the configurepackage plugin writes:
+ * "Successfully installed <name> <version>" after an install, "<name> <version> is already installed" when
+ * its validate step found it in place (amazon-ssm-agent, configurepackage.checkAlreadyInstalled).
+ */
+export function packageInstallOutput(packageName: string, stdout: string): { changed: string[]; unchanged: string[] } {
+  if (stdout.includes(`Successfully installed ${packageName}`)) return { changed: [`installed ${packageName}`], unchanged: [] };
+  if (new RegExp(`${packageName.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} \\S+ is already installed`).test(stdout)) {
+    return { changed: [], unchanged: [`${packageName} is already installed`] };
+  }
+  return { changed: [`installed ${packageName}`], unchanged: [] };
+}
+
+/**
+ * Why a Distributor install failed, when the plugin's output says it: the instance role may not read the
+ * package's manifest (its GetManifest call was denied), or the instance cannot download the package (no route
+ * to the regional S3 bucket). Neither is fixed by trying again.
+ */
+export function packageInstallFailure(packageName: string, output: string): { kind: SsmFailureKind; message: string } | undefined {
+  if (/GetManifest/.test(output) && /AccessDenied|not authorized/.test(output)) {
+    return {
+      kind: 'package-access-denied',
+      message: `the instance role may not read the Distributor package ${packageName} (ssm:GetManifest denied): attach AmazonSSMManagedInstanceCore to the instance profile`,
+    };
+  }
+  if (/failed to download installation package|failed to download manifest|failed to retrieve manifest/.test(output)) {
+    return {
+      kind: 'package-unreachable',
+      message: `the instance cannot download the Distributor package ${packageName}: give its subnet a route to Systems Manager and to S3 (a NAT gateway, or VPC endpoints for ssm, ssmmessages, ec2messages and an S3 gateway endpoint)`,
+    };
+  }
+  return undefined;
 }

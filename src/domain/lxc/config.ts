@@ -7,7 +7,12 @@ import {
   isCtid,
   MAX_CTID,
   MIN_CTID,
+  IDS_RULE,
+  idsFrom,
+  mountOptionsProblem,
   ownerFrom,
+  STRATEGY_SETTINGS,
+  type StrategySetting,
   USER_NAME_RULE,
   VOLUME_NAME,
   VOLUME_NAME_RULE,
@@ -22,7 +27,7 @@ export interface LxcConfig {
   volumes: LxcVolume[];
 }
 
-const VOLUME_KEYS = ['host_path', 'owner', 'mounts'];
+const VOLUME_KEYS = ['host_path', 'owner', 'mounts', 'read_only', 'mountoptions', 'backup', 'strategy', 'disk_owner'];
 
 /**
  * Reads Phoenix's phoenix_hypervisor_config.json as it is. Everything that is wrong is reported at once as
@@ -143,16 +148,51 @@ function readVolume(name: string, entry: unknown, errors: InputError[]): LxcVolu
       errors.push(new InputError(`${field}.owner`, 'is container_root but no container mounts the volume; add mounts or name a host user'));
     }
   }
+  const settings = readMountSettings(field, entry, errors);
   if (errors.length > before || !owner) return undefined;
   mounts.sort((a, b) => a.ctid - b.ctid);
-  return { name, hostPath, owner, mounts };
+  return { name, hostPath, owner, mounts, ...settings };
+}
+
+type VolumeSettings = Pick<LxcVolume, 'readOnly' | 'mountOptions' | 'backup' | 'strategy' | 'diskOwner'>;
+
+/** read_only, mountoptions, backup, strategy and disk_owner: how the volume is mounted and owned. */
+function readMountSettings(field: string, entry: Record<string, unknown>, errors: InputError[]): VolumeSettings {
+  const settings: VolumeSettings = {};
+  for (const [key, target] of [
+    ['read_only', 'readOnly'],
+    ['backup', 'backup'],
+  ] as const) {
+    const value = entry[key];
+    if (value === undefined) continue;
+    if (typeof value === 'boolean') settings[target] = value;
+    else errors.push(new InputError(`${field}.${key}`, `must be true or false, found ${describe(value)}`));
+  }
+  if (entry.mountoptions !== undefined) {
+    const problem = mountOptionsProblem(entry.mountoptions);
+    if (problem) errors.push(new InputError(`${field}.mountoptions`, `${problem}, found ${describe(entry.mountoptions)}`));
+    else settings.mountOptions = entry.mountoptions as string;
+  }
+  if (entry.strategy !== undefined) {
+    if (STRATEGY_SETTINGS.includes(entry.strategy as StrategySetting)) settings.strategy = entry.strategy as StrategySetting;
+    else
+      errors.push(
+        new InputError(`${field}.strategy`, `must be one of ${STRATEGY_SETTINGS.map((s) => `"${s}"`).join(', ')}, found ${describe(entry.strategy)}`),
+      );
+  }
+  if (entry.disk_owner !== undefined) {
+    const ids = idsFrom(entry.disk_owner);
+    if (ids) settings.diskOwner = ids;
+    else errors.push(new InputError(`${field}.disk_owner`, `must be ${IDS_RULE}, found ${describe(entry.disk_owner)}`));
+  }
+  return settings;
 }
 
 function readOwner(field: string, value: unknown, errors: InputError[]): OwnerSpec | undefined {
   const owner = ownerFrom(value);
   if (owner) return owner;
   const found = typeof value === 'string' ? JSON.stringify(value) : describe(value);
-  errors.push(new InputError(field, `must be ${USER_NAME_RULE} or "${CONTAINER_ROOT}", found ${found}`));
+  errors.push(new InputError(field, `must be ${USER_NAME_RULE}, "${CONTAINER_ROOT}" or ${IDS_RULE} (ids inside the containers), found ${found}`));
   return undefined;
 }
 

@@ -5,6 +5,7 @@
  * values are history, not the container's. What Proxmox only warns about is a warning here too, with the file
  * and line: this parser refuses nothing Proxmox accepts.
  */
+import { lxcKeyVerdict } from './lxcKeys';
 import { parseMountPointValue, type ParsedMountPoint } from './mountPointFormat';
 
 export type IdKind = 'u' | 'g';
@@ -149,9 +150,10 @@ export function parseContainerConfig(text: string, file: string): ContainerConfi
     const lxc = LXC_LINE.exec(line);
     if (lxc) {
       const [, key, , value] = lxc;
-      // is_valid_lxc_conf_key: the legacy key is renamed, and parse_id_maps reads only lxc.idmap.
-      if (key === 'lxc.id_map') warn(lineNo, `${key} is deprecated and was renamed to lxc.idmap; Proxmox does not apply it`);
-      else if (key === 'lxc.idmap' && section === 'main') readIdmap(config, lineNo, value);
+      const verdict = lxcKeyVerdict(key, line);
+      if (verdict.warning) warn(lineNo, verdict.warning);
+      // parse_id_maps reads only lxc.idmap, of the main section.
+      if (key === 'lxc.idmap' && section === 'main') readIdmap(config, lineNo, value);
       continue;
     }
     if (/^(description):\s*(.*\S)\s*$/.test(line) || /snapstate:\s*(prepare|delete)\s*$/.test(line)) continue;

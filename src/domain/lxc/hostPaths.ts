@@ -18,6 +18,11 @@ export interface HostPathFacts {
   /** The directory's identity, which the walk checks again when it opens the root. */
   dev?: number;
   ino?: number;
+  /** The directory's owner: the idmap strategy keeps it as the disk owner when it can. */
+  uid?: number;
+  gid?: number;
+  /** statfs f_type of the filesystem it is on (idmapped mounts need one that allows them). */
+  fsType?: number;
 }
 
 /** `inner` lies strictly below `outer`, or is the same directory. */

@@ -133,3 +133,36 @@ function checkMountIdmap(entries: MountIdmapEntry[], file: string): void {
     }
   }
 }
+
+/** Container ids as the host sees them through lxc.idmap; an unmapped one is an error naming the file and its map. */
+export function hostIdsOf(map: IdMap, ids: { uid: number; gid: number }, file: string): { uid: number; gid: number } {
+  const uid = mapId(map.uid, ids.uid);
+  const gid = mapId(map.gid, ids.gid);
+  if (uid === undefined || gid === undefined) {
+    const which = [uid === undefined && `uid ${ids.uid}`, gid === undefined && `gid ${ids.gid}`].filter(Boolean).join(' and ');
+    const ranges = (kind: 'u' | 'g', ranges: IdRange[]) => ranges.map((r) => `${kind} ${r.containerStart} ${r.hostStart} ${r.count}`);
+    const where =
+      map.source === 'lxc.idmap'
+        ? `its lxc.idmap lines (${[...ranges('u', map.uid), ...ranges('g', map.gid)].join(', ')})`
+        : `Proxmox's default map (u/g 0 100000 65536)`;
+    throw new IdmapError(file, `container ${which} is outside ${where}: add a range for it to lxc.idmap, or name an owner the container maps`);
+  }
+  return { uid, gid };
+}
+
+/**
+ * The disk ids that container ids write as through a mount, as resolve_mountpoint_idmap maps them: an id a listed
+ * range holds gets its disk id, `passthrough` keeps container ids, any other id goes through lxc.idmap.
+ */
+export function diskIdsThrough(map: IdMap, ids: { uid: number; gid: number }, mount: Pick<ParsedMountPoint, 'idmap'> | undefined, file: string) {
+  const host = hostIdsOf(map, ids, file);
+  const idmap = mount?.idmap;
+  if (idmap === undefined || map.source === 'privileged-identity') return host;
+  if (idmap === 'passthrough') return { ...ids };
+  checkMountIdmap(idmap, file);
+  const disk = (kind: IdKind, id: number, fallback: number) => {
+    const range = idmap.find((e) => e.kind === kind && id >= e.containerStart && id < e.containerStart + e.count);
+    return range ? range.diskStart + (id - range.containerStart) : fallback;
+  };
+  return { uid: disk('u', ids.uid, host.uid), gid: disk('g', ids.gid, host.gid) };
+}

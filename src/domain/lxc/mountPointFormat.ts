@@ -45,9 +45,9 @@ const MP_OPTIONS: Record<string, OptionKind> = {
 };
 
 /** `$valid_mount_option_re`, anchored as `check_prop` anchors every pattern. */
-const MOUNT_OPTIONS = /^(discard|lazytime|noatime|nodev|noexec|nosuid)(;(discard|lazytime|noatime|nodev|noexec|nosuid))*$/;
+export const MOUNT_OPTIONS = /^(discard|lazytime|noatime|nodev|noexec|nosuid)(;(discard|lazytime|noatime|nodev|noexec|nosuid))*$/;
 /** The `idmap` pattern of `$rootfs_desc`. */
-const IDMAP = /^(?:passthrough|[ug]:[0-9]+:[0-9]+:[1-9][0-9]*(?:;[ug]:[0-9]+:[0-9]+:[1-9][0-9]*)*)$/;
+export const IDMAP_PATTERN = /^(?:passthrough|[ug]:[0-9]+:[0-9]+:[1-9][0-9]*(?:;[ug]:[0-9]+:[0-9]+:[1-9][0-9]*)*)$/;
 /** pve-common `parse_size`, the `disk-size` format. */
 const DISK_SIZE = /^(\d+(\.\d+)?)([KMGT](?:iB)?)?$/;
 
@@ -103,7 +103,7 @@ export function parseMountPointValue(value: string): MountPointParse {
   }
   if (res.size !== undefined && !DISK_SIZE.test(res.size)) errors.push(`size: value does not look like a valid disk size: ${res.size}`);
   if (res.mountoptions !== undefined && !MOUNT_OPTIONS.test(res.mountoptions)) errors.push('mountoptions: value does not match the regex pattern');
-  if (res.idmap !== undefined && !IDMAP.test(res.idmap)) errors.push('idmap: value does not match the regex pattern');
+  if (res.idmap !== undefined && !IDMAP_PATTERN.test(res.idmap)) errors.push('idmap: value does not match the regex pattern');
   if (errors.length) return { ok: false, problem: `format error: ${errors.join('; ')}` };
 
   const { volume, mp, ...options } = res;

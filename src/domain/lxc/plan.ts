@@ -1,14 +1,17 @@
 import { InputError } from '../errors';
 import { walkNodeFor, type ClusterFacts } from './cluster';
 import type { LxcConfig } from './config';
-import type { LxcVolume } from './volume';
+import type { Ids, LxcMount, LxcVolume } from './volume';
 import { ContainerConfigError, parseContainerConfig, type ConfigWarning, type ContainerConfig, type MountPointEntry } from './containerConfig';
 import { foreignBindWarnings, hostPathFactsProblem, type HostBind, type HostPathFacts } from './hostPaths';
 import type { HostUser } from './hostUsers';
-import { idMapOf, IdmapError, mappedRoot, mountRoot, type IdMap, type MountRoot } from './idmap';
-import { decideMountPoint, mountStateAdvice, NoFreeSlotError, type MountDecision, type MountState } from './mountPoints';
+import { diskIdsThrough, hostIdsOf, idMapOf, IdmapError, mappedRoot, mountRoot, type IdMap, type MountRoot } from './idmap';
+import { idmapValue, idmapValueProblem } from './idmapValue';
+import { chooseStrategy, type StrategyName } from './strategy';
+import { decideMountPoint, mountStateAdvice, NoFreeSlotError, volumeMountWants, type MountDecision, type MountState, type MountWants } from './mountPoints';
 import { looseContainerPath, looseVolume, type MountPointType } from './mountPointFormat';
-import { resolveOwner, type ContainerRoot, type ResolvedOwner } from './owner';
+import { chooseDiskOwner, ownerContainerIds, resolveOwner, type ContainerRoot, type ResolvedOwner } from './owner';
+import type { StrategySetting } from './volume';
 
 /**
  * The plan `sharemount lxc plan --json` prints and the apply workflow follows. It is computed from facts
@@ -32,6 +35,9 @@ import { resolveOwner, type ContainerRoot, type ResolvedOwner } from './owner';
  *       "slot": 0,                          // mpN slot used (new) or found (every other state)
  *       "mount": "new",                     // new | present | pending | drift | readOnly | pendingDelete | ignored | conflict
  *       "currentHostPath": "/old/path",     // drift, conflict: what the slot mounts now
+ *       "differs": ["no mountoptions (config: mountoptions=nosuid;nodev)"],  // drift of this very bind: its options
+ *       "options": { "ro": "1", "mountoptions": "nosuid;nodev", "backup": "0" },  // optional: what apply writes
+ *                                          // besides the paths (from read_only, mountoptions, backup)
  *       "pendingUntilRestart": true,        // optional: the entry found sits in [pve:pending] until the CT restarts
  *       "existing": { "key": "mp0", ... },  // optional: the mount point found at the path (shape as in containers[].mountPoints)
  *       "writesAs": { "uid": 5000, "gid": 5000, "through": "mount-idmap" },  // optional: the disk ids root writes as
@@ -50,6 +56,7 @@ import { resolveOwner, type ContainerRoot, type ResolvedOwner } from './owner';
  *       "type": "bind",                    // bind | volume (storage) | device; absent when not parseable
  *       "volume": "/mnt/pve/x", "containerPath": "/x", "ro": false,
  *       "idmap": "u:0:5000:1",             // optional: the mount's idmap= as written (or passthrough)
+ *       "mountoptions": "nosuid;nodev", "backup": false,  // optional: as written
  *       "pendingDelete": false             // queued by delete: in [pve:pending]
  *     }],
  *     "warnings": [{ "file": "/etc/pve/lxc/950.conf", "line": 7, "problem": "..." }]  // what Proxmox warns about too
@@ -74,6 +81,8 @@ export interface MountPointSummary {
   containerPath?: string;
   ro?: boolean;
   idmap?: string;
+  mountoptions?: string;
+  backup?: boolean;
   pendingDelete: boolean;
 }
 
@@ -102,6 +111,8 @@ export interface VolumePlan {
   name: string;
   hostPath: string;
   owner: PlannedOwner | null;
+  /** How the volume is made writable, and why. */
+  strategy: { name: StrategyName; requested: StrategySetting; reason: string };
   note?: string;
   containers: ContainerPlan[];
   /** The host path's device and inode as the plan saw them: the walk refuses any other directory. */
@@ -124,6 +135,9 @@ export interface ContainerPlan {
   mount: MountState;
   currentHostPath?: string;
   pendingUntilRestart?: boolean;
+  differs?: string[];
+  /** The options apply writes on the mount point besides the paths. */
+  options?: MountWants;
   existing?: MountPointSummary;
   writesAs?: MountRoot;
   /** The node that holds the container, where its pct set runs (lxc:<node>). */
@@ -162,6 +176,10 @@ export interface LxcFacts {
   hostBinds?: HostBind[];
   /** storage.cfg's shared paths and replication.cfg's guests; absent: nothing is shared or replicated. */
   cluster?: ClusterFacts;
+  /** The node's pve-container version (the lowest, when the volume's containers are on several nodes). */
+  pveContainerVersion?: string;
+  /** Why the version could not be read. */
+  pveContainerVersionProblem?: string;
 }
 
 export function buildLxcPlan(config: LxcConfig, facts: LxcFacts): LxcPlan {
@@ -241,6 +259,8 @@ export function mountSummary(entry: MountPointEntry, section: 'main' | 'pending'
   }
   const summary: MountPointSummary = { ...base, parseable: true, type: mount.type, volume: mount.volume, containerPath: mount.containerPath, ro: mount.ro };
   if (mount.options.idmap !== undefined) summary.idmap = mount.options.idmap;
+  if (mount.options.mountoptions !== undefined) summary.mountoptions = mount.options.mountoptions;
+  if (mount.options.backup !== undefined) summary.backup = mount.options.backup === '1';
   return summary;
 }
 
@@ -261,14 +281,36 @@ function planVolume(
   const hostPathProblem = hostPath && hostPathFactsProblem(hostPath);
   if (hostPathProblem) errors.push({ field: hostPathField, problem: hostPathProblem });
   for (const problem of foreignBindWarnings(volume.hostPath, binds)) warnings.push({ field: hostPathField, problem });
-  const containers: ContainerPlan[] = [];
-  const roots: ContainerRoot[] = [];
+  const readable: Array<{ mount: LxcMount; field: string; ct: Extract<ParsedContainer, { ok: true }> }> = [];
   for (const mount of volume.mounts) {
     const field = `shared_volumes.${volume.name}.mounts.${mount.ctid}`;
     const ct = parse(mount.ctid);
-    if (!ct.ok) {
-      errors.push({ field, problem: ct.problem });
-      continue;
+    if (ct.ok) readable.push({ mount, field, ct });
+    else errors.push({ field, problem: ct.problem });
+  }
+  const choice = chooseStrategy(volume.strategy ?? 'auto', {
+    owner: volume.owner,
+    pveContainerVersion: facts.pveContainerVersion,
+    versionProblem: facts.pveContainerVersionProblem,
+    fsType: hostPath?.fsType,
+    privileged: readable.filter(({ ct }) => ct.map?.source === 'privileged-identity').map(({ mount }) => mount.ctid),
+  });
+  for (const problem of choice.blockers) errors.push({ field: `shared_volumes.${volume.name}.strategy`, problem: `idmap cannot be used: ${problem}` });
+  const ownerIds = ownerContainerIds(volume);
+  const idmapped = choice.strategy === 'idmap' && choice.blockers.length === 0 && ownerIds !== undefined;
+  const disk = idmapped ? idmapDiskOwner(volume, ownerIds, readable, hostPath, errors) : undefined;
+  const baseWants = volumeMountWants(volume);
+
+  const containers: ContainerPlan[] = [];
+  const roots: ContainerRoot[] = [];
+  const owners: ContainerRoot[] = [];
+  for (const { mount, field, ct } of readable) {
+    const wants: MountWants = { ...baseWants };
+    if (disk && ownerIds && ct.map) {
+      const value = idmapValue(ownerIds, disk);
+      const problem = idmapValueProblem(ct.map, value);
+      if (problem) errors.push({ field, problem: `${ct.facts.file}: idmap=${value}: ${problem}` });
+      wants.idmap = value;
     }
     let decision: MountDecision;
     try {
@@ -280,6 +322,7 @@ function planVolume(
         ct.config.pendingMountPoints,
         reserved,
         ct.config.pendingDeletes,
+        wants,
       );
       if (decision.mount === 'new') reservedSlots.set(mount.ctid, [...reserved, decision.slot]);
     } catch (error) {
@@ -287,19 +330,29 @@ function planVolume(
       errors.push({ field, problem: `${ct.facts.file}: ${error.message}` });
       continue;
     }
+    // A drift of this very bind is rewritten with its other options kept, so its idmap= stays too.
+    const sameBind = ENTRY_KEPT.includes(decision.mount) || (decision.mount === 'drift' && decision.currentHostPath === undefined);
+    const kept = sameBind ? decision.entry?.parsed : undefined;
     let writesAs: MountRoot | undefined;
-    let rootProblem = ct.rootProblem;
+    let ownerProblem = ct.rootProblem;
     if (ct.root && ct.map) {
-      const kept = ENTRY_KEPT.includes(decision.mount) ? decision.entry?.parsed : undefined;
       try {
         writesAs = mountRoot(ct.map, ct.root, kept, ct.facts.file);
       } catch (error) {
         if (!(error instanceof IdmapError)) throw error;
-        rootProblem = error.message;
+        ownerProblem = error.message;
       }
     }
     if (writesAs) roots.push({ ctid: mount.ctid, uid: writesAs.uid, gid: writesAs.gid });
-    else if (volume.owner.kind === 'container_root') errors.push({ field, problem: rootProblem! });
+    // The ids the owner writes as through this mount, for a chown that must serve every container.
+    if (ownerIds && ct.map && !disk) {
+      try {
+        owners.push({ ctid: mount.ctid, ...diskIdsThrough(ct.map, ownerIds, kept, ct.facts.file) });
+      } catch (error) {
+        if (!(error instanceof IdmapError)) throw error;
+        errors.push({ field, problem: error.message });
+      }
+    } else if (ownerIds && !disk && !ct.map) errors.push({ field, problem: ownerProblem! });
     if (decision.mount === 'conflict') errors.push({ field, problem: mountStateAdvice(decision, mount.ctid, volume.hostPath, mount.containerPath)! });
     const changes =
       decision.mount === 'new' ||
@@ -311,6 +364,12 @@ function planVolume(
       const why = ct.config.protection ? 'protection: 1 is set' : `it is locked (lock: ${ct.config.lock})`;
       const risky = decision.mount === 'new' ? errors : warnings;
       risky.push({ field, problem: `${ct.facts.file}: ${why}, and pct set refuses to change mp${decision.slot} of CT ${mount.ctid} until that is cleared` });
+    }
+    if (changes && wants.idmap && decision.mount !== 'new' && ct.facts.running) {
+      warnings.push({
+        field,
+        problem: `${ct.facts.file}: CT ${mount.ctid} runs, so its changed mp${decision.slot} waits in [pve:pending] until it restarts (sharemount never restarts it)`,
+      });
     }
     if (writesAs?.note) warnings.push({ field, problem: `${ct.facts.file}: mp${decision.slot}: ${writesAs.note}` });
     const { entry, ...shown } = decision;
@@ -324,14 +383,23 @@ function planVolume(
       ...(ct.facts.node === undefined ? {} : { node: ct.facts.node }),
       running: ct.facts.running,
     };
+    if (Object.keys(wants).length) plan.options = wants;
     if (entry) plan.existing = mountSummary(entry, shown.pendingUntilRestart ? 'pending' : 'main', ct.config.pendingDeletes);
-    if (writesAs && writesAs.through !== 'container') plan.writesAs = { uid: writesAs.uid, gid: writesAs.gid, through: writesAs.through };
+    if (writesAs && writesAs.through !== 'container' && !disk) plan.writesAs = { uid: writesAs.uid, gid: writesAs.gid, through: writesAs.through };
     containers.push(plan);
   }
   let owner: ResolvedOwner | null = null;
-  if (!(volume.owner.kind === 'container_root' && roots.length < volume.mounts.length)) {
+  if (disk && ownerIds) {
+    owner = {
+      mode: volume.owner.kind as 'container_root' | 'container_ids',
+      uid: disk.uid,
+      gid: disk.gid,
+      containerIds: ownerIds,
+      note: `disk owner: ${disk.why}`,
+    };
+  } else if (!disk && !(ownerIds && owners.length < volume.mounts.length) && !(choice.strategy === 'idmap' && ownerIds)) {
     try {
-      owner = resolveOwner(volume, { hostUsers: facts.hostUsers, containerRoots: roots });
+      owner = resolveOwner(volume, { hostUsers: facts.hostUsers, containerRoots: ownerIds ? owners : roots });
     } catch (error) {
       if (!(error instanceof InputError)) throw error;
       errors.push({ field: error.field, problem: error.problem });
@@ -344,7 +412,13 @@ function planVolume(
     if ('problem' in where) errors.push({ field: hostPathField, problem: where.problem });
     else walkNode = where.node;
   }
-  const plan: VolumePlan = { name: volume.name, hostPath: volume.hostPath, owner: null, containers };
+  const plan: VolumePlan = {
+    name: volume.name,
+    hostPath: volume.hostPath,
+    owner: null,
+    strategy: { name: choice.strategy, requested: choice.requested, reason: choice.reason },
+    containers,
+  };
   if (walkNode !== undefined) plan.walkNode = walkNode;
   if (hostPath?.dev !== undefined && hostPath.ino !== undefined && !hostPathProblem) plan.root = { dev: hostPath.dev, ino: hostPath.ino };
   if (owner) {
@@ -356,6 +430,38 @@ function planVolume(
   if (errors.length) plan.errors = errors;
   if (warnings.length) plan.warnings = warnings;
   return plan;
+}
+
+/** The idmap strategy's disk owner (owner.ts chooseDiskOwner), from the config, the tree, or the first container. */
+function idmapDiskOwner(
+  volume: LxcVolume,
+  ownerIds: Ids,
+  readable: Array<{ mount: LxcMount; field: string; ct: Extract<ParsedContainer, { ok: true }> }>,
+  hostPath: HostPathFacts | undefined,
+  errors: PlanError[],
+): { uid: number; gid: number; why: string } | undefined {
+  let firstContainer: (Ids & { ctid: number }) | undefined;
+  for (const { mount, field, ct } of readable) {
+    if (!ct.map) {
+      errors.push({ field, problem: ct.rootProblem ?? `${ct.facts.file}: no id map` });
+      continue;
+    }
+    try {
+      const ids = hostIdsOf(ct.map, ownerIds, ct.facts.file);
+      firstContainer ??= { ctid: mount.ctid, ...ids };
+    } catch (error) {
+      if (!(error instanceof IdmapError)) throw error;
+      errors.push({ field, problem: error.message });
+    }
+  }
+  const tree = hostPath?.uid !== undefined && hostPath.gid !== undefined ? { uid: hostPath.uid, gid: hostPath.gid } : undefined;
+  try {
+    return chooseDiskOwner(`shared_volumes.${volume.name}.disk_owner`, { configured: volume.diskOwner, tree, firstContainer });
+  } catch (error) {
+    if (!(error instanceof InputError)) throw error;
+    errors.push({ field: error.field, problem: error.problem });
+    return undefined;
+  }
 }
 
 /** Host bind mounts that are not one of this config's volumes: directories containers mount by other means. */

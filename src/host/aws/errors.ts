@@ -78,12 +78,16 @@ export class AwsStateError extends Error {
   }
 }
 
+/** What an SSM command is for: one of the steps, or the Distributor install of a package. */
+export type CommandStep = EfsStep | 'installPackage';
+
 /** What a failed step carries, for the workflow's per-instance result. */
 export interface StepFailureDetails {
   instanceId: string;
-  step: EfsStep;
+  step: CommandStep;
   commandId: string;
   status: string;
+  statusDetails?: string;
   exitCode?: number;
   kind: string;
   stdout: string;

@@ -13,6 +13,15 @@ export async function gatherLxcFacts(config: LxcConfig, node: ProxmoxNode, nodeN
   const users = [...new Set(config.volumes.flatMap((v) => (v.owner.kind === 'user' ? [v.owner.user] : [])))];
   const containers = await Promise.all(ctids.map((ctid) => node.containerState(ctid)));
   const hostPaths = Object.fromEntries([...new Set(config.volumes.map((v) => v.hostPath))].map((p) => [p, inspectHostPath(p)]));
-  const facts: LxcFacts = { containers, hostUsers: node.readHostUsers(users), hostPaths, hostBinds: node.listHostBinds(), cluster: node.readCluster() };
+  const { version, problem } = await node.pveContainerVersion();
+  const facts: LxcFacts = {
+    containers,
+    hostUsers: node.readHostUsers(users),
+    hostPaths,
+    hostBinds: node.listHostBinds(),
+    cluster: node.readCluster(),
+    ...(version === undefined ? {} : { pveContainerVersion: version }),
+    ...(problem === undefined ? {} : { pveContainerVersionProblem: problem }),
+  };
   return nodeName === undefined ? facts : { node: nodeName, ...facts };
 }

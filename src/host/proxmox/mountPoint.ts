@@ -1,4 +1,13 @@
-import { decideMountPoint, LEFT_WITHOUT_FIX, mountStateAdvice, NoFreeSlotError, pctSetArgs, type MountState } from '../../domain/lxc/mountPoints';
+import {
+  decideMountPoint,
+  LEFT_WITHOUT_FIX,
+  mountStateAdvice,
+  NoFreeSlotError,
+  optionsToWrite,
+  pctSetArgs,
+  type MountState,
+  type MountWants,
+} from '../../domain/lxc/mountPoints';
 import { onSharedStorage } from '../../domain/lxc/cluster';
 import { ProxmoxError } from './errors';
 import type { ProxmoxNode } from './node';
@@ -10,6 +19,8 @@ export interface BindMountPointInput {
   hostPath: string;
   containerPath: string;
   fixDrift?: boolean;
+  /** The options the plan asks for (ro, mountoptions, backup, idmap); an entry with others is drift. */
+  options?: MountWants;
 }
 
 export interface BindMountPointResult {
@@ -57,10 +68,11 @@ export async function bindMountPoint(node: ProxmoxNode, input: BindMountPointInp
 
 async function bindOnce(node: ProxmoxNode, input: BindMountPointInput): Promise<BindMountPointResult> {
   const { ctid, hostPath, containerPath } = input;
+  const wants = input.options ?? {};
   const { config, digest } = node.parseConf(ctid);
   let decision;
   try {
-    decision = decideMountPoint(hostPath, containerPath, config.mountPoints, config.pendingMountPoints, [], config.pendingDeletes);
+    decision = decideMountPoint(hostPath, containerPath, config.mountPoints, config.pendingMountPoints, [], config.pendingDeletes, wants);
   } catch (error) {
     if (error instanceof NoFreeSlotError) throw new ProxmoxError('noFreeSlot', `CT ${ctid}: ${error.message}`);
     throw error;
@@ -77,8 +89,9 @@ async function bindOnce(node: ProxmoxNode, input: BindMountPointInput): Promise<
   let slot = decision.slot;
   const taken = new Set([...config.mountPoints, ...config.pendingMountPoints].map((e) => e.slot));
   if (found === 'new' && input.slot !== undefined && !taken.has(input.slot)) slot = input.slot;
-  // A read-only or pending-delete entry is this very bind: its rewrite keeps its options (idmap, backup, …).
-  const keep: Record<string, string> = found === 'readOnly' || found === 'pendingDelete' ? { ...decision.entry?.parsed?.options } : {};
+  // A read-only, pending-delete or differing entry is this very bind: its rewrite keeps its other options (acl, quota, …).
+  const sameBind = found === 'readOnly' || found === 'pendingDelete' || (found === 'drift' && decision.currentHostPath === undefined);
+  const keep = optionsToWrite(sameBind ? { ...decision.entry?.parsed?.options } : {}, wants);
   // update_vm refuses a bind mount into a replicated guest unless it says replicate=0; migration and HA
   // refuse a local bind mount unless shared=1 says the path is the same on every node.
   const cluster = node.readCluster();
@@ -92,9 +105,9 @@ async function bindOnce(node: ProxmoxNode, input: BindMountPointInput): Promise<
   }
   await node.runPct(args);
   const reread = node.parseConf(ctid).config;
-  const after = decideMountPoint(hostPath, containerPath, reread.mountPoints, reread.pendingMountPoints, [], reread.pendingDeletes);
+  const after = decideMountPoint(hostPath, containerPath, reread.mountPoints, reread.pendingMountPoints, [], reread.pendingDeletes, wants);
   if (after.mount !== 'present' && after.mount !== 'pending') {
-    throw new ProxmoxError('pctFailed', `CT ${ctid}: pct set returned but mp${slot} does not bind ${hostPath} read-write at ${containerPath} (${after.mount})`);
+    throw new ProxmoxError('pctFailed', `CT ${ctid}: pct set returned but mp${slot} does not bind ${hostPath} at ${containerPath} as planned (${after.mount})`);
   }
   // Only a new mount point is hot-plugged; a rewritten one that is not pending was mounted all along.
   const state = after.mount === 'pending' ? 'pendingUntilRestart' : found === 'new' && running ? 'hotplugged' : 'configured';

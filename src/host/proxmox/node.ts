@@ -9,6 +9,7 @@ import { containerNodes, replicatedGuests, sharedStoragePaths, type ClusterFacts
 import { hostBindsOf, type HostBind } from '../../domain/lxc/hostPaths';
 import { hostUsersFrom, type HostUser } from '../../domain/lxc/hostUsers';
 import { isCtid } from '../../domain/lxc/volume';
+import { packageVersionProblem } from '../../domain/lxc/strategy';
 import { ProxmoxError, type ProxmoxErrorKind } from './errors';
 
 const run = promisify(execFile);
@@ -33,6 +34,8 @@ export interface ProxmoxNodeOptions {
   runningDir?: string;
   passwdFile?: string;
   groupFile?: string;
+  /** The node's pve-container version as named by the operator (`--pve-container-version`); else dpkg is asked. */
+  pveContainerVersion?: string;
 }
 
 export interface ConfRead {
@@ -44,6 +47,9 @@ export interface ConfRead {
   /** Proxmox's digest of a config: the SHA-1 of its raw bytes (a Latin-1 comment must not change it). */
   digest?: string;
 }
+
+/** dpkg-query answers in well under a second; a hung one must not hold up a plan. */
+const DPKG_TIMEOUT_MS = 10_000;
 
 /** Under bindMountPoint's 30 s start-to-close: an attempt that timed out must not still be running pct. */
 const PCT_TIMEOUT_MS = 20_000;
@@ -163,9 +169,26 @@ export function proxmoxNode(options: ProxmoxNodeOptions = {}) {
     }
   }
 
+  /** The installed pve-container, which decides whether a mount point takes idmap= (strategy.ts). */
+  async function pveContainerVersion(): Promise<{ version?: string; problem?: string }> {
+    if (options.pveContainerVersion !== undefined) return { version: options.pveContainerVersion };
+    try {
+      const { stdout } = await run('dpkg-query', ['-W', '-f=${Version}', 'pve-container'], { timeout: DPKG_TIMEOUT_MS });
+      const version = stdout.trim();
+      if (!version) return { problem: 'dpkg-query -W pve-container printed no version' };
+      const problem = packageVersionProblem(version);
+      return problem ? { problem: `dpkg-query -W pve-container: ${problem}` } : { version };
+    } catch (error) {
+      const e = error as NodeJS.ErrnoException & { stderr?: string };
+      if (e.code === 'ENOENT') return { problem: 'dpkg-query not found: this is not a Debian-based Proxmox node' };
+      return { problem: `dpkg-query -W pve-container failed: ${(e.stderr || e.message).trim()}` };
+    }
+  }
+
   return {
     pveDir,
     nodeName,
+    pveContainerVersion,
     containerState,
     readConf,
     readCluster,

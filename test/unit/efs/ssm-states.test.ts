@@ -7,6 +7,9 @@ import { DescribeFileSystemsCommand, EFSClient } from '@aws-sdk/client-efs';
 import { GetCommandInvocationCommand, SendCommandCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { mockClient } from 'aws-sdk-client-mock';
 import { ActivityRuntime, createEfsActivities } from '../../../src/activities/efs';
+import { agentReadiness } from '../../../src/domain/efs/agents';
+import { commandTimeouts } from '../../../src/domain/efs/commandTimeouts';
+import { classifySsmFailure, packageInstallFailure, packageInstallOutput } from '../../../src/domain/efs/results';
 import { failureOf } from '../../support/failures';
 
 const INSTANCE = 'i-0123456789abcdef0';
@@ -176,5 +179,79 @@ describe('mocked AWS states', () => {
     expect(result.stdout.length).toBeLessThan(4200);
     expect(result.stdout.endsWith('SHAREMOUNT_UNCHANGED done\n')).toBe(true);
     expect(result.unchanged).toEqual(['done']);
+  });
+
+  test('mocked: every SendCommand carries the delivery TimeoutSeconds and the executionTimeout parameter', async () => {
+    const { ssm, activities } = setup();
+    ssm.on(SendCommandCommand).resolves({ Command: { CommandId: COMMAND } });
+    ssm.on(GetCommandInvocationCommand).resolves(success);
+    await activities.runStepOnInstance({ ...step, executionTimeoutSeconds: 900, deliveryTimeoutSeconds: 60 });
+    await activities.runStepOnInstance(step);
+    const inputs = ssm.commandCalls(SendCommandCommand).map((c) => c.args[0].input);
+    expect(inputs.map((i) => [i.TimeoutSeconds, i.Parameters?.executionTimeout])).toEqual([
+      [60, ['900']],
+      [120, ['600']],
+    ]);
+  });
+
+  test("mocked: a previous attempt's command that ended in a 194 reboot request is sent again", async () => {
+    const { ssm, activities } = setup({ commandId: COMMAND, instanceId: INSTANCE, step: 'ensureGroup' });
+    ssm.on(SendCommandCommand).resolves({ Command: { CommandId: 'after-reboot' } });
+    ssm
+      .on(GetCommandInvocationCommand, { CommandId: COMMAND })
+      .resolves({ Status: 'Failed', StatusDetails: 'Failed', ResponseCode: 194 })
+      .on(GetCommandInvocationCommand, { CommandId: 'after-reboot' })
+      .resolves(success);
+    expect((await activities.runStepOnInstance(step)).commandId).toBe('after-reboot');
+  });
+});
+
+describe('what the SSM statuses mean (domain: classifySsmFailure, agentReadiness, commandTimeouts, the package output)', () => {
+  test.each([
+    [{ status: 'TimedOut', statusDetails: 'DeliveryTimedOut', exitCode: -1 }, 'delivery-timed-out', false],
+    [{ status: 'TimedOut', statusDetails: 'ExecutionTimedOut', exitCode: 137 }, 'execution-timed-out', false],
+    [{ status: 'TimedOut', exitCode: -1 }, 'delivery-timed-out', false],
+    [{ status: 'Cancelled', statusDetails: 'Cancelled', exitCode: 137 }, 'cancelled', false],
+    [{ status: 'Failed', exitCode: 194 }, 'reboot-requested', true],
+    [{ status: 'Failed', exitCode: 137 }, 'script-failed', true],
+  ])('%j is %s (retryable: %s)', (failure, kind, retryable) => {
+    expect(classifySsmFailure(failure)).toEqual({ kind, retryable });
+  });
+
+  test('agentReadiness keeps the order asked and gives each instance that is not ready its own kind', () => {
+    const readiness = agentReadiness(
+      ['i-0000000000000000a', 'i-0000000000000000b', 'i-0000000000000000c', 'i-0000000000000000d'],
+      [
+        { instanceId: 'i-0000000000000000d', pingStatus: 'Online', platformType: 'Linux' },
+        { instanceId: 'i-0000000000000000a', pingStatus: 'Inactive', platformType: 'Linux' },
+        { instanceId: 'i-0000000000000000c', pingStatus: 'Online', platformType: 'Windows', platformName: 'Microsoft Windows Server 2022 Datacenter' },
+      ],
+    );
+    expect(readiness.ready).toEqual(['i-0000000000000000d']);
+    expect(readiness.notReady.map((n) => n.kind)).toEqual(['AgentOffline', 'AgentNotRegistered', 'PlatformNotLinux']);
+  });
+
+  test('commandTimeouts refuses what the agent would silently replace, naming the field and the range', () => {
+    expect(commandTimeouts()).toEqual({ deliveryTimeoutSeconds: 120, executionTimeoutSeconds: 600 });
+    expect(() => commandTimeouts({ executionTimeoutSeconds: 200000 })).toThrow(
+      'executionTimeoutSeconds: 200000 is not a whole number of seconds from 5 to 172800',
+    );
+    expect(() => commandTimeouts({ deliveryTimeoutSeconds: 1.5 })).toThrow('deliveryTimeoutSeconds: 1.5');
+  });
+
+  test('the package output: installed, already installed, and the two failures the configurepackage plugin reports', () => {
+    expect(packageInstallOutput('AmazonEFSUtils', 'Initiating AmazonEFSUtils 2.3.1 install\nSuccessfully installed AmazonEFSUtils 2.3.1')).toEqual({
+      changed: ['installed AmazonEFSUtils'],
+      unchanged: [],
+    });
+    expect(packageInstallOutput('AmazonEFSUtils', 'AmazonEFSUtils 2.3.1 is already installed')).toEqual({
+      changed: [],
+      unchanged: ['AmazonEFSUtils is already installed'],
+    });
+    expect(packageInstallFailure('AmazonEFSUtils', 'Error returned for GetManifest - AccessDeniedException: ... is not authorized')?.kind).toBe(
+      'package-access-denied',
+    );
+    expect(packageInstallFailure('AmazonEFSUtils', 'failed to download installation package reliably, https://s3...')?.kind).toBe('package-unreachable');
+    expect(packageInstallFailure('AmazonEFSUtils', 'something else')).toBeUndefined();
   });
 });

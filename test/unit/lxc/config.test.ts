@@ -75,6 +75,26 @@ describe('parseLxcConfig', () => {
     expect(errors[0].problem).toMatch(/is not a volume.*host_path and mounts.*enabled, rules/);
   });
 
+  it('reads read_only, mountoptions and backup per volume', () => {
+    const config = parseLxcConfig(
+      JSON.stringify(withVolume({ host_path: '/srv/a', mounts: { '950': '/a' }, read_only: true, mountoptions: 'nosuid;nodev', backup: false })),
+    );
+    expect(config.volumes[0]).toMatchObject({ readOnly: true, mountOptions: 'nosuid;nodev', backup: false });
+  });
+
+  it.each([
+    ['read_only', 'yes', /must be true or false/],
+    ['backup', 1, /must be true or false/],
+    // PVE::LXC::Config $valid_mount_option_re: only these six, ";"-separated.
+    ['mountoptions', 'nosuid,nodev', /separated by ";"/],
+    ['mountoptions', 'uid=1000', /discard, lazytime, noatime, nodev, noexec, nosuid/],
+    ['mountoptions', '', /mount options/],
+  ])('rejects %s %p, naming the field and the fix', (key, value, problem) => {
+    const errors = errorsOf(withVolume({ host_path: '/srv/a', mounts: { '950': '/a' }, [key]: value }));
+    expect(errors.map((e) => e.field)).toEqual([`shared_volumes.v.${key}`]);
+    expect(errors[0].problem).toMatch(problem);
+  });
+
   it('rejects unknown keys in a volume (a misspelled owner must not fall back silently)', () => {
     const [error] = errorsOf(withVolume({ host_path: '/srv/a', ownr: 'container_root', mounts: {} }));
     expect(error.field).toBe('shared_volumes.v.ownr');

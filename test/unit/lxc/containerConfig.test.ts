@@ -67,6 +67,28 @@ describe('parseContainerConfig (PVE::LXC::Config::parse_pct_config)', () => {
     expect(config.warnings).toEqual([{ file: FILE, line: 2, problem: expect.stringMatching(/lxc.id_map is deprecated and was renamed to lxc.idmap/) }]);
   });
 
+  it('warns about lxc.* keys as is_valid_lxc_conf_key does: renamed, deprecated, refused and unknown; current ones pass silently', () => {
+    const text = [
+      'lxc.cgroup2.devices.allow: c 195:* rwm',
+      'lxc.mount.entry: /dev/nvidia0 dev/nvidia0 none bind,optional,create=file',
+      'lxc.prlimit.nofile = 65536',
+      'lxc.net.0.type: veth',
+      'lxc.aa_profile: unconfined',
+      'lxc.limit.nofile: 1024',
+      'lxc.cgroup.devices.allow: a',
+      'lxc.rootfs.options: noatime',
+      'lxc.frobnicate: 1',
+      '',
+    ].join('\n');
+    expect(parse(text).warnings).toEqual([
+      { file: FILE, line: 5, problem: 'lxc.aa_profile is deprecated and was renamed to lxc.apparmor.profile' },
+      { file: FILE, line: 6, problem: 'lxc.limit.nofile: lxc.limit.* was renamed to lxc.prlimit.*' },
+      { file: FILE, line: 7, problem: 'lxc.cgroup.devices.allow is deprecated, this will be a hard error in the future!' },
+      { file: FILE, line: 8, problem: 'lxc.rootfs.options: lxc.rootfs.options is not supported, please use mount point options in the "rootfs" key' },
+      { file: FILE, line: 9, problem: 'unable to parse config: lxc.frobnicate: 1' },
+    ]);
+  });
+
   it('reads booleans as check_type does: 1/on/yes/true and 0/off/no/false, any case; other words are warned and kept truthy', () => {
     expect(parse('unprivileged: yes\n').unprivileged).toBe(true);
     expect(parse('unprivileged: TRUE\n').unprivileged).toBe(true);

@@ -1,5 +1,5 @@
 import { parseContainerConfig } from '../../../src/domain/lxc/containerConfig';
-import { decideMountPoint, NoFreeSlotError, normalisePath, pctSetArgs } from '../../../src/domain/lxc/mountPoints';
+import { decideMountPoint, NoFreeSlotError, normalisePath, optionsToWrite, pctSetArgs } from '../../../src/domain/lxc/mountPoints';
 
 function entries(text: string) {
   const config = parseContainerConfig(text, '950.conf');
@@ -45,6 +45,21 @@ describe('decideMountPoint', () => {
     expect(decide('/srv/m', '/models', bad)).toEqual({ mount: 'ignored', slot: 0 });
   });
 
+  it('this bind with ro, mountoptions or backup other than the config says is drift, saying what differs', () => {
+    const [main] = entries('mp0: /srv/m,mp=/models,mountoptions=nodev\n');
+    const wants = { ro: '1', mountoptions: 'nosuid;nodev', backup: '1' };
+    expect(decide('/srv/m', '/models', main, [], [], [], wants)).toEqual({
+      mount: 'drift',
+      slot: 0,
+      differs: ['no ro (config: ro=1)', 'mountoptions=nodev (config: mountoptions=nosuid;nodev)', 'no backup (config: backup=1)'],
+    });
+    const [same] = entries('mp0: /srv/m,mp=/models,ro=1,mountoptions=nodev;nosuid,backup=1\n');
+    expect(decide('/srv/m', '/models', same, [], [], [], wants)).toEqual({ mount: 'present', slot: 0 });
+    // Absent booleans are off for Proxmox, so backup=0 asked of an entry without backup is no change.
+    const [plain] = entries('mp0: /srv/m,mp=/models\n');
+    expect(decide('/srv/m', '/models', plain, [], [], [], { backup: '0' })).toEqual({ mount: 'present', slot: 0 });
+  });
+
   it('an unparseable key still holds its slot', () => {
     const [main] = entries('mp0: /srv/m,uid=1000\n');
     expect(decide('/srv/x', '/x', main)).toEqual({ mount: 'new', slot: 1 });
@@ -75,12 +90,19 @@ describe('pctSetArgs', () => {
     expect(pctSetArgs(950, 4, '/srv/models', '/models')).toEqual(['set', '950', '-mp4', '/srv/models,mp=/models']);
   });
 
-  it('a rewrite keeps the options of the entry it replaces, but not ro', () => {
-    expect(pctSetArgs(950, 1, '/srv/m', '/m', undefined, { ro: '1', backup: '0', idmap: 'u:0:5000:1;g:0:5000:1' })).toEqual([
+  it('a rewrite keeps the options of the entry it replaces, but not ro unless the config asks for it', () => {
+    const existing = { ro: '1', backup: '0', idmap: 'u:0:5000:1;g:0:5000:1' };
+    expect(pctSetArgs(950, 1, '/srv/m', '/m', undefined, optionsToWrite(existing, {}))).toEqual([
       'set',
       '950',
       '-mp1',
       '/srv/m,mp=/m,backup=0,idmap=u:0:5000:1;g:0:5000:1',
+    ]);
+    expect(pctSetArgs(950, 1, '/srv/m', '/m', undefined, optionsToWrite(existing, { ro: '1', mountoptions: 'nosuid;nodev', backup: '1' }))).toEqual([
+      'set',
+      '950',
+      '-mp1',
+      '/srv/m,mp=/m,backup=1,idmap=u:0:5000:1;g:0:5000:1,ro=1,mountoptions=nosuid;nodev',
     ]);
     expect(() => pctSetArgs(950, 1, '/srv/m', '/m', undefined, { uid: '1000' })).toThrow(/option/);
     expect(() => pctSetArgs(950, 1, '/srv/m', '/m', undefined, { backup: '0,mp=/etc' })).toThrow(/option/);

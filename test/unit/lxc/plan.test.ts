@@ -31,7 +31,7 @@ describe('buildLxcPlan', () => {
       CONFIG,
       facts([
         ct(950, 'unprivileged: 1\nmp0: /srv/other,mp=/other\n', true),
-        ct(951, 'unprivileged: 1\nmp0: /mnt/pve/fastData/vllm_models,mp=/vllm_models\n'),
+        ct(951, 'unprivileged: 1\nmp0: /mnt/pve/fastData/vllm_models,mp=/vllm_models,mountoptions=nodev;nosuid\n'),
         ct(952, 'unprivileged: 1\nlxc.idmap: u 0 100000 65536\nlxc.idmap: g 0 100000 65536\nmp0: /srv/home_old,mp=/home/shared\n'),
       ]),
     );
@@ -44,6 +44,7 @@ describe('buildLxcPlan', () => {
           name: 'datasets',
           hostPath: '/srv/datasets',
           owner: { mode: 'default', uid: 65534, gid: 65534, user: 'nobody', group: 'nogroup' },
+          strategy: { name: 'chown', requested: 'auto', reason: expect.stringMatching(/^auto: chown, because the owner is the default nobody:nogroup/) },
           note: expect.stringMatching(/container root can read but not write/),
           containers: [
             { ctid: 950, containerPath: '/datasets', rootUid: 100000, rootGid: 100000, idmap: 'proxmox-default', mount: 'new', slot: 1, running: true },
@@ -53,6 +54,7 @@ describe('buildLxcPlan', () => {
           name: 'home',
           hostPath: '/srv/home',
           owner: { mode: 'user', uid: 1000, gid: 1000, user: 'alice', group: 'alice' },
+          strategy: { name: 'chown', requested: 'auto', reason: expect.stringMatching(/the owner is a host user/) },
           note: expect.stringMatching(/CT 952 root \(100000:100000\) is not the owner 1000:1000/),
           containers: [
             {
@@ -72,10 +74,32 @@ describe('buildLxcPlan', () => {
           name: 'vllm_models',
           hostPath: '/mnt/pve/fastData/vllm_models',
           owner: { mode: 'container_root', uid: 100000, gid: 100000 },
+          strategy: { name: 'chown', requested: 'auto', reason: expect.stringMatching(/the pve-container version is unknown/) },
           containers: [
-            // slot 1 went to datasets in this same plan, so the next volume on CT 950 gets slot 2
-            { ctid: 950, containerPath: '/vllm_models', rootUid: 100000, rootGid: 100000, idmap: 'proxmox-default', mount: 'new', slot: 2, running: true },
-            { ctid: 951, containerPath: '/vllm_models', rootUid: 100000, rootGid: 100000, idmap: 'proxmox-default', mount: 'present', slot: 0, running: false },
+            // slot 1 went to datasets in this same plan, so the next volume on CT 950 gets slot 2; two containers
+            // share the volume, so both mounts are nosuid;nodev (951's lists them in another order: the same set)
+            {
+              ctid: 950,
+              containerPath: '/vllm_models',
+              rootUid: 100000,
+              rootGid: 100000,
+              idmap: 'proxmox-default',
+              mount: 'new',
+              slot: 2,
+              running: true,
+              options: { mountoptions: 'nosuid;nodev' },
+            },
+            {
+              ctid: 951,
+              containerPath: '/vllm_models',
+              rootUid: 100000,
+              rootGid: 100000,
+              idmap: 'proxmox-default',
+              mount: 'present',
+              slot: 0,
+              running: false,
+              options: { mountoptions: 'nosuid;nodev' },
+            },
           ],
         },
       ],
@@ -91,7 +115,10 @@ describe('buildLxcPlan', () => {
     const byName = Object.fromEntries(plan.volumes.map((v) => [v.name, v]));
     expect(byName.vllm_models.owner).toBeNull();
     expect(byName.vllm_models.errors).toEqual([
-      { field: 'shared_volumes.vllm_models.owner', problem: expect.stringMatching(/CT 950 root is 100000:100000, CT 951 root is 200000:200000/) },
+      {
+        field: 'shared_volumes.vllm_models.owner',
+        problem: expect.stringMatching(/CT 950 root is 100000:100000, CT 951 root is 200000:200000.*"strategy": "idmap"/),
+      },
     ]);
     expect(byName.home.errors).toEqual([{ field: 'shared_volumes.home.mounts.952', problem: expect.stringMatching(/952 does not exist/) }]);
     expect(byName.datasets.errors).toBeUndefined();
@@ -214,7 +241,7 @@ describe('buildLxcPlan', () => {
   ])(
     'container_root through an existing mount with %s owns the volume as the disk ids root writes as (resolve_mountpoint_idmap)',
     (option, uid, gid, through) => {
-      const text = `unprivileged: 1\nmp0: /mnt/pve/fastData/vllm_models,mp=/vllm_models,${option}\n`;
+      const text = `unprivileged: 1\nmp0: /mnt/pve/fastData/vllm_models,mp=/vllm_models,${option},mountoptions=nosuid;nodev\n`;
       const plan = buildLxcPlan(CONFIG, facts([ct(950, text), ct(951, text), ct(952, 'unprivileged: 1\n')]));
       const models = plan.volumes.find((v) => v.name === 'vllm_models')!;
       expect(models.owner).toEqual({ mode: 'container_root', uid, gid });

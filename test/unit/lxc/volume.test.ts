@@ -17,7 +17,7 @@ describe('volumeProblems', () => {
     expect(volumeProblems(bad).map((p) => p.message)).toEqual([
       'shared_volumes.-x: volume name must be 1-63 letters, digits, _ . - and start with a letter or digit',
       'shared_volumes.-x.host_path: must be absolute (start with /), found "srv"',
-      'shared_volumes.-x.owner: must be absent, a host user name (lower-case letters, digits, _ . -, at most 32) or container_root',
+      'shared_volumes.-x.owner: must be absent, a host user name (lower-case letters, digits, _ . -, at most 32), container_root or an object { "uid": <n>, "gid": <n> } of whole numbers 0..4294967294',
       'shared_volumes.-x.mounts.99: is not a container ID (100..999999999)',
       `shared_volumes.-x.mounts.99: contains a comma, which would split pct's "-mpN <host>,mp=<ct>" argument; rename the directory`,
     ]);
