@@ -6,7 +6,7 @@
  * mount → layout → fstab → umask) through SSM, one child workflow per instance with a deterministic ID, a
  * bounded number at once.
  */
-import { ApplicationFailure, executeChild, patched, proxyActivities, workflowInfo, type RetryPolicy } from '@temporalio/workflow';
+import { ApplicationFailure, executeChild, patched, proxyActivities, workflowInfo } from '@temporalio/workflow';
 import type { Activities } from '../activities';
 import {
   chooseInstallRoute,
@@ -28,21 +28,13 @@ import {
 import { fleetChanges, previousFleetOf, validateFleetSelection, type FleetChanges } from '../domain/efs/fleet';
 import { EFS_MOUNT_STEPS, EFS_UNMOUNT_STEPS } from '../domain/efs/steps';
 import type { TagSelector } from '../domain/efs/tagSelectors';
-import { INPUT_FAILURE_TYPES } from '../domain/errors';
 import { efsInstanceWorkflowId } from '../domain/workflowIds';
 import type { TargetProgress } from '../domain/progress';
+import { AWS_RETRY } from './awsRetry';
 import { decide } from './decide';
+import { runInstancesInBatches, runStepInBatches, type InstanceStepOutcome, type SsmMeter } from './efsBatched';
 import { runSearchAttributes } from './definitions';
 import { errorMessage, ProgressBoard, withConcurrency } from './progress';
-
-/** Both AWS proxies retry alike: backing off to 30 s, ten attempts, never on bad input. */
-const AWS_RETRY: RetryPolicy = {
-  initialInterval: '2 seconds',
-  backoffCoefficient: 2,
-  maximumInterval: '30 seconds',
-  maximumAttempts: 10,
-  nonRetryableErrorTypes: [...INPUT_FAILURE_TYPES],
-};
 
 // AWS answers fast; throttling and 5xx come back as retryable failures, everything else is marked
 // non-retryable by the activities themselves, except what their validators throw: that is bad input here.
@@ -86,6 +78,8 @@ export interface EfsMountInput extends Omit<EfsMountRequest, 'fileSystemId' | 'i
   tags?: TagSelector[];
   /** Instances worked on at once. */
   concurrency?: number;
+  /** One SendCommand per step for up to 50 instances (runStepOnInstances) instead of a child per instance. */
+  batchSsm?: boolean;
 }
 
 export interface InstanceResult {
@@ -116,6 +110,8 @@ export interface EfsRunResult {
   identities?: EfsIdentities;
   /** Who this run acted on against the previous run of the same schedule; absent for runs without tags. */
   fleet?: EfsFleetReport;
+  /** SSM API calls the run made (batched runs only): SendCommand, ListCommandInvocations, GetCommandInvocation. */
+  ssmCalls?: number;
 }
 
 export interface EfsFleetReport extends FleetChanges {
@@ -130,7 +126,7 @@ const VOLUME_ROW = 'file system';
 const CHECK_AGENTS_PATCH = 'efs-check-agents-first';
 
 function requestOf(input: EfsMountInput): Omit<EfsMountRequest, 'fileSystemId'> {
-  const { concurrency: _concurrency, tags: _tags, ...request } = input;
+  const { concurrency: _concurrency, tags: _tags, batchSsm: _batchSsm, ...request } = input;
   return request;
 }
 
@@ -398,13 +394,24 @@ interface GatheredFacts {
  * The read-only first step on every instance, a bounded number at once. Collisions are counted among the users
  * the run acts for: the named ones (--user) when given, else every detected login user.
  */
-async function gatherFacts(board: ProgressBoard, plan: EfsPlan, concurrency: number): Promise<GatheredFacts> {
+async function gatherFacts(
+  board: ProgressBoard,
+  plan: EfsPlan,
+  concurrency: number,
+  batched?: ReadonlyMap<string, InstanceStepOutcome>,
+): Promise<GatheredFacts> {
   const outcomes = await withConcurrency(plan.instances, concurrency, async (instance) => {
     const step = instance.steps.find((s) => s.step === 'gatherInstanceFacts');
     if (!step) throw ApplicationFailure.nonRetryable('the mount plan has no gatherInstanceFacts step', 'InvalidInput');
-    const result = await board.step(instance.instanceId, step.step, () =>
-      polling.runStepOnInstance.executeWithOptions({ summary: step.summary }, [{ instanceId: instance.instanceId, step: step.step, script: step.script }]),
-    );
+    const result = await board.step(instance.instanceId, step.step, async () => {
+      if (!batched)
+        return polling.runStepOnInstance.executeWithOptions({ summary: step.summary }, [
+          { instanceId: instance.instanceId, step: step.step, script: step.script },
+        ]);
+      const outcome = batched.get(instance.instanceId);
+      if (!outcome?.ok) throw ApplicationFailure.nonRetryable(outcome?.error ?? 'no result came back', 'StepFailed');
+      return outcome;
+    });
     const facts = parseInstanceFacts(instance.instanceId, result.stdout);
     return plan.users.length > 0 ? { ...facts, users: facts.users.filter((u) => plan.users.includes(u.name)) } : facts;
   });
@@ -457,6 +464,7 @@ export async function efsMountWorkflow(input: EfsMountInput): Promise<EfsRunResu
   const request = { ...requestOf(input), instanceIds: reachable, fileSystemId: volume.fileSystemId };
   const plan = await planOrFail(board, reachable, () => planEfsMount(request));
   const concurrency = input.concurrency ?? 10;
+  if (input.batchSsm) return mountInBatches(board, input, volume.fileSystemId, plan, fleet, unknown);
   if (!patched(GATHER_FACTS_PATCH)) {
     const instances = [...(await fanOutInstances(board, plan, request, concurrency)), ...unknown];
     board.done();
@@ -475,6 +483,35 @@ export async function efsMountWorkflow(input: EfsMountInput): Promise<EfsRunResu
     instances,
     identities: gathered.identities,
     ...(fleet.report ? { fleet: fleet.report } : {}),
+  };
+}
+
+/** The mount's instance steps with batched SSM: the facts, then each later step, one SendCommand per 50 instances. */
+async function mountInBatches(
+  board: ProgressBoard,
+  input: EfsMountInput,
+  fileSystemId: string,
+  plan: EfsPlan,
+  fleet: ResolvedFleet,
+  unknown: InstanceResult[],
+): Promise<EfsRunResult> {
+  const meter: SsmMeter = { calls: 0 };
+  const factsScripts = plan.instances.map((i) => ({ instanceId: i.instanceId, script: i.steps.find((s) => s.step === 'gatherInstanceFacts')?.script ?? '' }));
+  const facts = await runStepInBatches('gatherInstanceFacts', factsScripts, meter);
+  const gathered = await gatherFacts(board, plan, plan.instances.length, facts);
+  const routes = installRoutesOf(gathered.identities);
+  const converged = await finishConverged(board, gathered.identities);
+  const ready = { ...plan, instances: plan.instances.filter((i) => routes.has(i.instanceId) && !converged.some((c) => c.instanceId === i.instanceId)) };
+  const instances = [...(await runInstancesInBatches(board, ready, routes, meter)), ...converged, ...gathered.failed, ...unknown];
+  board.done();
+  return {
+    volume: input.volumeName,
+    fileSystemId,
+    ok: instances.every((i) => i.ok),
+    instances,
+    identities: gathered.identities,
+    ...(fleet.report ? { fleet: fleet.report } : {}),
+    ssmCalls: meter.calls,
   };
 }
 

@@ -40,6 +40,28 @@ function factsStep(facts: Record<string, string> = {}) {
   });
 }
 
+/** runStepOnInstances answering per instance: facts as given, every other step ok unless `verdicts` says otherwise. */
+function batchedSteps(facts: Record<string, string> = {}, verdicts: (step: string, instanceId: string) => 'ok' | 'retry' | 'failed' = () => 'ok') {
+  return async ({ step, instanceIds }: { step: string; instanceIds: string[] }) => ({
+    commandId: `c-${step}`,
+    ssmCalls: 2,
+    instances: instanceIds.map((instanceId) => {
+      const verdict = verdicts(step, instanceId);
+      return {
+        instanceId,
+        verdict,
+        exitCode: verdict === 'ok' ? 0 : 1,
+        changed: verdict === 'ok' && step !== 'gatherInstanceFacts' ? [`${step} done`] : [],
+        unchanged: [],
+        users: [],
+        stdout: step === 'gatherInstanceFacts' ? (facts[instanceId] ?? AMAZON_LINUX) : '',
+        stderr: '',
+        ...(verdict === 'ok' ? {} : { error: `${step} on ${instanceId} failed: ${verdict}` }),
+      };
+    }),
+  });
+}
+
 /** A healthy AWS and fleet; a test overrides the activity whose failure it is about. */
 function efsStubs(overrides: Record<string, (...args: any[]) => Promise<unknown>> = {}) {
   return recorded({
@@ -54,6 +76,7 @@ function efsStubs(overrides: Record<string, (...args: any[]) => Promise<unknown>
     runStepOnInstance: factsStep(),
     installPackageOnInstance: async () => ({ changed: ['installed AmazonEFSUtils'] }),
     resolveTargets: async ({ instanceIds }: { instanceIds: string[] }) => ({ instanceIds, tagged: [], passedOver: [] }),
+    runStepOnInstances: batchedSteps(),
     ...overrides,
   });
 }
@@ -305,6 +328,46 @@ describe('EFS workflows with stub activities', () => {
     expect(stepsOn(A)).toEqual(['gatherInstanceFacts']);
     expect(stepsOn(B).length).toBeGreaterThan(5);
   });
+
+  test('batched SSM: one runStepOnInstances per step for every instance; one final failure ends that instance alone', async () => {
+    const C = 'i-0ccccccccccccccc3';
+    const { activities, recorder } = efsStubs({
+      runStepOnInstances: batchedSteps({ [C]: CONVERGED }, (step, id) => (step === 'mountVolume' && id === B ? 'failed' : 'ok')),
+    });
+    const result = await harness.run(activities, async (taskQueue) =>
+      (await start(efsMountWorkflow, taskQueue, [{ volumeName: uniqueName('vol'), instanceIds: [A, B, C], batchSsm: true }])).result(),
+    );
+    const calls = recorder.calls.runStepOnInstances.map(([input]) => input as { step: string; instanceIds: string[] });
+    expect(calls[0]).toMatchObject({ step: 'gatherInstanceFacts', instanceIds: [A, B, C] });
+    expect(calls.find((c) => c.step === 'mountVolume')?.instanceIds).toEqual([A, B]);
+    expect(calls.find((c) => c.step === 'prepareLayout')?.instanceIds).toEqual([A]);
+    expect(new Set(calls.map((c) => c.step)).size).toBe(calls.length);
+    expect(recorder.count('runStepOnInstance')).toBe(0);
+    const byId = Object.fromEntries(result.instances.map((i) => [i.instanceId, i]));
+    expect(byId[A]).toMatchObject({ ok: true, changes: expect.arrayContaining(['setUmask done']) });
+    expect(byId[B]).toMatchObject({ ok: false, error: expect.stringContaining('mountVolume on') });
+    expect(byId[C]).toMatchObject({ ok: true, converged: true, changes: [] });
+    expect(result.ssmCalls).toBe(calls.length * 2);
+  });
+
+  test('batched SSM: only the instance that failed transiently is sent the step again', async () => {
+    let first = true;
+    const { activities, recorder } = efsStubs({
+      runStepOnInstances: batchedSteps({}, (step, id) => {
+        if (step === 'ensureGroup' && id === B && first) {
+          first = false;
+          return 'retry';
+        }
+        return 'ok';
+      }),
+    });
+    const result = await harness.run(activities, async (taskQueue) =>
+      (await start(efsMountWorkflow, taskQueue, [{ volumeName: uniqueName('vol'), instanceIds: [A, B], batchSsm: true }])).result(),
+    );
+    const groups = recorder.calls.runStepOnInstances.map(([input]) => input as { step: string; instanceIds: string[] }).filter((c) => c.step === 'ensureGroup');
+    expect(groups.map((g) => g.instanceIds)).toEqual([[A, B], [B]]);
+    expect(result.ok).toBe(true);
+  }, 30_000);
 
   test('cancellation ends the run as cancelled, and cancels the child and its running step', async () => {
     const healthy = factsStep();

@@ -31,6 +31,7 @@ interface MountOptions {
   user?: string[];
   iam?: boolean;
   tag?: string[];
+  batchSsm?: boolean;
   concurrency: number;
   dryRun?: boolean;
   json?: boolean;
@@ -121,6 +122,7 @@ function renderPlan(plan: EfsPlan, exists: boolean): string {
 export function fleetLines(result: EfsRunResult): string[] {
   const converged = result.instances.filter((i) => i.converged).map((i) => i.instanceId);
   const lines = converged.length ? [`found converged, unchanged (one read-only command each): ${converged.join(', ')}`] : [];
+  if (result.ssmCalls !== undefined) lines.push(`SSM calls: ${result.ssmCalls} (batched: one SendCommand per step for up to 50 instances)`);
   const fleet = result.fleet;
   if (!fleet) return lines;
   const since = fleet.comparedWithPreviousRun ? 'since the previous run' : 'no previous run to compare with';
@@ -159,6 +161,7 @@ function mountLike(action: 'mount' | 'unmount'): Command {
     .option('--user <name>', 'login user to add to the group (repeat; default: detected on each instance, never root or ssm-user)', collect)
     .option('--iam', 'mount with IAM authorization (-o tls,iam; also in the fstab line), for file system policies that require it')
     .addOption(integerOption('--concurrency <n>', 'instances worked on at once', { min: 1, max: 500, default: 10 }))
+    .option('--batch-ssm', 'mount: one SendCommand per step for up to 50 instances instead of one per instance (for fleets)')
     .option('--dry-run', 'print the steps and the exact script of each, per instance; send nothing')
     .option('--json', 'print JSON')
     .option('--detach', 'start the workflow and return its ID without following it');
@@ -192,6 +195,7 @@ function mountLike(action: 'mount' | 'unmount'): Command {
               users: request.users ? [...request.users] : undefined,
               iam: request.iam,
               concurrency: options.concurrency,
+              ...(options.batchSsm && action === 'mount' ? { batchSsm: true } : {}),
             },
           ],
           staticSummary: `EFS ${action} ${request.volumeName} on ${fleetInWords(request)}`,

@@ -81,6 +81,7 @@ interface CreateOptions extends CommonScheduleOptions {
   group?: string;
   gid?: number;
   tag?: string[];
+  batchSsm?: boolean;
 }
 
 async function createLxcSchedule(name: string, rest: string[], options: CreateOptions): Promise<void> {
@@ -115,7 +116,7 @@ async function createEfsSchedule(name: string, rest: string[], options: CreateOp
     workflowType: efsMountWorkflow,
     taskQueue: generalTaskQueue(),
     workflowId: efsRunWorkflowId('mount', volumeName),
-    args: [{ volumeName, instanceIds: ids, mountPoint, group, gid, ...(tags.length ? { tags } : {}) }],
+    args: [{ volumeName, instanceIds: ids, mountPoint, group, gid, ...(tags.length ? { tags } : {}), ...(options.batchSsm ? { batchSsm: true } : {}) }],
     staticSummary: `scheduled EFS re-apply of ${volumeName} on ${fleet}`,
     typedSearchAttributes: runSearchAttributes('efs', [volumeName], ids),
   };
@@ -144,6 +145,7 @@ function createCommand(): Command {
       'efs: every running Linux instance with this tag, found again by each run (repeat: all must match)',
       (v: string, p: string[] = []) => [...p, v],
     )
+    .option('--batch-ssm', 'efs: one SendCommand per step for up to 50 instances (for fleets)')
     .option('--json', 'print JSON')
     .addHelpText(
       'after',
