@@ -53,6 +53,9 @@ function fakeAwsActivities() {
     async awaitMountTargetsAvailable() {
       return {};
     },
+    async checkAgents({ instanceIds }) {
+      return { ready: instanceIds, notReady: [] };
+    },
   };
 }
 
@@ -71,8 +74,30 @@ function fixedStepActivities(stepMs) {
   };
 }
 
+const AMAZON_LINUX_FACTS = 'SHAREMOUNT_FACT os amzn|2023|fedora\nSHAREMOUNT_FACT user ec2-user 1000 1000\nSHAREMOUNT_FACT mount-efs yes\n';
+
+/**
+ * The batched path's stand-in: runStepOnInstances takes the same fixed `stepMs` for its whole batch (the
+ * instances of one SendCommand run at once) and counts each call as the one SendCommand it stands for.
+ */
+function fixedBatchActivities(stepMs, sendCommands) {
+  return {
+    ...fakeAwsActivities(),
+    async runStepOnInstances({ step, instanceIds }) {
+      sendCommands.set(step, (sendCommands.get(step) ?? 0) + 1);
+      await new Promise((r) => setTimeout(r, stepMs));
+      const stdout = step === 'gatherInstanceFacts' ? AMAZON_LINUX_FACTS : '';
+      return {
+        commandId: 'local',
+        ssmCalls: 2,
+        instances: instanceIds.map((instanceId) => ({ instanceId, verdict: 'ok', exitCode: 0, changed: [], unchanged: [], users: [], stdout, stderr: '' })),
+      };
+    },
+  };
+}
+
 function instanceIds(n, salt) {
   return Array.from({ length: n }, (_, i) => `i-${(salt * 1_000_000 + i).toString(16).padStart(17, '0')}`);
 }
 
-module.exports = { withBenchWorker, fakeAwsActivities, fixedStepActivities, stepResult, instanceIds };
+module.exports = { withBenchWorker, fakeAwsActivities, fixedStepActivities, fixedBatchActivities, stepResult, instanceIds };
