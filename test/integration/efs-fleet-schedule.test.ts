@@ -93,4 +93,47 @@ describeNeeding([needs.rootNamespaces()], 'a schedule keeps a tagged fleet mount
       await close();
     }
   });
+
+  test('batched SSM for real: one SendCommand per step for all instances, every instance mounted, and a second run finds them converged', async () => {
+    const volumeName = `batch${uniqueTaskQueue('f').slice(2, 8)}`;
+    const batchFleet = await makeEfsFleet(volumeName, 3);
+    const taskQueue = uniqueTaskQueue('batched');
+    const { client, close } = await testClient();
+    const activities = createActivities({
+      ...motoClients(batchFleet.moto.endpoint, batchFleet.emulator.endpoint),
+      awsIdentity: async () => ({ region: 'us-east-1' }),
+      pollIntervalMs: 100,
+    });
+    try {
+      await withWorker({ taskQueue, activities }, async () => {
+        const run = () =>
+          client.workflow.execute('efsMountWorkflow', {
+            taskQueue,
+            workflowId: `sharemount-efs-${volumeName}-mount`,
+            args: [{ volumeName, instanceIds: batchFleet.instanceIds, batchSsm: true }],
+          }) as Promise<EfsRunResult>;
+        const first = await run();
+        expect(first.instances.filter((i) => !i.ok)).toEqual([]);
+        const byStep = new Map<string, Set<string>>();
+        for (const s of batchFleet.emulator.sent) {
+          const step = s.script.match(/# sharemount step (\w+)/)?.[1] ?? s.documentName;
+          byStep.set(step, new Set([...(byStep.get(step) ?? []), s.commandId]));
+        }
+        for (const [step, ids] of byStep) expect({ step, commands: ids.size }).toEqual({ step, commands: 1 });
+        expect(byStep.size).toBeGreaterThanOrEqual(7);
+        expect(first.ssmCalls).toBeGreaterThanOrEqual(byStep.size * 2);
+        const state: EfsConvergence = { notConverged: [], duplicates: [] };
+        for (const index of [0, 1, 2]) await checkEfsInstance(batchFleet, index, state);
+        expect(state).toEqual({ notConverged: [], duplicates: [] });
+
+        const sentBefore = batchFleet.emulator.sent.length;
+        const second = await run();
+        expect(second.instances.every((i) => i.ok && i.converged)).toBe(true);
+        expect(batchFleet.emulator.sent.length - sentBefore).toBe(3);
+      });
+    } finally {
+      await close();
+      await batchFleet.cleanup();
+    }
+  });
 });
