@@ -183,8 +183,9 @@ export async function startSsmAgentEmulator(options: EmulatorOptions): Promise<S
     }
     const answer = await forward(options.motoEndpoint, req, body);
     if (target === 'AmazonSSM.SendCommand' && answer.status === 200) {
-      const commandId = (JSON.parse(answer.body.toString()) as { Command: { CommandId: string } }).Command.CommandId;
-      for (const instanceId of (request as SendCommandRequest).InstanceIds ?? []) if (nodes.has(instanceId)) startInvocation(request, commandId, instanceId);
+      const { Command } = JSON.parse(answer.body.toString()) as { Command: { CommandId: string; InstanceIds?: string[] } };
+      for (const instanceId of targetedInstances(request as SendCommandRequest, Command.InstanceIds))
+        if (nodes.has(instanceId)) startInvocation(request, Command.CommandId, instanceId);
     }
     res.writeHead(answer.status, answer.headers);
     res.end(answer.body);
@@ -230,7 +231,19 @@ export async function startSsmAgentEmulator(options: EmulatorOptions): Promise<S
   };
 }
 
+/**
+ * Who a SendCommand reaches: its InstanceIds, or for Targets (`tag:<key>` or `InstanceIds`) the instances
+ * the service resolves them to. Systems Manager resolves targets itself, not the agent (SendCommand's Targets in
+ * the API reference: the nodes with those tags); moto does the same against its EC2 tags and answers the
+ * resolved IDs in Command.InstanceIds, so those are the ones this agent runs on, instead of moto's bare Success.
+ */
+function targetedInstances(request: SendCommandRequest, resolvedByService: readonly string[] | undefined): string[] {
+  if (!request.Targets?.length) return request.InstanceIds ?? [];
+  return [...new Set([...(request.InstanceIds ?? []), ...(resolvedByService ?? [])])];
+}
+
 interface SendCommandRequest {
+  Targets?: Array<{ Key?: string; Values?: string[] }>;
   InstanceIds?: string[];
   DocumentName?: string;
   Comment?: string;

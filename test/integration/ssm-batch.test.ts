@@ -4,7 +4,10 @@
  * instance's failure leaves the others' results whole. Throttling is a state moto never produces, so that test
  * hands in a client that answers ThrottlingException (it says so in its name).
  */
-import { SSMClient, type SSMClientResolvedConfig } from '@aws-sdk/client-ssm';
+import { CreateTagsCommand } from '@aws-sdk/client-ec2';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { ListCommandInvocationsCommand, SendCommandCommand, SSMClient, type SSMClientResolvedConfig } from '@aws-sdk/client-ssm';
 import { ThrottlingException } from '@aws-sdk/client-ssm';
 import { planCommandBatches, instancesToRetry } from '../../src/domain/efs/batches';
 import { buildStepScript } from '../../src/domain/efs/steps';
@@ -57,6 +60,37 @@ describeNeeding([needs.rootNamespaces()], 'one SendCommand for several instances
     for (const index of [0, 2]) expect((await fleet!.sandboxes[index].run('getent group prism-shared')).stdout).toContain(':3000:');
     // One SendCommand, a List per poll, and a Get for the failed instance only.
     expect(result.ssmCalls).toBeLessThan(2 + 40);
+  });
+
+  test('a command sent by tag (Targets tag:Project) runs for real on the tagged instances only', async () => {
+    const [a, b, c] = fleet!.instanceIds;
+    const clients = motoClients(fleet!.moto.endpoint, fleet!.emulator.endpoint);
+    await clients.ec2.send(new CreateTagsCommand({ Resources: [a, c], Tags: [{ Key: 'Project', Value: 'by-tag' }] }));
+    const sent = await clients.ssm.send(
+      new SendCommandCommand({
+        DocumentName: 'AWS-RunShellScript',
+        Targets: [{ Key: 'tag:Project', Values: ['by-tag'] }],
+        Parameters: { commands: [': > /etc/sharemount-by-tag; echo ran-by-tag'] },
+      }),
+    );
+    const commandId = sent.Command!.CommandId!;
+    for (let waited = 0; ; waited += 100) {
+      const listed = (await clients.ssm.send(new ListCommandInvocationsCommand({ CommandId: commandId, Details: true }))).CommandInvocations ?? [];
+      if (listed.length === 2 && listed.every((i) => i.Status === 'Success')) {
+        expect(listed.map((i) => i.InstanceId).sort()).toEqual([a, c].sort());
+        expect(listed.map((i) => i.CommandPlugins?.[0]?.Output?.trim())).toEqual(['ran-by-tag', 'ran-by-tag']);
+        break;
+      }
+      if (waited > 20_000) throw new Error(`by-tag command never finished: ${JSON.stringify(listed.map((i) => [i.InstanceId, i.Status]))}`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    for (const [index, ran] of [
+      [0, true],
+      [1, false],
+      [2, true],
+    ] as const)
+      expect(fs.existsSync(path.join(fleet!.sandboxes[index].etcDir, 'sharemount-by-tag'))).toBe(ran);
+    expect(b).toBeDefined();
   });
 
   test('throttling (a mock client: moto never throttles) is answered with backoff, and the command is sent once', async () => {
