@@ -265,6 +265,37 @@ describe('sharemount schedule: scheduled LXC re-apply through a real schedule, w
     expect((await sharemount(['schedule', 'create', `${efsName}-x`, 'efs', 'research', 'i-0123456789abcdef0', '--every', '30s'])).code).toBe(2);
   });
 
+  test('schedule create efs --tag keeps the selectors for every run to resolve; a bad selector is exit 2 naming --tag', async () => {
+    const tagName = `efs-tag-${suffix}`;
+    efsSchedules.push(tagName);
+    await sharemountJson([
+      'schedule',
+      'create',
+      tagName,
+      'efs',
+      `research${suffix}`,
+      '--tag',
+      'Project=research',
+      '--every',
+      '15m',
+      '--paused',
+      '--batch-ssm',
+      '--json',
+    ]);
+    const description = await client.schedule.getHandle(`sharemount-schedule-${tagName}`).describe();
+    expect(description.action).toMatchObject({
+      workflowType: 'efsMountWorkflow',
+      args: [{ volumeName: `research${suffix}`, instanceIds: [], tags: [{ key: 'Project', values: ['research'] }], batchSsm: true }],
+    });
+    expect(description.state.note).toBe(`EFS research${suffix} on instances tagged Project=research`);
+    const refused = await sharemount(['schedule', 'create', `${tagName}-x`, 'efs', `research${suffix}`, '--tag', 'Project=re*', '--every', '15m']);
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toMatch(/--tag: "re\*" is not an AWS tag value/);
+    const none = await sharemount(['schedule', 'create', `${tagName}-y`, 'efs', `research${suffix}`, '--every', '15m']);
+    expect(none.code).toBe(2);
+    expect(none.stderr).toMatch(/--tag Key=Value/);
+  });
+
   test('schedule create efs checks every argument as a one-off efs mount does: exit 2, the field named, no schedule made', async () => {
     const refusedName = `efs-refused-${suffix}`;
     efsSchedules.push(refusedName);
