@@ -1,3 +1,4 @@
+import { CreateTagsCommand } from '@aws-sdk/client-ec2';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { createActivities } from '../../src/activities';
@@ -146,6 +147,22 @@ describeNeeding([needs.rootNamespaces()], 'sharemount efs, CLI → Temporal → 
     // The read-only facts first, then the runbook (its order is test/unit/efs/steps.test.ts's business).
     expect(plan.instances[0].steps.map((s: { step: string }) => s.step)).toEqual(EFS_MOUNT_STEPS);
     expect(plan.instances[0].steps.find((s: { step: string }) => s.step === 'mountVolume').script).toContain(plan.fileSystemId);
+    expect(emulator.sent.length).toBe(sentBefore);
+  });
+
+  it('dry run by tag lists what the tag selects now, beside a named instance, and sends nothing', async () => {
+    await clients.ec2.send(new CreateTagsCommand({ Resources: [instanceIds[1]], Tags: [{ Key: 'Project', Value: `dry${process.pid}` }] }));
+    const sentBefore = emulator.sent.length;
+    const awsEnv = { ...env, AWS_ENDPOINT_URL: moto.endpoint, AWS_REGION: 'us-east-1', AWS_ACCESS_KEY_ID: 'testing', AWS_SECRET_ACCESS_KEY: 'testing' };
+    const result = await runCli(['efs', 'mount', volume, instanceIds[0], '--tag', `Project=dry${process.pid}`, '--dry-run', '--json'], awsEnv);
+    expect(result.code).toBe(0);
+    const plan = JSON.parse(result.stdout);
+    expect(plan.instances.map((i: { instanceId: string }) => i.instanceId)).toEqual([...instanceIds].sort());
+    expect(plan.tags).toEqual([{ key: 'Project', values: [`dry${process.pid}`] }]);
+    expect(result.stderr).toContain(`select ${instanceIds[1]} now`);
+    const nothing = await runCli(['efs', 'mount', volume, '--tag', 'Project=nobody-has-this', '--dry-run'], awsEnv);
+    expect(nothing.code).toBe(0);
+    expect(nothing.stdout).toContain('no instance matches instances tagged Project=nobody-has-this now');
     expect(emulator.sent.length).toBe(sentBefore);
   });
 
