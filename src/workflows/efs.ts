@@ -131,7 +131,11 @@ const CREATE_INSTANCE_FIELD = '--instance';
 const MOUNT_INSTANCE_FIELD = '<instance-id>';
 
 /** Creates (or finds) the file system, its NFS security group and one mount target per zone of the instances. */
-async function ensureVolume(board: ProgressBoard, input: EfsVolumeInput, instanceField: string): Promise<EfsVolumeResult> {
+/**
+ * `askAgents`: only a run that will send commands asks SSM about the agents first; `efs create` places mount
+ * targets by the instances' subnets alone and must work before any agent is registered.
+ */
+async function ensureVolume(board: ProgressBoard, input: EfsVolumeInput, instanceField: string, askAgents: boolean): Promise<EfsVolumeResult> {
   const row = VOLUME_ROW;
   const fs = await board.step(
     row,
@@ -148,7 +152,7 @@ async function ensureVolume(board: ProgressBoard, input: EfsVolumeInput, instanc
   );
   // The agent is asked first: an instance whose SSM agent is offline, unregistered or not on Linux fails alone
   // now. Behind a patch marker, so runs recorded before this step replay without it.
-  if (patched(CHECK_AGENTS_PATCH)) {
+  if (askAgents && patched(CHECK_AGENTS_PATCH)) {
     const agents = await board.step(row, 'checkAgents', () =>
       aws.checkAgents.executeWithOptions({ summary: 'ask Systems Manager whether the SSM agents are Online' }, [
         { instanceIds: located.found.map((i) => i.instanceId) },
@@ -213,9 +217,9 @@ async function ensureVolume(board: ProgressBoard, input: EfsVolumeInput, instanc
 export async function efsCreateWorkflow(input: EfsVolumeInput): Promise<EfsVolumeResult> {
   checkTargets(input.name, input.instanceIds, CREATE_INSTANCE_FIELD);
   const board = new ProgressBoard('efs', input.name);
-  board.add(VOLUME_ROW, 7);
+  board.add(VOLUME_ROW, 6);
   try {
-    return await ensureVolume(board, input, CREATE_INSTANCE_FIELD);
+    return await ensureVolume(board, input, CREATE_INSTANCE_FIELD, false);
   } catch (error) {
     await board.finish(VOLUME_ROW, error);
     throw error;
@@ -390,7 +394,7 @@ export async function efsMountWorkflow(input: EfsMountInput): Promise<EfsRunResu
   input.instanceIds.forEach((id) => board.add(id, EFS_MOUNT_STEPS.length));
   let volume: EfsVolumeResult;
   try {
-    volume = await ensureVolume(board, { name: input.volumeName, instanceIds: input.instanceIds }, MOUNT_INSTANCE_FIELD);
+    volume = await ensureVolume(board, { name: input.volumeName, instanceIds: input.instanceIds }, MOUNT_INSTANCE_FIELD, true);
   } catch (error) {
     await board.finish(VOLUME_ROW, error);
     for (const id of input.instanceIds) await board.finish(id, `the file system is not ready: ${errorMessage(error)}`);
