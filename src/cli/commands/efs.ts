@@ -122,6 +122,12 @@ async function lookupOnly(options: MountOptions) {
   }
 }
 
+/** unmount --delete-access-point: says so when the access point was kept because an instance did not unmount. */
+function renderUnmountDeleting(result: EfsRunResult, progress?: Parameters<typeof renderSummary>[1]): string {
+  const kept = result.deletedAccessPoints ? [] : [paint('yellow', 'access point kept: not every instance unmounted, and one still mounted may be using it')];
+  return [renderEfsRun(result, progress), ...kept].join('\n');
+}
+
 function mountLike(action: 'mount' | 'unmount'): Command {
   const command = new Command(action)
     .argument('<name>', 'volume name')
@@ -170,7 +176,7 @@ function mountLike(action: 'mount' | 'unmount'): Command {
           staticSummary: `EFS ${action} ${request.volumeName} on ${request.instanceIds.length} instance(s)`,
           typedSearchAttributes: runSearchAttributes('efs', [request.volumeName], [...request.instanceIds]),
         },
-        { json: Boolean(options.json), detach: options.detach, render: renderEfsRun },
+        { json: Boolean(options.json), detach: options.detach, render: options.deleteAccessPoint ? renderUnmountDeleting : renderEfsRun },
       );
     } finally {
       await session.close();
