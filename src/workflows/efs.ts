@@ -5,7 +5,7 @@
  * mount → layout → fstab → umask) through SSM, one child workflow per instance with a deterministic ID, a
  * bounded number at once.
  */
-import { ApplicationFailure, executeChild, patched, proxyActivities, type RetryPolicy } from '@temporalio/workflow';
+import { ApplicationFailure, executeChild, patched, proxyActivities } from '@temporalio/workflow';
 import type { Activities } from '../activities';
 import {
   chooseInstallRoute,
@@ -26,21 +26,14 @@ import {
   type PlannedStep,
 } from '../domain/efs';
 import { EFS_MOUNT_STEPS } from '../domain/efs/steps';
-import { INPUT_FAILURE_TYPES } from '../domain/errors';
+import { AWS_RETRY } from './awsRetry';
 import { efsInstanceWorkflowId } from '../domain/workflowIds';
 import type { TargetProgress } from '../domain/progress';
 import { decide } from './decide';
 import { runSearchAttributes } from './definitions';
+import { deleteSharedAccessPoint, ensureSharedAccessPoint, requireAccessPoints } from './efsIdentity';
 import { errorMessage, ProgressBoard, withConcurrency } from './progress';
-
-/** Both AWS proxies retry alike: backing off to 30 s, ten attempts, never on bad input. */
-const AWS_RETRY: RetryPolicy = {
-  initialInterval: '2 seconds',
-  backoffCoefficient: 2,
-  maximumInterval: '30 seconds',
-  maximumAttempts: 10,
-  nonRetryableErrorTypes: [...INPUT_FAILURE_TYPES],
-};
+import type { FileSystemPolicy } from '../domain/identity/mountPolicy';
 
 // AWS answers fast; throttling and 5xx come back as retryable failures, everything else is marked
 // non-retryable by the activities themselves, except what their validators throw: that is bad input here.
@@ -64,6 +57,8 @@ export interface EfsVolumeInput {
   /** Mount-target subnets (one per availability zone); default: the instances' own subnets. */
   subnetIds?: string[];
   tags?: Record<string, string>;
+  /** Put the file system policy that refuses mounts without an access point. */
+  requireAccessPoints?: boolean;
 }
 
 export interface EfsVolumeResult {
@@ -73,12 +68,16 @@ export interface EfsVolumeResult {
   unknownInstances: Array<{ instanceId: string; reason: string }>;
   securityGroupId: string;
   mountTargets: Array<{ mountTargetId: string; subnetId: string; availabilityZone: string; created: boolean }>;
+  /** With requireAccessPoints: the file system policy as it now is. */
+  policy?: FileSystemPolicy;
 }
 
 export interface EfsMountInput extends Omit<EfsMountRequest, 'fileSystemId' | 'instanceIds'> {
   instanceIds: string[];
   /** Instances worked on at once. */
   concurrency?: number;
+  /** Unmount: delete the volume's shared-area access point once every instance is unmounted. */
+  deleteAccessPoint?: boolean;
 }
 
 export interface InstanceResult {
@@ -105,13 +104,17 @@ export interface EfsRunResult {
   instances: InstanceResult[];
   /** Mounts only (absent in histories from before the facts step). */
   identities?: EfsIdentities;
+  /** access-point mode: the access point every instance mounted through. */
+  accessPointId?: string;
+  /** Unmount with deleteAccessPoint: what was deleted (nothing while an instance failed to unmount). */
+  deletedAccessPoints?: string[];
 }
 
 const VOLUME_ROW = 'file system';
 const CHECK_AGENTS_PATCH = 'efs-check-agents-first';
 
 function requestOf(input: EfsMountInput): Omit<EfsMountRequest, 'fileSystemId'> {
-  const { concurrency: _concurrency, ...request } = input;
+  const { concurrency: _concurrency, deleteAccessPoint: _delete, ...request } = input;
   return request;
 }
 
@@ -217,9 +220,13 @@ async function ensureVolume(board: ProgressBoard, input: EfsVolumeInput, instanc
 export async function efsCreateWorkflow(input: EfsVolumeInput): Promise<EfsVolumeResult> {
   checkTargets(input.name, input.instanceIds, CREATE_INSTANCE_FIELD);
   const board = new ProgressBoard('efs', input.name);
-  board.add(VOLUME_ROW, 6);
+  board.add(VOLUME_ROW, input.requireAccessPoints ? 7 : 6);
   try {
-    return await ensureVolume(board, input, CREATE_INSTANCE_FIELD, false);
+    const volume = await ensureVolume(board, input, CREATE_INSTANCE_FIELD, false);
+    if (!input.requireAccessPoints) return volume;
+    const policy = await requireAccessPoints(board, VOLUME_ROW, volume.fileSystemId);
+    await board.finish(VOLUME_ROW);
+    return { ...volume, policy };
   } catch (error) {
     await board.finish(VOLUME_ROW, error);
     throw error;
@@ -390,11 +397,17 @@ function installRoutesOf(identities: EfsIdentities): Map<string, InstallRoute> {
 export async function efsMountWorkflow(input: EfsMountInput): Promise<EfsRunResult> {
   checkTargets(input.volumeName, input.instanceIds);
   const board = new ProgressBoard('efs', input.volumeName);
-  board.add(VOLUME_ROW, 7);
+  const throughAccessPoint = input.identity === 'access-point';
+  board.add(VOLUME_ROW, throughAccessPoint ? 8 : 7);
   input.instanceIds.forEach((id) => board.add(id, EFS_MOUNT_STEPS.length));
   let volume: EfsVolumeResult;
+  let accessPointId: string | undefined;
   try {
     volume = await ensureVolume(board, { name: input.volumeName, instanceIds: input.instanceIds }, MOUNT_INSTANCE_FIELD, true);
+    if (throughAccessPoint) {
+      accessPointId = await ensureSharedAccessPoint(board, VOLUME_ROW, { ...input, fileSystemId: volume.fileSystemId });
+      await board.finish(VOLUME_ROW);
+    }
   } catch (error) {
     await board.finish(VOLUME_ROW, error);
     for (const id of input.instanceIds) await board.finish(id, `the file system is not ready: ${errorMessage(error)}`);
@@ -407,7 +420,7 @@ export async function efsMountWorkflow(input: EfsMountInput): Promise<EfsRunResu
     unknown.push({ instanceId, ok: false, changes: [], error: reason });
   }
   const reachable = input.instanceIds.filter((id) => !volume.unknownInstances.some((u) => u.instanceId === id));
-  const request = { ...requestOf(input), instanceIds: reachable, fileSystemId: volume.fileSystemId };
+  const request = { ...requestOf(input), instanceIds: reachable, fileSystemId: volume.fileSystemId, ...(accessPointId ? { accessPointId } : {}) };
   const plan = await planOrFail(board, reachable, () => planEfsMount(request));
   const concurrency = input.concurrency ?? 10;
   if (!patched(GATHER_FACTS_PATCH)) {
@@ -426,6 +439,7 @@ export async function efsMountWorkflow(input: EfsMountInput): Promise<EfsRunResu
     ok: instances.every((i) => i.ok),
     instances,
     identities: gathered.identities,
+    ...(accessPointId ? { accessPointId } : {}),
   };
 }
 
@@ -433,7 +447,7 @@ export async function efsMountWorkflow(input: EfsMountInput): Promise<EfsRunResu
 export async function efsUnmountWorkflow(input: EfsMountInput): Promise<EfsRunResult> {
   checkTargets(input.volumeName, input.instanceIds);
   const board = new ProgressBoard('efs', input.volumeName);
-  board.add(VOLUME_ROW, 1);
+  board.add(VOLUME_ROW, input.deleteAccessPoint ? 2 : 1);
   const found = await board.step(VOLUME_ROW, 'findFileSystem', () =>
     aws.findFileSystem.executeWithOptions({ summary: `find the file system of volume ${input.volumeName}` }, [{ name: input.volumeName }]),
   );
@@ -448,6 +462,11 @@ export async function efsUnmountWorkflow(input: EfsMountInput): Promise<EfsRunRe
   const plan = await planOrFail(board, [], () => planEfsUnmount(request));
   plan.instances.forEach((instance) => board.add(instance.instanceId, instance.steps.length));
   const instances = await fanOutInstances(board, plan, request, input.concurrency ?? 10);
+  const ok = instances.every((i) => i.ok);
+  // An instance still mounted may be using the access point: it is deleted only after every unmount worked.
+  const deletedAccessPoints =
+    input.deleteAccessPoint && ok ? await deleteSharedAccessPoint(board, VOLUME_ROW, { ...input, fileSystemId: found.fileSystemId }) : undefined;
+  if (deletedAccessPoints) await board.finish(VOLUME_ROW);
   board.done();
-  return { volume: input.volumeName, fileSystemId: found.fileSystemId, ok: instances.every((i) => i.ok), instances };
+  return { volume: input.volumeName, fileSystemId: found.fileSystemId, ok, instances, ...(deletedAccessPoints ? { deletedAccessPoints } : {}) };
 }
