@@ -115,8 +115,12 @@ export interface DemoCloud {
   destroy(): Promise<void>;
 }
 
-/** moto for EFS/EC2/SSM, an SSM agent that runs commands in two instance sandboxes shaped like Ubuntu 24.04 and Rocky 9. */
-export async function buildDemoCloud(): Promise<DemoCloud> {
+/**
+ * moto for EFS/EC2/SSM, an SSM agent that runs commands in two instance sandboxes shaped like Ubuntu 24.04 and
+ * Rocky 9 (named `<prefix>-ubuntu`, `<prefix>-rocky`); with accessPoints, their mount.efs honours `accesspoint=`.
+ */
+export async function buildDemoCloud(options: { prefix?: string; accessPoints?: boolean } = {}): Promise<DemoCloud> {
+  const prefix = options.prefix ?? 'demo';
   const moto = await startMoto();
   let emulator: SsmAgentEmulator | undefined;
   const efs = createFakeEfs();
@@ -124,10 +128,11 @@ export async function buildDemoCloud(): Promise<DemoCloud> {
     emulator = await startSsmAgentEmulator({ motoEndpoint: moto.endpoint });
     const clients = motoClients(moto.endpoint, emulator.endpoint);
     const instanceIds = await launchInstances(clients.ec2, ['us-east-1a', 'us-east-1b']);
+    const efsEndpoint = options.accessPoints ? moto.endpoint : undefined;
     const sandboxes = [
       // The stock images as they are: ubuntu and rocky are both UID 1000, which the mount reports as a collision.
-      await createInstanceSandbox({ name: 'demo-ubuntu', efsRoot: efs.root, image: 'ubuntu-24.04' }),
-      await createInstanceSandbox({ name: 'demo-rocky', efsRoot: efs.root, image: 'rocky-9' }),
+      await createInstanceSandbox({ name: `${prefix}-ubuntu`, efsRoot: efs.root, image: 'ubuntu-24.04', efsEndpoint }),
+      await createInstanceSandbox({ name: `${prefix}-rocky`, efsRoot: efs.root, image: 'rocky-9', efsEndpoint }),
     ];
     instanceIds.forEach((id, i) => emulator!.register(id, sandboxes[i]));
     const stopEmulator = emulator;

@@ -62,6 +62,8 @@ export interface SandboxOptions {
   withMountEfs?: boolean;
   /** A fresh namespace over another sandbox's /etc and /mnt: that instance after a reboot. */
   rebootOf?: InstanceSandbox;
+  /** The EFS API (moto) the stand-in mount.efs asks about `accesspoint=`, as the EFS server knows its access points. */
+  efsEndpoint?: string;
 }
 
 const STANDARD_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
@@ -79,7 +81,7 @@ function sh(args: string[], what: string): string {
  * mirrors a decision of amazon-efs-utils 3.2.0 (efs_utils_common), named beside it; the EFS server's own
  * answer (the file system policy) is played by <efsRoot>/<fs-id>.policy.
  */
-function standInMountEfs(efsRoot: string, callLog: string): string {
+function standInMountEfs(efsRoot: string, callLog: string, efsEndpoint: string | undefined, helperDir: string): string {
   return `#!/bin/sh
 # Stand-in for amazon-efs-utils' mount.efs (tests only): bind-mounts ${efsRoot}/<fs-id>.
 set -eu
@@ -95,6 +97,7 @@ while [ $# -gt 0 ]; do
   esac
 done
 has() { case ",$options," in *",$1,"*) return 0 ;; esac; return 1; }
+accesspoint=$(printf ',%s,' "$options" | sed -n 's/.*,accesspoint=\\([^,]*\\),.*/\\1/p')
 case ",$options," in
   *,gid=*|*,uid=*) echo "mount.efs: incorrect mount option: $options" >&2; exit 32 ;;
 esac
@@ -103,6 +106,7 @@ if has iam && ! has tls; then
   echo 'The "tls" option is required when mounting via "iam"' >&2
   exit 1
 fi
+${ACCESS_POINT_OPTION_CHECKS}
 fs=\${source%%:*}
 [ -d '${efsRoot}'/"$fs" ] || { echo "mount.efs: no file system $fs" >&2; exit 32; }
 # The server refuses a client without IAM authorization when the file system policy requires it;
@@ -126,10 +130,93 @@ if has tls; then
   printf '{"pid": %s, "cmd": ["/usr/bin/stunnel5", "/var/run/efs/stunnel-config.%s"], "files": [], "mount_time": %s, "mountpoint": "%s", "service_type": "efs"}' \\
     "$$" "$fs.$safe.$port" "$(date +%s)" "$target" > "/var/run/efs/~$fs.$safe.$port"
 fi
-mount --bind '${efsRoot}'/"$fs" "$target"
+if [ -n "$accesspoint" ]; then
+${accessPointMount(efsRoot, efsEndpoint, helperDir)}
+else
+  mount --bind '${efsRoot}'/"$fs" "$target"
+fi
 [ -z "$state" ] || mv "/var/run/efs/~\${state##*/}" "$state"
 `;
 }
+
+/**
+ * mount_options.check_options_validity: `accesspoint` needs `tls`, and its ID must match constants.AP_REGEX_PATTERN
+ * (fsap- and 17 hex digits); moto's 8-digit IDs are let through too, or no test could mount one.
+ */
+const ACCESS_POINT_OPTION_CHECKS = `if [ -n "$accesspoint" ]; then
+  has tls || { echo 'The "tls" option is required when mounting via "accesspoint"' >&2; exit 1; }
+  printf '%s\\n' "$accesspoint" | grep -Eqx 'fsap-([0-9a-f]{17}|[0-9a-f]{8})' || { echo "Access Point ID $accesspoint is malformed" >&2; exit 1; }
+fi`;
+
+/**
+ * What EFS does with an access point, server-side: efs-utils only passes the ID on (proxy.py puts it in the TLS
+ * certificate, cert_details["accessPoint"]), and the server looks it up, refuses a mount through one of another
+ * file system ("access denied by server", which mount_utils.mount_nfs_command retries for access-point mounts
+ * and then gives up on), creates a missing RootDirectory with its CreationInfo owner and mode, exposes that
+ * directory as the root, and runs every operation as its PosixUser. Here the access point comes from moto
+ * (DescribeAccessPoints) and bindfs plays the identity: new entries are created as PosixUser
+ * (--create-for-user/--create-for-group) and existing ones shown as theirs (--force-user/--force-group).
+ * bindfs lets the kernel check permissions against what it shows (default_permissions), while EFS ignores the
+ * caller's UID; mirroring every local login UID (--mirror: each sees itself as the owner) stands in for that,
+ * so an instance user acts with the owner's rights, which is what PosixUser gives them on the area it owns.
+ */
+function accessPointMount(efsRoot: string, efsEndpoint: string | undefined, helperDir: string): string {
+  if (!efsEndpoint)
+    return `  echo "mount.efs (stand-in): no EFS endpoint to look access point $accesspoint up in" >&2
+  exit 32`;
+  return `  ap=$(/usr/bin/python3 - '${efsEndpoint}' "$accesspoint" <<'PY'
+import json, sys, urllib.request
+endpoint, ap_id = sys.argv[1], sys.argv[2]
+request = urllib.request.Request(
+    f"{endpoint}/2015-02-01/access-points?AccessPointId={ap_id}",
+    headers={"Authorization": "AWS4-HMAC-SHA256 Credential=testing/20260101/us-east-1/elasticfilesystem/aws4_request, SignedHeaders=host, Signature=0"},
+)
+try:
+    found = json.load(urllib.request.urlopen(request, timeout=10)).get("AccessPoints", [])
+except Exception:
+    found = []
+for ap in found:
+    user, root = ap.get("PosixUser", {}), ap.get("RootDirectory", {})
+    info = root.get("CreationInfo") or {}
+    print(ap["FileSystemId"], user["Uid"], user["Gid"], root.get("Path", "/"), info.get("OwnerUid", ""), info.get("OwnerGid", ""), info.get("Permissions", ""))
+PY
+)
+  read -r ap_fs ap_uid ap_gid ap_path ap_owner ap_group ap_mode <<EOF_AP
+$ap
+EOF_AP
+  if [ -z "$ap" ] || [ "$ap_fs" != "$fs" ]; then
+    echo "mount.nfs4: access denied by server while mounting 127.0.0.1:/" >&2
+    exit 32
+  fi
+  root='${efsRoot}'/"$fs$ap_path"
+  if [ ! -d "$root" ]; then
+    [ -n "$ap_owner" ] || { echo "mount.nfs4: access denied by server while mounting 127.0.0.1:/" >&2; exit 32; }
+    mkdir -p "$root"
+    chown "$ap_owner:$ap_group" "$root"
+    chmod "$ap_mode" "$root"
+  fi
+  mirror=$(awk -F: '$3 >= 1000 && $3 < 65534 { printf "%s%s", sep, $3; sep = ":" }' /etc/passwd)
+  # bindfs's daemon keeps its stdio: pointed away from SSM's pipes, or the command would never end. A TLS
+  # mount shows 127.0.0.1:/ as its source, and bindfs insists on naming its source directory (it ignores
+  # -o fsname), so a preloaded mount(2) wrapper gives the kernel the source a real mount would have.
+  SHAREMOUNT_MOUNT_SOURCE=127.0.0.1:/ LD_PRELOAD='${helperDir}/${MOUNT_SOURCE_SHIM}' bindfs \${mirror:+--mirror="$mirror"} --force-user="$ap_uid" --force-group="$ap_gid" \\
+    --create-for-user="$ap_uid" --create-for-group="$ap_gid" "$root" "$target" </dev/null >/dev/null 2>/var/log/bindfs.log ||
+    { cat /var/log/bindfs.log >&2; exit 32; }`;
+}
+
+const MOUNT_SOURCE_SHIM = 'mount-source.so';
+
+/** mount(2) with the source named by SHAREMOUNT_MOUNT_SOURCE: what bindfs's FUSE mount shows in the mount table. */
+const MOUNT_SOURCE_SHIM_C = `#define _GNU_SOURCE
+#include <dlfcn.h>
+#include <stdlib.h>
+#include <sys/mount.h>
+int mount(const char *source, const char *target, const char *type, unsigned long flags, const void *data) {
+  int (*real)(const char *, const char *, const char *, unsigned long, const void *) = dlsym(RTLD_NEXT, "mount");
+  const char *name = getenv("SHAREMOUNT_MOUNT_SOURCE");
+  return real(name && *name ? name : source, target, type, flags, data);
+}
+`;
 
 /** Commands that give the sandbox's /etc its users and, for a stock image, its os-release and UID_MIN. */
 function shapeEtc(options: SandboxOptions): string[] {
@@ -209,7 +296,14 @@ export async function createInstanceSandbox(options: SandboxOptions): Promise<In
     async installMountEfs() {
       if (hasMountEfs) return;
       fs.mkdirSync(helperDir, { recursive: true });
-      fs.writeFileSync(path.join(helperDir, 'mount.efs'), standInMountEfs(options.efsRoot, callLog), { mode: 0o755 });
+      fs.writeFileSync(path.join(helperDir, 'mount.efs'), standInMountEfs(options.efsRoot, callLog, options.efsEndpoint, helperDir), { mode: 0o755 });
+      if (options.efsEndpoint) {
+        fs.writeFileSync(path.join(helperDir, 'mount-source.c'), MOUNT_SOURCE_SHIM_C);
+        sh(
+          ['gcc', '-shared', '-fPIC', '-O2', '-o', path.join(helperDir, MOUNT_SOURCE_SHIM), path.join(helperDir, 'mount-source.c'), '-ldl'],
+          'building the mount-source shim',
+        );
+      }
       // mount(8) looks for /sbin/mount.<type>; /sbin is /usr/sbin on Debian, so an overlay adds the helper.
       const result = await sandbox.run(`mount -t overlay sharemount-sbin -o 'lowerdir=${helperDir}:/usr/sbin' /usr/sbin`);
       if (result.code !== 0) throw new Error(`sandbox ${options.name}: installing mount.efs failed: ${result.stderr}`);

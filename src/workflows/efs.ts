@@ -34,7 +34,9 @@ import { AWS_RETRY } from './awsRetry';
 import { decide } from './decide';
 import { runInstancesInBatches, runStepInBatches, type InstanceStepOutcome, type SsmMeter } from './efsBatched';
 import { runSearchAttributes } from './definitions';
+import { deleteSharedAccessPoint, ensureSharedAccessPoint, requireAccessPoints } from './efsIdentity';
 import { errorMessage, ProgressBoard, withConcurrency } from './progress';
+import type { FileSystemPolicy } from '../domain/identity/mountPolicy';
 
 // AWS answers fast; throttling and 5xx come back as retryable failures, everything else is marked
 // non-retryable by the activities themselves, except what their validators throw: that is bad input here.
@@ -60,6 +62,8 @@ export interface EfsVolumeInput {
   /** Mount-target subnets (one per availability zone); default: the instances' own subnets. */
   subnetIds?: string[];
   tags?: Record<string, string>;
+  /** Put the file system policy that refuses mounts without an access point. */
+  requireAccessPoints?: boolean;
 }
 
 export interface EfsVolumeResult {
@@ -69,6 +73,8 @@ export interface EfsVolumeResult {
   unknownInstances: Array<{ instanceId: string; reason: string }>;
   securityGroupId: string;
   mountTargets: Array<{ mountTargetId: string; subnetId: string; availabilityZone: string; created: boolean }>;
+  /** With requireAccessPoints: the file system policy as it now is. */
+  policy?: FileSystemPolicy;
 }
 
 export interface EfsMountInput extends Omit<EfsMountRequest, 'fileSystemId' | 'instanceIds'> {
@@ -80,6 +86,8 @@ export interface EfsMountInput extends Omit<EfsMountRequest, 'fileSystemId' | 'i
   concurrency?: number;
   /** One SendCommand per step for up to 50 instances (runStepOnInstances) instead of a child per instance. */
   batchSsm?: boolean;
+  /** Unmount: delete the volume's shared-area access point once every instance is unmounted. */
+  deleteAccessPoint?: boolean;
 }
 
 export interface InstanceResult {
@@ -112,6 +120,10 @@ export interface EfsRunResult {
   fleet?: EfsFleetReport;
   /** SSM API calls the run made (batched runs only): SendCommand, ListCommandInvocations, GetCommandInvocation. */
   ssmCalls?: number;
+  /** access-point mode: the access point every instance mounted through. */
+  accessPointId?: string;
+  /** Unmount with deleteAccessPoint: what was deleted (nothing while an instance failed to unmount). */
+  deletedAccessPoints?: string[];
 }
 
 export interface EfsFleetReport extends FleetChanges {
@@ -126,7 +138,7 @@ const VOLUME_ROW = 'file system';
 const CHECK_AGENTS_PATCH = 'efs-check-agents-first';
 
 function requestOf(input: EfsMountInput): Omit<EfsMountRequest, 'fileSystemId'> {
-  const { concurrency: _concurrency, tags: _tags, batchSsm: _batchSsm, ...request } = input;
+  const { concurrency: _concurrency, tags: _tags, batchSsm: _batchSsm, deleteAccessPoint: _delete, ...request } = input;
   return request;
 }
 
@@ -172,7 +184,11 @@ const CREATE_INSTANCE_FIELD = '--instance';
 const MOUNT_INSTANCE_FIELD = '<instance-id>';
 
 /** Creates (or finds) the file system, its NFS security group and one mount target per zone of the instances. */
-async function ensureVolume(board: ProgressBoard, input: EfsVolumeInput, instanceField: string): Promise<EfsVolumeResult> {
+/**
+ * `askAgents`: only a run that will send commands asks SSM about the agents first; `efs create` places mount
+ * targets by the instances' subnets alone and must work before any agent is registered.
+ */
+async function ensureVolume(board: ProgressBoard, input: EfsVolumeInput, instanceField: string, askAgents: boolean): Promise<EfsVolumeResult> {
   const row = VOLUME_ROW;
   const fs = await board.step(
     row,
@@ -189,7 +205,7 @@ async function ensureVolume(board: ProgressBoard, input: EfsVolumeInput, instanc
   );
   // The agent is asked first: an instance whose SSM agent is offline, unregistered or not on Linux fails alone
   // now. Behind a patch marker, so runs recorded before this step replay without it.
-  if (patched(CHECK_AGENTS_PATCH)) {
+  if (askAgents && patched(CHECK_AGENTS_PATCH)) {
     const agents = await board.step(row, 'checkAgents', () =>
       aws.checkAgents.executeWithOptions({ summary: 'ask Systems Manager whether the SSM agents are Online' }, [
         { instanceIds: located.found.map((i) => i.instanceId) },
@@ -254,9 +270,13 @@ async function ensureVolume(board: ProgressBoard, input: EfsVolumeInput, instanc
 export async function efsCreateWorkflow(input: EfsVolumeInput): Promise<EfsVolumeResult> {
   checkTargets(input.name, input.instanceIds, CREATE_INSTANCE_FIELD);
   const board = new ProgressBoard('efs', input.name);
-  board.add(VOLUME_ROW, 7);
+  board.add(VOLUME_ROW, input.requireAccessPoints ? 7 : 6);
   try {
-    return await ensureVolume(board, input, CREATE_INSTANCE_FIELD);
+    const volume = await ensureVolume(board, input, CREATE_INSTANCE_FIELD, false);
+    if (!input.requireAccessPoints) return volume;
+    const policy = await requireAccessPoints(board, VOLUME_ROW, volume.fileSystemId);
+    await board.finish(VOLUME_ROW);
+    return { ...volume, policy };
   } catch (error) {
     await board.finish(VOLUME_ROW, error);
     throw error;
@@ -438,9 +458,11 @@ function installRoutesOf(identities: EfsIdentities): Map<string, InstallRoute> {
 export async function efsMountWorkflow(input: EfsMountInput): Promise<EfsRunResult> {
   checkTargets(input.volumeName, input.instanceIds, undefined, input.tags);
   const board = new ProgressBoard('efs', input.volumeName);
-  board.add(VOLUME_ROW, input.tags?.length ? 8 : 7);
+  const throughAccessPoint = input.identity === 'access-point';
+  board.add(VOLUME_ROW, 7 + (throughAccessPoint ? 1 : 0) + (input.tags?.length ? 1 : 0));
   input.instanceIds.forEach((id) => board.add(id, EFS_MOUNT_STEPS.length));
   let volume: EfsVolumeResult;
+  let accessPointId: string | undefined;
   let fleet: ResolvedFleet = { instanceIds: input.instanceIds };
   try {
     fleet = await resolveFleet(board, input, EFS_MOUNT_STEPS.length);
@@ -448,7 +470,11 @@ export async function efsMountWorkflow(input: EfsMountInput): Promise<EfsRunResu
       await board.finish(VOLUME_ROW);
       return emptyFleet(board, input.volumeName, '', fleet);
     }
-    volume = await ensureVolume(board, { name: input.volumeName, instanceIds: fleet.instanceIds }, MOUNT_INSTANCE_FIELD);
+    volume = await ensureVolume(board, { name: input.volumeName, instanceIds: fleet.instanceIds }, MOUNT_INSTANCE_FIELD, true);
+    if (throughAccessPoint) {
+      accessPointId = await ensureSharedAccessPoint(board, VOLUME_ROW, { ...input, fileSystemId: volume.fileSystemId });
+      await board.finish(VOLUME_ROW);
+    }
   } catch (error) {
     await board.finish(VOLUME_ROW, error);
     for (const id of fleet.instanceIds) await board.finish(id, `the file system is not ready: ${errorMessage(error)}`);
@@ -461,10 +487,11 @@ export async function efsMountWorkflow(input: EfsMountInput): Promise<EfsRunResu
     unknown.push({ instanceId, ok: false, changes: [], error: reason });
   }
   const reachable = fleet.instanceIds.filter((id) => !volume.unknownInstances.some((u) => u.instanceId === id));
-  const request = { ...requestOf(input), instanceIds: reachable, fileSystemId: volume.fileSystemId };
+  const request = { ...requestOf(input), instanceIds: reachable, fileSystemId: volume.fileSystemId, ...(accessPointId ? { accessPointId } : {}) };
   const plan = await planOrFail(board, reachable, () => planEfsMount(request));
   const concurrency = input.concurrency ?? 10;
-  if (input.batchSsm) return mountInBatches(board, input, volume.fileSystemId, plan, fleet, unknown);
+  if (input.batchSsm)
+    return { ...(await mountInBatches(board, input, volume.fileSystemId, plan, fleet, unknown)), ...(accessPointId ? { accessPointId } : {}) };
   if (!patched(GATHER_FACTS_PATCH)) {
     const instances = [...(await fanOutInstances(board, plan, request, concurrency)), ...unknown];
     board.done();
@@ -483,6 +510,7 @@ export async function efsMountWorkflow(input: EfsMountInput): Promise<EfsRunResu
     instances,
     identities: gathered.identities,
     ...(fleet.report ? { fleet: fleet.report } : {}),
+    ...(accessPointId ? { accessPointId } : {}),
   };
 }
 
@@ -532,7 +560,7 @@ function emptyFleet(board: ProgressBoard, volumeName: string, fileSystemId: stri
 export async function efsUnmountWorkflow(input: EfsMountInput): Promise<EfsRunResult> {
   checkTargets(input.volumeName, input.instanceIds, undefined, input.tags);
   const board = new ProgressBoard('efs', input.volumeName);
-  board.add(VOLUME_ROW, input.tags?.length ? 2 : 1);
+  board.add(VOLUME_ROW, 1 + (input.deleteAccessPoint ? 1 : 0) + (input.tags?.length ? 1 : 0));
   const fleet = await resolveFleet(board, input, EFS_UNMOUNT_STEPS.length);
   const found = await board.step(VOLUME_ROW, 'findFileSystem', () =>
     aws.findFileSystem.executeWithOptions({ summary: `find the file system of volume ${input.volumeName}` }, [{ name: input.volumeName }]),
@@ -549,12 +577,18 @@ export async function efsUnmountWorkflow(input: EfsMountInput): Promise<EfsRunRe
   const plan = await planOrFail(board, [], () => planEfsUnmount(request));
   plan.instances.forEach((instance) => board.add(instance.instanceId, instance.steps.length));
   const instances = await fanOutInstances(board, plan, request, input.concurrency ?? 10);
+  const ok = instances.every((i) => i.ok);
+  // An instance still mounted may be using the access point: it is deleted only after every unmount worked.
+  const deletedAccessPoints =
+    input.deleteAccessPoint && ok ? await deleteSharedAccessPoint(board, VOLUME_ROW, { ...input, fileSystemId: found.fileSystemId }) : undefined;
+  if (deletedAccessPoints) await board.finish(VOLUME_ROW);
   board.done();
   return {
     volume: input.volumeName,
     fileSystemId: found.fileSystemId,
-    ok: instances.every((i) => i.ok),
+    ok,
     instances,
     ...(fleet.report ? { fleet: fleet.report } : {}),
+    ...(deletedAccessPoints ? { deletedAccessPoints } : {}),
   };
 }

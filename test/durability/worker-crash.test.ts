@@ -129,6 +129,7 @@ describeNeeding([needs.rootNamespaces()], 'worker SIGKILLed mid-run, several tim
         ...volume.mounts.map(() => 'readContainer'),
         ...(volume.owner.kind === 'user' ? ['readHostUsers'] : []),
         'inspectHostPaths',
+        'readPveContainerVersion', // once: every container is on this node
         'applyOwnership',
         ...volume.mounts.map(() => 'bindMountPoint'),
       ];
@@ -155,6 +156,7 @@ describeNeeding([needs.rootNamespaces()], 'worker SIGKILLed mid-run, several tim
       'ensureFileSystem',
       'awaitFileSystemAvailable',
       'locateInstances',
+      'checkAgents',
       'ensureNfsSecurityGroup',
       'ensureMountTargets',
       'awaitMountTargetsAvailable',

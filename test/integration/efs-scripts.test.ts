@@ -556,9 +556,11 @@ describeNeeding([needs.rootNamespaces()], 'injection: values never become code',
   test.each(payloads)('%j passed through shQuote is inert, and the step scripts refuse it themselves', async (payload) => {
     // Each step script with one of its assignments swapped for the payload: the quoting keeps the payload
     // data, and the script's own check stops with "bad input" before using it.
-    const settings: EfsStepSettings = { ...base, users: ['ubuntu'] };
+    const settings: EfsStepSettings = { ...base, users: ['ubuntu'], people: [{ name: 'alice', uid: 2000, gid: 2000 }] };
     for (const [step, variable] of [
       ['mountVolume', 'MOUNT_POINT'],
+      ['mountVolume', 'ACCESS_POINT'],
+      ['provisionPeople', 'PEOPLE'],
       ['persistFstab', 'FS_ID'],
       ['ensureGroup', 'GROUP'],
       ['addUsers', 'USERS'],

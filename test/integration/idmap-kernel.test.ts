@@ -5,6 +5,8 @@ import { buildIdmappedMountHelper, IDMAP_REFUSED_STATUS, idmappedMountNeeds, run
 import type { ContainerRun } from '../support/idmap/idmappedMountHelper';
 import { helperMap, lxcIdmapAsPveReadsIt, mountIdmapAsPveReadsIt, mountUsernsMapAsPveResolvesIt } from '../support/idmap/pveIdmapOracle';
 import { owner, scratchDir } from './lxc-support';
+import { parseLxcConfig } from '../../src/domain/lxc/config';
+import { buildLxcPlan } from '../../src/domain/lxc/plan';
 
 /**
  * Issue 13, proof with the kernel: per-mount idmap= (pve-container 6.1.6) lets containers with different
@@ -27,6 +29,31 @@ function kernelMaps(ct: Container): { container: string; mount: string } {
 }
 
 const conf = (...lines: string[]) => ['arch: amd64', 'unprivileged: 1', ...lines.map((l) => `lxc.idmap: ${l}`)].join('\n') + '\n';
+
+const EXT4 = 0xef53;
+
+/**
+ * The idmap= value sharemount's planner (buildLxcPlan, strategy idmap) writes for each container of one
+ * volume whose tree is owned by `disk`: the values the kernel tests below mount with must be exactly these.
+ */
+function plannedIdmaps(owner: unknown, disk: { uid: number; gid: number }, containers: Container[]): Record<string, string | undefined> {
+  const host = '/srv/shared';
+  const ctids = containers.map((_, index) => 900 + index);
+  const config = parseLxcConfig(
+    JSON.stringify({
+      shared_volumes: { shared: { host_path: host, owner, strategy: 'idmap', mounts: Object.fromEntries(ctids.map((id) => [String(id), '/shared'])) } },
+    }),
+  );
+  const plan = buildLxcPlan(config, {
+    node: 'pve1',
+    containers: containers.map((ct, index) => ({ ctid: ctids[index], file: `/etc/pve/lxc/${ctids[index]}.conf`, text: ct.conf, running: false })),
+    hostUsers: {},
+    hostPaths: { [host]: { path: host, exists: true, isDirectory: true, dev: 1, ino: 2, uid: disk.uid, gid: disk.gid, fsType: EXT4 } },
+    pveContainerVersion: '6.1.6',
+  }).volumes[0];
+  expect(plan.errors).toBeUndefined();
+  return Object.fromEntries(plan.containers.map((c) => [containers[ctids.indexOf(c.ctid)].name, c.options?.idmap]));
+}
 
 function hostMountsUnder(dir: string): string[] {
   return fs
@@ -84,6 +111,10 @@ describeNeeding(idmappedMountNeeds(), 'idmapped mounts, as a Proxmox node makes 
 
     beforeEach(() => fs.chownSync(volume, 100000, 100000));
 
+    test('these are the idmap= values the planner writes for container_root on a tree owned 100000:100000', () => {
+      expect(plannedIdmaps('container_root', { uid: 100000, gid: 100000 }, [a, b])).toEqual({ A: a.idmap, B: b.idmap });
+    });
+
     test("the mount maps B's root (host 300000) to the disk owner and leaves the rest of B's range as it is", () => {
       expect(kernelMaps(b)).toEqual({
         container: 'u:0:300000:65536;g:0:300000:65536',
@@ -126,6 +157,13 @@ describeNeeding(idmappedMountNeeds(), 'idmapped mounts, as a Proxmox node makes 
     };
 
     beforeEach(() => fs.chownSync(volume, 100033, 100033));
+
+    test('these are the idmap= values the planner writes for owner { uid: 33, gid: 33 } on a tree owned 100033:100033', () => {
+      expect(plannedIdmaps(user, { uid: 100033, gid: 100033 }, [onDefaultMap, passthrough33])).toEqual({
+        default: onDefaultMap.idmap,
+        passthrough: passthrough33.idmap,
+      });
+    });
 
     test("the passthrough container's 33 (host 33) is mapped to disk 100033; its other ids keep their lxc.idmap host ids", () => {
       expect(kernelMaps(passthrough33).mount).toBe(

@@ -2,9 +2,9 @@
  * The injection corpus (test/fixtures/injection/payloads.json): shell metacharacters, quotes, $(), backticks,
  * newlines, NUL, non-ASCII and a leading '-' in every field that reaches a host: volume names, host and
  * container paths, owners, CTIDs (LXC); volume names, file-system ids, instance ids, mount points, users,
- * groups and gids (EFS). Each payload would create a marker file if it ever reached a shell. Tried at three
- * layers: the validators, the CLI (a child process), and the workflows on a real worker with input that
- * skipped the CLI's checks. Every one is rejected, and the marker never appears.
+ * groups, gids, registry people and their numbers, the identity mode and access point ids (EFS). Each payload
+ * would create a marker file if it ever reached a shell. Tried at three layers: the validators, the CLI (a
+ * child process), and the workflows on a real worker with input that skipped the CLI's checks. Every one is rejected, and the marker never appears.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -73,6 +73,11 @@ describe('injection corpus', () => {
       ['--user', (p) => ({ ...request, users: [p] })],
       ['--group', (p) => ({ ...request, group: p })],
       ['--gid', (p) => ({ ...request, gid: p })],
+      ['--person', (p) => ({ ...request, people: [{ name: p, uid: 2000, gid: 2000 }] })],
+      ['--person', (p) => ({ ...request, people: [{ name: 'alice', uid: p as unknown as number, gid: 2000 }] })],
+      ['--person', (p) => ({ ...request, people: [{ name: 'alice', uid: 2000, gid: p as unknown as number }] })],
+      ['--identity', (p) => ({ ...request, identity: p as EfsMountRequest['identity'] })],
+      ['access point id', (p) => ({ ...request, identity: 'access-point', accessPointId: `fsap-${p}` })],
     ];
     const missed: string[] = [];
     for (const payload of PAYLOADS) {
@@ -120,6 +125,10 @@ describe('injection corpus', () => {
     runs.push({ args: [...efs, '--user', PAYLOADS[4]], field: '--user' });
     runs.push({ args: [...efs, '--group', PAYLOADS[5]], field: '--group' });
     runs.push({ args: [...efs, '--gid', PAYLOADS[8]], field: '--gid' });
+    // Person names are checked before the registry is asked, so no Temporal server is reached for them.
+    runs.push({ args: [...efs, '--person', PAYLOADS[4]], field: '--person' });
+    runs.push({ args: [...efs, '--person', 'alice', '--registry', PAYLOADS[3]], field: '--registry' });
+    runs.push({ args: [...efs, '--identity', PAYLOADS[1]], field: '--identity' });
     runs.push({ args: ['efs', 'mount', 'research', `i-${PAYLOADS[2]}`, '--dry-run'], field: '<instance-id>' });
     // Each --subnet reaches EC2 and EFS as a subnet ID: refused by its pattern before the workflow starts.
     for (const payload of PAYLOADS.slice(0, 3)) {

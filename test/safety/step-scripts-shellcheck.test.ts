@@ -8,16 +8,21 @@ import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { buildStepScript, efsStep, EFS_MOUNT_STEPS, EFS_UNMOUNT_STEPS, type EfsStep } from '../../src/domain/efs/steps';
+import { buildStepScript, efsStep, EFS_MOUNT_STEPS, EFS_OPTIONAL_STEPS, EFS_UNMOUNT_STEPS, type EfsStep } from '../../src/domain/efs/steps';
 import { renderStepScript, type EfsStepSettings } from '../../src/domain/efs/steps/script';
 import { injectionPayloads } from '../support/injectionPayloads';
 import { describeNeeding, needs } from '../support/requires';
 
-const STEPS: readonly EfsStep[] = [...EFS_MOUNT_STEPS, ...EFS_UNMOUNT_STEPS];
+const STEPS: readonly EfsStep[] = [...EFS_MOUNT_STEPS, ...EFS_OPTIONAL_STEPS.map((step) => step.name), ...EFS_UNMOUNT_STEPS];
 const base = { fileSystemId: 'fs-0123456789abcdef0', mountPoint: '/mnt/research', group: 'prism-shared', gid: 3000, iam: false };
+const people = [
+  { name: 'alice', uid: 2000, gid: 2000 },
+  { name: 'bob', uid: 2001, gid: 2001 },
+];
 const ORDINARY: Record<string, EfsStepSettings> = {
   'detected users': { ...base, users: [] },
-  'named users': { ...base, users: ['ubuntu', 'ec2-user'] },
+  'named users': { ...base, users: ['ubuntu', 'ec2-user'], people },
+  'through an access point': { ...base, users: [], iam: true, accessPointId: 'fsap-0123456789abcdef0' },
 };
 
 interface Finding {

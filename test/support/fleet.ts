@@ -147,9 +147,14 @@ export function checkLxcFleet(fleet: LxcFleet): LxcConvergence {
     for (const volume of fleet.volumes) {
       const mount = volume.mounts.find((m) => m.ctid === ctid);
       if (!mount) continue;
+      // The paths first, then whatever options the plan wrote (a shared volume gets mountoptions=nosuid;nodev).
       const value = `${volume.hostPath},mp=${mount.containerPath}`;
-      const lines = text.split('\n').filter((l) => /^mp\d+: /.test(l) && l.slice(l.indexOf(' ') + 1) === value);
-      if (!main.some((l) => /^mp\d+: /.test(l) && l.slice(l.indexOf(' ') + 1) === value)) out.missingMounts.push(`CT ${ctid} ${volume.name}`);
+      const binds = (l: string) => {
+        const entry = l.slice(l.indexOf(' ') + 1);
+        return /^mp\d+: /.test(l) && (entry === value || entry.startsWith(`${value},`));
+      };
+      const lines = text.split('\n').filter(binds);
+      if (!main.some(binds)) out.missingMounts.push(`CT ${ctid} ${volume.name}`);
       if (lines.length > 1) out.duplicates.push(`CT ${ctid} binds ${volume.name} ${lines.length} times`);
     }
   }

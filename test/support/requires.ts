@@ -44,6 +44,15 @@ export const needs = {
     missing: fs.existsSync(CHROMIUM_PATH) ? undefined : `${CHROMIUM_PATH} is missing (apt-get install chromium); no browser is ever downloaded`,
   }),
   shellcheck: (): Need => ({ name: 'shellcheck', missing: onPath('shellcheck') ? undefined : 'shellcheck is not on PATH (apt-get install shellcheck)' }),
+  /** The stand-in mount.efs plays an access point's identity with bindfs over FUSE. */
+  bindfs: (): Need => ({
+    name: "Debian's bindfs with /dev/fuse",
+    missing: !onPath('bindfs')
+      ? 'bindfs is not on PATH (apt-get install bindfs)'
+      : fs.existsSync('/dev/fuse')
+        ? undefined
+        : '/dev/fuse is missing (modprobe fuse)',
+  }),
 };
 
 function toolsRequired(env: NodeJS.ProcessEnv = process.env): boolean {

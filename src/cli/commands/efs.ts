@@ -23,8 +23,9 @@ import { paint, printJson } from '../output';
 import { gidOption, integerOption } from '../parsers';
 import { renderSummary, runWorkflow } from '../run';
 import { openSession } from '../session';
+import { addIdentityOptions, checkIdentityOptions, identityInWords, peopleOf, plannedAccessPointPolicy, type IdentityOptions } from './efsIdentity';
 
-interface MountOptions {
+interface MountOptions extends IdentityOptions {
   mountPoint?: string;
   group?: string;
   gid?: number;
@@ -47,8 +48,9 @@ const collect = (value: string, previous: string[] = []) => [...previous, value]
 export function mountRequest(
   name: string,
   instanceIds: string[],
-  options: Pick<MountOptions, 'mountPoint' | 'group' | 'gid' | 'user' | 'iam' | 'tag'>,
+  options: Pick<MountOptions, 'mountPoint' | 'group' | 'gid' | 'user' | 'iam' | 'identity' | 'person' | 'registry' | 'tag'>,
 ): EfsMountRequest & { tags: TagSelector[] } {
+  const identity = checkIdentityOptions(options);
   const tags = parseTagSelectors(options.tag ?? []);
   const request = {
     volumeName: validateVolumeName(name),
@@ -59,6 +61,7 @@ export function mountRequest(
     gid: options.gid,
     users: options.user,
     iam: options.iam === true ? true : undefined,
+    ...(identity === 'access-point' ? { identity } : {}),
     tags,
   };
   // The tagged instances are found when the run runs; the settings' check needs an instance, not which one.
@@ -115,7 +118,7 @@ function renderPlan(plan: EfsPlan, exists: boolean): string {
       ...instance.steps.map((step, i) => `  ${i + 1}. ${step.step}: ${step.summary}\n${step.script.replace(/^/gm, '     | ')}`),
     ].join('\n'),
   );
-  return [head, ...mountNotes, ...instances, 'dry run: nothing was sent'].join('\n\n');
+  return [head, ...identityInWords(plan), ...mountNotes, ...instances, 'dry run: nothing was sent'].join('\n\n');
 }
 
 /** Who the run acted on: converged instances, and with tags who joined and departed since the previous run. */
@@ -141,9 +144,36 @@ export function renderEfsRun(result: EfsRunResult, progress?: Parameters<typeof 
       `${i.instanceId}: ${installRouteInWords(chooseInstallRoute(i), i.os)}; users ${i.users.map((u) => `${u.name} (${u.uid}:${u.gid})`).join(', ') || 'none'}`,
   );
   const collisions = (result.identities?.collisions ?? []).map((c) => paint('yellow', `collision: ${collisionInWords(c)}`));
-  return [renderSummary(result, progress), ...fleetLines(result), ...facts, ...collisions, ...failed.map((i) => paint('red', `${i.instanceId}: ${i.error}`))]
+  const accessPoint = [
+    ...(result.accessPointId ? [`mounted through access point ${result.accessPointId}: files show the shared identity as owner`] : []),
+    ...(result.deletedAccessPoints ? [`access point deleted: ${result.deletedAccessPoints.join(', ') || 'none was there'}`] : []),
+  ];
+  return [
+    renderSummary(result, progress),
+    ...accessPoint,
+    ...fleetLines(result),
+    ...facts,
+    ...collisions,
+    ...failed.map((i) => paint('red', `${i.instanceId}: ${i.error}`)),
+  ]
     .filter(Boolean)
     .join('\n');
+}
+
+/** The dry run's registry lookup: read-only, through the same session kind a run would use. */
+async function lookupOnly(options: MountOptions) {
+  const session = await openSession({ embedded: {} });
+  try {
+    return await peopleOf(session, options);
+  } finally {
+    await session.close();
+  }
+}
+
+/** unmount --delete-access-point: says so when the access point was kept because an instance did not unmount. */
+function renderUnmountDeleting(result: EfsRunResult, progress?: Parameters<typeof renderSummary>[1]): string {
+  const kept = result.deletedAccessPoints ? [] : [paint('yellow', 'access point kept: not every instance unmounted, and one still mounted may be using it')];
+  return [renderEfsRun(result, progress), ...kept].join('\n');
 }
 
 function mountLike(action: 'mount' | 'unmount'): Command {
@@ -165,6 +195,7 @@ function mountLike(action: 'mount' | 'unmount'): Command {
     .option('--dry-run', 'print the steps and the exact script of each, per instance; send nothing')
     .option('--json', 'print JSON')
     .option('--detach', 'start the workflow and return its ID without following it');
+  addIdentityOptions(command, action);
   return command.action(async (name: string, instanceIds: string[], options: MountOptions) => {
     const request = mountRequest(name, instanceIds, options);
     if (options.dryRun) {
@@ -174,7 +205,8 @@ function mountLike(action: 'mount' | 'unmount'): Command {
         else process.stdout.write(`no instance matches ${fleetInWords(request)} now: a run would change nothing\ndry run: nothing was sent\n`);
         return;
       }
-      const plan = (action === 'mount' ? planEfsMount : planEfsUnmount)({ ...request, instanceIds, fileSystemId: id ?? request.fileSystemId });
+      const people = options.person?.length ? await lookupOnly(options) : undefined;
+      const plan = (action === 'mount' ? planEfsMount : planEfsUnmount)({ ...request, instanceIds, people, fileSystemId: id ?? request.fileSystemId });
       if (options.json) printJson({ ...plan, tags: request.tags, fileSystemExists: Boolean(id) });
       else process.stdout.write(`${renderPlan(plan, Boolean(id))}\n`);
       return;
@@ -182,6 +214,7 @@ function mountLike(action: 'mount' | 'unmount'): Command {
     const { fileSystemId: _placeholder, ...input } = request; // the real ID is found by the workflow
     const session = await openSession({ embedded: {} });
     try {
+      const people = await peopleOf(session, options);
       process.exitCode = await runWorkflow(
         session,
         action === 'mount' ? efsMountWorkflow : efsUnmountWorkflow,
@@ -195,13 +228,15 @@ function mountLike(action: 'mount' | 'unmount'): Command {
               users: request.users ? [...request.users] : undefined,
               iam: request.iam,
               concurrency: options.concurrency,
+              ...(people ? { people } : {}),
+              ...(options.deleteAccessPoint ? { deleteAccessPoint: true } : {}),
               ...(options.batchSsm && action === 'mount' ? { batchSsm: true } : {}),
             },
           ],
           staticSummary: `EFS ${action} ${request.volumeName} on ${fleetInWords(request)}`,
           typedSearchAttributes: runSearchAttributes('efs', [request.volumeName], [...request.instanceIds]),
         },
-        { json: Boolean(options.json), detach: options.detach, render: renderEfsRun },
+        { json: Boolean(options.json), detach: options.detach, render: options.deleteAccessPoint ? renderUnmountDeleting : renderEfsRun },
       );
     } finally {
       await session.close();
@@ -209,10 +244,44 @@ function mountLike(action: 'mount' | 'unmount'): Command {
   });
 }
 
+interface CreateOptions {
+  instance: string[];
+  subnet?: string[];
+  tag?: string[];
+  requireAccessPoints?: boolean;
+  dryRun?: boolean;
+  json?: boolean;
+  detach?: boolean;
+}
+
+/** Read-only: what create would ask for and, with --require-access-points, the policy it would put. */
+async function printCreateDryRun(volumeName: string, instanceIds: readonly string[], options: CreateOptions): Promise<void> {
+  const { EFSClient } = await import('@aws-sdk/client-efs');
+  const efs = new EFSClient({});
+  try {
+    const planned = options.requireAccessPoints ? await plannedAccessPointPolicy(efs, volumeName) : undefined;
+    if (options.json) {
+      printJson({ volume: volumeName, instanceIds, requireAccessPoints: Boolean(options.requireAccessPoints), ...(planned ?? {}) });
+      return;
+    }
+    const lines = [`create or find the file system of volume ${volumeName}, its NFS security group and a mount target per zone of ${instanceIds.join(', ')}`];
+    if (planned) {
+      lines.push(
+        `file system policy of ${planned.fileSystemId ?? 'the new file system (its ARN below is a placeholder)'}, refusing every mount without an access point:`,
+        JSON.stringify(planned.policy, null, 2),
+      );
+    }
+    process.stdout.write(`${[...lines, 'dry run: nothing was sent'].join('\n\n')}\n`);
+  } finally {
+    efs.destroy();
+  }
+}
+
 function renderCreate(result: EfsVolumeResult): string {
   const targets = result.mountTargets.map((t) => `${t.mountTargetId} in ${t.availabilityZone}${t.created ? ' (new)' : ''}`).join(', ');
   const head = `${result.fileSystemId}${result.created ? ' created' : ' already existed'}; security group ${result.securityGroupId}; mount targets: ${targets || 'none'}`;
-  return [head, ...result.unknownInstances.map((u) => paint('red', `${u.instanceId}: ${u.reason}`))].join('\n');
+  const policy = result.policy ? [`file system policy: mounts without an access point are refused`] : [];
+  return [head, ...policy, ...result.unknownInstances.map((u) => paint('red', `${u.instanceId}: ${u.reason}`))].join('\n');
 }
 
 export function efsCommand(): Command {
@@ -229,13 +298,15 @@ export function efsCommand(): Command {
       )
       .option('--subnet <id>', "a subnet for a mount target (repeat; one per availability zone; default: the instances' subnets)", collect)
       .option('--tag <key=value>', 'extra tag (repeat)', collect)
+      .option('--require-access-points', 'add file system policy statements that refuse every mount not made through an access point')
+      .option('--dry-run', 'print what would be asked of EFS (with --require-access-points, the whole policy); send nothing')
       .option('--json', 'print JSON')
       .option('--detach', 'start the workflow and return its ID without following it')
       .addHelpText(
         'after',
         '\nExamples:\n  $ sharemount efs create research --instance i-0123456789abcdef0 --instance i-0fedcba9876543210\n  $ sharemount efs create research --instance i-0123456789abcdef0 --subnet subnet-0aaa1111 --subnet subnet-0bbb2222',
       )
-      .action(async (name: string, options: { instance: string[]; subnet?: string[]; tag?: string[]; json?: boolean; detach?: boolean }) => {
+      .action(async (name: string, options: CreateOptions) => {
         const volumeName = validateVolumeName(name);
         const instanceIds = validateInstanceIds(options.instance, '--instance');
         const subnetIds = options.subnet ? validateSubnetIds(options.subnet, '--subnet') : undefined;
@@ -246,6 +317,10 @@ export function efsCommand(): Command {
             return [match[1], match[2]];
           }),
         );
+        if (options.dryRun) {
+          await printCreateDryRun(volumeName, instanceIds, options);
+          return;
+        }
         const session = await openSession({ embedded: {} });
         try {
           process.exitCode = await runWorkflow(
@@ -254,7 +329,9 @@ export function efsCommand(): Command {
             {
               taskQueue: generalTaskQueue(),
               workflowId: efsRunWorkflowId('create', volumeName),
-              args: [{ name: volumeName, instanceIds: [...instanceIds], subnetIds, tags }],
+              args: [
+                { name: volumeName, instanceIds: [...instanceIds], subnetIds, tags, ...(options.requireAccessPoints ? { requireAccessPoints: true } : {}) },
+              ],
               staticSummary: `EFS create ${volumeName} for ${instanceIds.length} instance(s)`,
               typedSearchAttributes: runSearchAttributes('efs', [volumeName], [...instanceIds]),
             },

@@ -5,3 +5,4 @@ export * from './plan';
 export * from './network';
 export * from './instanceFacts';
 export * from './installRoute';
+export * from './identityMode';

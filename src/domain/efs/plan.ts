@@ -3,6 +3,8 @@
  * steps with a summary in words and the exact script that would run. Workflows run the same scripts.
  */
 import { InputError, InputErrors } from '../errors';
+import { validateAccessPointId } from '../identity/accessPoint';
+import { checkIdentityCombination, validateIdentityMode, validatePeople, type IdentityMode, type ProvisionedPerson } from './identityMode';
 import { INSTALL_ROUTES_IN_WORDS } from './installRoute';
 import {
   DEFAULT_GID,
@@ -16,7 +18,7 @@ import {
   validateUserNames,
   validateVolumeName,
 } from './names';
-import { buildStepScript, EFS_MOUNT_STEPS, EFS_UNMOUNT_STEPS, stepSummary, type EfsStep } from './steps';
+import { buildStepScript, EFS_UNMOUNT_STEPS, mountRunbook, stepSummary, type EfsStep } from './steps';
 import type { EfsStepSettings } from './steps/script';
 
 export interface EfsMountRequest {
@@ -33,11 +35,22 @@ export interface EfsMountRequest {
   users?: readonly string[];
   /** Mount with IAM authorization (-o tls,iam), for file system policies that require it. */
   iam?: boolean;
+  /** Default group: the shared group and setgid layout; access-point: through the volume's shared-area access point. */
+  identity?: IdentityMode;
+  /** Registry people to create on every instance with their UIDs (--person), as lookupPeople found them. */
+  people?: readonly ProvisionedPerson[];
+  /** The access point ensureSharedAccessPoint made (access-point mode); a dry run shows a placeholder. */
+  accessPointId?: string;
 }
+
+/** What a dry run shows in access-point mode before the access point exists: the run puts the real ID there. */
+export const ACCESS_POINT_PLACEHOLDER = 'fsap-00000000000000000';
 
 export interface EfsSettings extends EfsStepSettings {
   volumeName: string;
   instanceIds: string[];
+  identity: IdentityMode;
+  people: ProvisionedPerson[];
 }
 
 export interface PlannedStep {
@@ -61,9 +74,21 @@ export interface EfsPlan {
   gid: number;
   users: string[];
   iam: boolean;
+  identity: IdentityMode;
+  people: ProvisionedPerson[];
+  /** access-point mode: the access point every instance mounts through. */
+  accessPointId?: string;
   /** How amazon-efs-utils gets installed: decided per instance from its os-release by gatherInstanceFacts. */
   installRoutes: string;
   instances: InstancePlan[];
+}
+
+/** The access point of access-point mode (a placeholder until it exists); none in group mode. */
+function accessPointOf(identity: IdentityMode, accessPointId: string | undefined): string | undefined {
+  if (identity === 'access-point') return validateAccessPointId(accessPointId ?? ACCESS_POINT_PLACEHOLDER);
+  if (accessPointId !== undefined)
+    throw new InputError('--identity', 'an access point was given, but the identity mode is group: pass --identity access-point');
+  return undefined;
 }
 
 /** Validates every field and reports all problems at once (InputErrors), before anything is sent. */
@@ -90,9 +115,13 @@ export function resolveEfsSettings(request: EfsMountRequest): EfsSettings {
   const group = attempt(() => validateGroupName(request.group ?? DEFAULT_GROUP), '');
   const gid = attempt(() => validateGid(request.gid ?? DEFAULT_GID), 0);
   const users = attempt(() => validateUserNames(request.users ?? []), []);
+  const identity = attempt(() => validateIdentityMode(request.identity), 'group');
+  const people = attempt(() => validatePeople(request.people ?? []), []);
+  attempt(() => checkIdentityCombination(identity, people), undefined);
+  const accessPointId = attempt(() => accessPointOf(identity, request.accessPointId), undefined);
   if (errors.length === 1) throw errors[0];
   if (errors.length > 1) throw new InputErrors(errors);
-  return { volumeName, fileSystemId, instanceIds, mountPoint, group, gid, users, iam: request.iam === true };
+  return { volumeName, fileSystemId, instanceIds, mountPoint, group, gid, users, iam: request.iam === true, identity, people, accessPointId };
 }
 
 export function planSteps(steps: readonly EfsStep[], settings: EfsStepSettings, instanceId: string): PlannedStep[] {
@@ -101,7 +130,7 @@ export function planSteps(steps: readonly EfsStep[], settings: EfsStepSettings, 
 
 function plan(action: 'mount' | 'unmount', request: EfsMountRequest): EfsPlan {
   const settings = resolveEfsSettings(request);
-  const steps = action === 'mount' ? EFS_MOUNT_STEPS : EFS_UNMOUNT_STEPS;
+  const steps = action === 'mount' ? mountRunbook(settings) : EFS_UNMOUNT_STEPS;
   return {
     action,
     volumeName: settings.volumeName,
@@ -111,6 +140,9 @@ function plan(action: 'mount' | 'unmount', request: EfsMountRequest): EfsPlan {
     gid: settings.gid,
     users: [...settings.users],
     iam: settings.iam,
+    identity: settings.identity,
+    people: settings.people,
+    ...(action === 'mount' && settings.accessPointId ? { accessPointId: settings.accessPointId } : {}),
     installRoutes: INSTALL_ROUTES_IN_WORDS,
     instances: settings.instanceIds.map((instanceId) => ({ instanceId, steps: planSteps(steps, settings, instanceId) })),
   };

@@ -8,6 +8,7 @@
  * what is given up is per-person ownership, since every file shows the shared identity as its owner.
  */
 import { validateFileSystemId, validateVolumeName } from '../efs/names';
+import { InputError } from '../errors';
 import type { RegistryConfig } from './config';
 
 /** The tag that marks an access point as the one sharemount made for a volume's shared area. */
@@ -22,6 +23,18 @@ export interface AccessPointSpec {
   tags: Array<{ Key: string; Value: string }>;
   posixUser: { Uid: number; Gid: number };
   rootDirectory: { Path: string; CreationInfo: { OwnerUid: number; OwnerGid: number; Permissions: string } };
+}
+
+/**
+ * efs-utils accepts `fsap-` and 17 hex digits (constants.AP_REGEX_PATTERN, checked in
+ * mount_options.check_options_validity); moto makes 8 (`EFSBackend`'s `fsap-{get_random_hex(8)}`), which the
+ * tests' stand-in mount.efs takes too.
+ */
+const ACCESS_POINT_ID = /^fsap-(?:[0-9a-f]{8}|[0-9a-f]{17})$/;
+
+export function validateAccessPointId(id: string, field = 'access point id'): string {
+  if (!ACCESS_POINT_ID.test(id)) throw new InputError(field, `${JSON.stringify(id)} is not an EFS access point id (fsap- and 17 hex digits)`);
+  return id;
 }
 
 /** setgid so new entries keep the shared group; group-writable so the shared identity's peers can write. */

@@ -111,7 +111,7 @@ export async function deleteAccessPoint(efs: EFSClient, spec: Pick<AccessPointSp
   return deleted;
 }
 
-async function fileSystemArn(efs: EFSClient, fileSystemId: string): Promise<string> {
+export async function fileSystemArn(efs: EFSClient, fileSystemId: string): Promise<string> {
   try {
     const fs = (await efs.send(new DescribeFileSystemsCommand({ FileSystemId: fileSystemId }))).FileSystems?.[0];
     if (!fs?.FileSystemArn) throw new AwsStateError('fileSystemNotFound', `file system ${fileSystemId} does not exist`);

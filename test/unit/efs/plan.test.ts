@@ -101,7 +101,7 @@ describe('step results', () => {
     [{ status: 'Failed', exitCode: 64 }, 'script-bad-input', false],
     [{ status: 'Failed', exitCode: 66 }, 'script-missing-prerequisite', false],
     [{ status: 'Failed', exitCode: 1 }, 'script-failed', true],
-    [{ status: 'TimedOut', exitCode: -1 }, 'timed-out', true],
+    [{ status: 'TimedOut', exitCode: -1 }, 'delivery-timed-out', false],
     [{ status: 'Cancelled' }, 'cancelled', false],
   ])('classifySsmFailure(%j) is %s, retryable %s', (failure, kind, retryable) => {
     expect(classifySsmFailure(failure)).toEqual({ kind, retryable });

@@ -175,3 +175,66 @@ rewrite_fstab() {
   mv -f "$tmp" "$FSTAB"
   return 0
 }`;
+
+/**
+ * ensure_dir REL UID MODE OWNER_NAME: the directory $root/REL with owner UID, group $gid and MODE, creating it
+ * when missing; the caller sets $root (the mount point, physically) and $gid (the shared group's number).
+ */
+export const ENSURE_DIR = `# Group members can write the volume: a directory swapped for a symlink must never redirect a root chown or
+# chmod. Each change is made on "." after entering the directory and checking where we physically are.
+ensure_dir() {
+  rel=$1 uid=$2 mode=$3 owner_name=$4
+  path=$root\${rel:+/$rel}
+  if [ -L "$path" ]; then
+    fail ${STEP_EXIT_CODES.conflict} "$path is a symbolic link; refusing to change it"
+  fi
+  # mkdir first, look after: every instance sharing the volume prepares it, often at the same moment, and a
+  # directory another one made between our look and our mkdir is no error.
+  if err=$(mkdir "$path" 2>&1); then
+    created=yes
+  elif [ -L "$path" ]; then
+    fail ${STEP_EXIT_CODES.conflict} "$path is a symbolic link; refusing to change it"
+  elif [ -d "$path" ]; then
+    created=no
+  elif [ -e "$path" ]; then
+    fail ${STEP_EXIT_CODES.conflict} "$path exists and is not a directory"
+  else
+    fail ${STEP_EXIT_CODES.conflict} "cannot create $path: $err"
+  fi
+  cd -P -- "$path"
+  [ "$(pwd -P)" = "$path" ] || fail ${STEP_EXIT_CODES.conflict} "$path moved while it was being prepared"
+  before=$(stat -c '%u %g %a' .)
+  [ "$before" = "$uid $gid $mode" ] || { chown "$uid:$gid" .; chmod "$mode" .; }
+  cd /
+  if [ "$created" = yes ]; then
+    changed "created $path ($mode $owner_name:$GROUP)"
+  elif [ "$before" != "$uid $gid $mode" ]; then
+    changed "set $path to $mode $owner_name:$GROUP (was uid/gid/mode $before)"
+  else
+    unchanged "$path is $mode $owner_name:$GROUP"
+  fi
+}`;
+
+/**
+ * The shell twin of validateAccessPointId: ACCESS_POINT empty, or fsap- and hex digits, then joined to the
+ * checked MOUNT_OPTIONS as efs-utils takes it (`accesspoint=` needs `tls`, which MOUNT_OPTIONS always has).
+ */
+export const CHECK_ACCESS_POINT = `case $ACCESS_POINT in
+  '') ;;
+  fsap-*)
+    case \${ACCESS_POINT#fsap-} in
+      ''|*[!${HEX}]*) fail ${BAD_INPUT} "the access point id is not fsap- and hex digits" ;;
+    esac
+    MOUNT_OPTIONS="$MOUNT_OPTIONS,accesspoint=$ACCESS_POINT"
+    ;;
+  *) fail ${BAD_INPUT} "the access point id must start with fsap-" ;;
+esac`;
+
+/** The checks every step on the mounted volume's layout starts with: user and group names, the mount point. */
+export const LAYOUT_CHECKS = [CHECK_USER, 'check_name group "$GROUP"', CHECK_MOUNT_POINT, IS_MOUNTED].join('\n');
+
+/** Stops unless the volume is mounted and the shared group exists; leaves its GID in $gid, the mount point's physical path in $root. */
+export const MOUNTED_LAYOUT = `is_mounted || fail ${MISSING} "$MOUNT_POINT is not mounted: run mountVolume first"
+gid=$(getent group "$GROUP" | head -n 1 | cut -d: -f3)
+[ -n "$gid" ] || fail ${MISSING} "group $GROUP does not exist: run ensureGroup first"
+root=$(cd -P -- "$MOUNT_POINT" && pwd -P)`;

@@ -10,6 +10,7 @@ import { installEfsUtils } from './installEfsUtils';
 import { mountVolume } from './mountVolume';
 import { persistFstab } from './persistFstab';
 import { prepareLayout } from './prepareLayout';
+import { provisionPeople } from './provisionPeople';
 import { removeFstabLine } from './removeFstabLine';
 import { renderStepScript, type EfsStepDefinition, type EfsStepSettings } from './script';
 import { setUmask } from './setUmask';
@@ -23,9 +24,13 @@ import { unmountVolume } from './unmountVolume';
 export const EFS_MOUNT_RUNBOOK = [gatherInstanceFacts, installEfsUtils, ensureGroup, addUsers, mountVolume, prepareLayout, persistFstab, setUmask] as const;
 export const EFS_UNMOUNT_RUNBOOK = [unmountVolume, removeFstabLine] as const;
 
+/** Steps only some mounts run (see mountRunbook). */
+export const EFS_OPTIONAL_STEPS = [provisionPeople] as const;
+
 export type EfsMountStep = (typeof EFS_MOUNT_RUNBOOK)[number]['name'];
 export type EfsUnmountStep = (typeof EFS_UNMOUNT_RUNBOOK)[number]['name'];
-export type EfsStep = EfsMountStep | EfsUnmountStep;
+export type EfsOptionalStep = (typeof EFS_OPTIONAL_STEPS)[number]['name'];
+export type EfsStep = EfsMountStep | EfsUnmountStep | EfsOptionalStep;
 
 export const EFS_MOUNT_STEPS: readonly EfsMountStep[] = EFS_MOUNT_RUNBOOK.map((step) => step.name);
 export const EFS_UNMOUNT_STEPS: readonly EfsUnmountStep[] = EFS_UNMOUNT_RUNBOOK.map((step) => step.name);
@@ -38,11 +43,26 @@ const STEPS: { [Name in EfsStep]: EfsStepDefinition<Name> } = {
   addUsers,
   mountVolume,
   prepareLayout,
+  provisionPeople,
   persistFstab,
   setUmask,
   unmountVolume,
   removeFstabLine,
 };
+
+/** Through an access point EFS itself imposes the shared identity: no group, layout or umask to prepare. */
+const ACCESS_POINT_RUNBOOK: readonly EfsStep[] = ['gatherInstanceFacts', 'installEfsUtils', 'mountVolume', 'persistFstab'];
+
+/**
+ * The steps a mount with these settings runs, in order: through an access point only the mount and its fstab
+ * line; otherwise the whole runbook, with provisionPeople after the layout (it needs users/) when people are named.
+ */
+export function mountRunbook(settings: Pick<EfsStepSettings, 'accessPointId' | 'people'>): readonly EfsStep[] {
+  if (settings.accessPointId !== undefined) return ACCESS_POINT_RUNBOOK;
+  if (!settings.people?.length) return EFS_MOUNT_STEPS;
+  const afterLayout = EFS_MOUNT_STEPS.indexOf('prepareLayout') + 1;
+  return [...EFS_MOUNT_STEPS.slice(0, afterLayout), 'provisionPeople', ...EFS_MOUNT_STEPS.slice(afterLayout)];
+}
 
 export function efsStep(step: EfsStep): EfsStepDefinition<EfsStep> {
   return STEPS[step];

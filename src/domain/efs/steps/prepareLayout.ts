@@ -1,9 +1,9 @@
 /** Step 5 of mounting: the volume's layout, with the shared group and setgid modes. */
 import { validateGroupName, validateMountPoint, validateUserNames } from '../names';
-import { CHECK_GIVEN_USERS, CHECK_MOUNT_POINT, CHECK_USER, DETECT_LOGIN_USERS, IS_MOUNTED, RESOLVE_USERS } from './fragments';
+import { CHECK_GIVEN_USERS, DETECT_LOGIN_USERS, ENSURE_DIR, LAYOUT_CHECKS, MOUNTED_LAYOUT, RESOLVE_USERS } from './fragments';
 import { body, STEP_EXIT_CODES, usersInWords, type EfsStepDefinition } from './script';
 
-const { conflict: CONFLICT, missingPrerequisite: MISSING } = STEP_EXIT_CODES;
+const MISSING = STEP_EXIT_CODES.missingPrerequisite;
 
 /**
  * Layout modes. The seed's table, with setgid added on users/ and users/<user>/ so files created there keep
@@ -32,51 +32,12 @@ export const prepareLayout: EfsStepDefinition<'prepareLayout'> = {
     MODE_USER_HOME: LAYOUT_MODES.userHome,
   }),
   body: body(
-    CHECK_USER,
-    'check_name group "$GROUP"',
-    CHECK_MOUNT_POINT,
-    IS_MOUNTED,
+    LAYOUT_CHECKS,
     DETECT_LOGIN_USERS,
     RESOLVE_USERS,
     CHECK_GIVEN_USERS,
-    `is_mounted || fail ${MISSING} "$MOUNT_POINT is not mounted: run mountVolume first"
-gid=$(getent group "$GROUP" | head -n 1 | cut -d: -f3)
-[ -n "$gid" ] || fail ${MISSING} "group $GROUP does not exist: run ensureGroup first"
-root=$(cd -P -- "$MOUNT_POINT" && pwd -P)
-# Group members can write the volume: a directory swapped for a symlink must never redirect a root chown or
-# chmod. Each change is made on "." after entering the directory and checking where we physically are.
-ensure_dir() {
-  rel=$1 uid=$2 mode=$3 owner_name=$4
-  path=$root\${rel:+/$rel}
-  if [ -L "$path" ]; then
-    fail ${CONFLICT} "$path is a symbolic link; refusing to change it"
-  fi
-  # mkdir first, look after: every instance sharing the volume prepares it, often at the same moment, and a
-  # directory another one made between our look and our mkdir is no error.
-  if err=$(mkdir "$path" 2>&1); then
-    created=yes
-  elif [ -L "$path" ]; then
-    fail ${CONFLICT} "$path is a symbolic link; refusing to change it"
-  elif [ -d "$path" ]; then
-    created=no
-  elif [ -e "$path" ]; then
-    fail ${CONFLICT} "$path exists and is not a directory"
-  else
-    fail ${CONFLICT} "cannot create $path: $err"
-  fi
-  cd -P -- "$path"
-  [ "$(pwd -P)" = "$path" ] || fail ${CONFLICT} "$path moved while it was being prepared"
-  before=$(stat -c '%u %g %a' .)
-  [ "$before" = "$uid $gid $mode" ] || { chown "$uid:$gid" .; chmod "$mode" .; }
-  cd /
-  if [ "$created" = yes ]; then
-    changed "created $path ($mode $owner_name:$GROUP)"
-  elif [ "$before" != "$uid $gid $mode" ]; then
-    changed "set $path to $mode $owner_name:$GROUP (was uid/gid/mode $before)"
-  else
-    unchanged "$path is $mode $owner_name:$GROUP"
-  fi
-}
+    `${MOUNTED_LAYOUT}
+${ENSURE_DIR}
 resolve_users
 ensure_dir '' 0 "$MODE_ROOT" root
 ensure_dir shared 0 "$MODE_SHARED" root

@@ -14,6 +14,7 @@
  *    worth retrying.
  */
 import { shAssignments, type ShellValues } from '../../shell';
+import type { ProvisionedPerson } from '../identityMode';
 
 export const STEP_EXIT_CODES = {
   ok: 0,
@@ -42,6 +43,10 @@ export interface EfsStepSettings {
   users: readonly string[];
   /** Mount with IAM authorization (`-o tls,iam`), for file system policies that require it. */
   iam: boolean;
+  /** Registry people to create with their UID and GID (provisionPeople); absent or empty: none. */
+  people?: readonly ProvisionedPerson[];
+  /** Mount through this access point (`accesspoint=`); absent: the shared-group layout. */
+  accessPointId?: string;
 }
 
 /** The users a step acts for, in words: the named ones, else the ones it will detect. */
