@@ -10,20 +10,10 @@ import { mockClient } from 'aws-sdk-client-mock';
 import * as path from 'node:path';
 import { createEfsActivities, plainRuntime } from '../../src/activities/efs';
 import { validatePackage } from '../../src/domain/efs/distributor';
-import { InputError } from '../../src/domain/errors';
 import { injectionPayloads } from '../support/injectionPayloads';
+import { fieldOf } from '../support/failures';
 
 const PAYLOADS = injectionPayloads(path.join('/tmp', 'sharemount-ssm-pwned'));
-
-function fieldOf(fn: () => unknown): string | undefined {
-  try {
-    fn();
-  } catch (error) {
-    if (error instanceof InputError) return error.field;
-    throw error;
-  }
-  return undefined;
-}
 
 test('every payload as a package name or version is refused, naming the field', () => {
   const missed = PAYLOADS.flatMap((p) => [

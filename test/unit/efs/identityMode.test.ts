@@ -1,20 +1,10 @@
-import { InputError } from '../../../src/domain/errors';
 import { ACCESS_POINT_PLACEHOLDER, planEfsMount, resolveEfsSettings } from '../../../src/domain/efs';
 import { EFS_MOUNT_STEPS } from '../../../src/domain/efs/steps';
 import { fstabEntry } from '../../../src/domain/efs/steps/persistFstab';
+import { fieldOf } from '../../support/failures';
 
 const request = { volumeName: 'research', fileSystemId: 'fs-0abc1234', instanceIds: ['i-0123456789abcdef0'] };
 const alice = { name: 'alice', uid: 2000, gid: 2000 };
-
-function fieldOf(fn: () => unknown): string | undefined {
-  try {
-    fn();
-  } catch (error) {
-    if (error instanceof InputError) return error.field;
-    throw error;
-  }
-  return undefined;
-}
 
 describe('identity modes in the EFS plan', () => {
   test('--person adds provisionPeople right after the layout, with the registry numbers as its input', () => {
