@@ -5,11 +5,12 @@
  * os-release, collisions between instances' users from the IDs, and an instance found converged costs this one
  * command (a schedule's re-run must not run every step again on the instances that are already right).
  */
+import { validatePeople } from '../identityMode';
 import { validateFileSystemId, validateGid, validateGroupName, validateMountPoint, validateUserNames } from '../names';
 import { CHECK_FS_ID, CHECK_GID, CHECK_MOUNT_OPTIONS, CHECK_MOUNT_POINT, CHECK_NAME, DETECT_LOGIN_USERS, HAVE_MOUNT_EFS, MOUNTED_FS } from './fragments';
 import { efsMountOptions } from './mountVolume';
 import { LAYOUT_MODES } from './prepareLayout';
-import { body, type EfsStepDefinition } from './script';
+import { body, STEP_EXIT_CODES, type EfsStepDefinition } from './script';
 import { UMASK_PROFILE_CONTENT, UMASK_PROFILE_PATH } from './setUmask';
 
 export const gatherInstanceFacts: EfsStepDefinition<'gatherInstanceFacts'> = {
@@ -24,6 +25,10 @@ export const gatherInstanceFacts: EfsStepDefinition<'gatherInstanceFacts'> = {
     GROUP: validateGroupName(settings.group),
     GID: validateGid(settings.gid),
     USERS: validateUserNames(settings.users).join(' '),
+    // Registry people (--person): an instance is converged only when provisionPeople would change nothing.
+    PEOPLE: validatePeople(settings.people ?? [])
+      .map((p) => `${p.name}:${p.uid}:${p.gid}`)
+      .join(' '),
     MODE_ROOT: LAYOUT_MODES.root,
     MODE_SHARED: LAYOUT_MODES.shared,
     MODE_USER_HOME: LAYOUT_MODES.userHome,
@@ -39,6 +44,12 @@ export const gatherInstanceFacts: EfsStepDefinition<'gatherInstanceFacts'> = {
     CHECK_GID,
     `for user in $USERS; do
   check_name user "$user"
+done
+for entry in $PEOPLE; do
+  check_name user "\${entry%%:*}"
+  case \${entry#*:} in
+    *[!0123456789:]*|:*|*:|*:*:*) fail ${STEP_EXIT_CODES.badInput} "a person is not name:uid:gid" ;;
+  esac
 done`,
     DETECT_LOGIN_USERS,
     HAVE_MOUNT_EFS,
@@ -82,6 +93,17 @@ done
 lines=$(MP=$MOUNT_POINT awk '!/^[ \\t]*#/ && NF >= 2 && $2 == ENVIRON["MP"] { print $1 " " $2 " " $3 " " $4 " " $5 " " $6 }' /etc/fstab 2>/dev/null || true)
 [ "$lines" = "$FS_ID:/ $MOUNT_POINT efs _netdev,$MOUNT_OPTIONS 0 0" ] || drift "/etc/fstab does not hold exactly one line for $MOUNT_POINT"
 printf '%s\\n' "$PROFILE_CONTENT" | cmp -s - "$PROFILE_FILE" || drift "$PROFILE_FILE does not set umask 002"
+is_home_of() {
+  [ -d "$1" ] && [ ! -L "$1" ] && [ "$(stat -c '%u %a' "$1" 2>/dev/null)" = "$2" ]
+}
+for entry in $PEOPLE; do
+  name=\${entry%%:*}
+  rest=\${entry#*:}
+  [ "$(id -u "$name" 2>/dev/null):$(id -g "$name" 2>/dev/null)" = "$rest" ] || drift "$name is not $rest"
+  id -nG "$name" 2>/dev/null | tr ' ' '\\n' | grep -qx -- "$GROUP" || drift "$name is not in group $GROUP"
+  dir=$MOUNT_POINT/users/$name
+  is_home_of "$dir" "\${rest%%:*} $MODE_USER_HOME" || drift "$dir is not $MODE_USER_HOME, owned by $name"
+done
 [ "$drifted" = 1 ] || printf 'SHAREMOUNT_FACT converged yes\\n'`,
   ),
 };
