@@ -10,6 +10,7 @@ import { runCli, type CliOptions } from '../support/cliProcess';
 import { checkEfsFleet, makeEfsFleet, runAll, type EfsFleet } from '../support/fleet';
 import { besideProcess, createClusterNetwork, makeClusterStore, onNode, type ClusterNetwork } from './nodes';
 import { freeServerPort, makeCertificates, Postgres, Proc, spawnSharemount, startPostgres, startServer, waitFor } from './support';
+import { EFS_MOUNT_STEPS } from '../../src/domain/efs/steps';
 
 /**
  * The team shape without Docker, every part real: Debian's PostgreSQL, `sharemount server` (the Temporal
@@ -183,7 +184,8 @@ describe('a cluster: PostgreSQL, sharemount server, a worker on each of two node
 
     expect(owner(path.join(store.sharedDir, volumeName, 'd', 'n.bin'))).toBe('100000:100000');
     for (const node of nodes)
-      for (const ctid of node.ctids) expect(store.conf(node.name, ctid)).toMatch(new RegExp(`^mp\\d+: ${hostPath},mp=/across,shared=1$`, 'm'));
+      for (const ctid of node.ctids)
+        expect(store.conf(node.name, ctid)).toMatch(new RegExp(`^mp\\d+: ${hostPath},mp=/across,mountoptions=nosuid;nodev,shared=1$`, 'm'));
     // Each node's pct set only its own containers, and did set them.
     for (const [index, node] of nodes.entries()) {
       const sets = pctCalls(node.pctLog)
@@ -239,7 +241,7 @@ describe('a cluster: PostgreSQL, sharemount server, a worker on each of two node
     const { result: run } = JSON.parse(result.stdout) as { result: { fileSystemId: string; instances: Array<{ instanceId: string; ok: boolean }> } };
     expect(run.fileSystemId).toBe(fleet.fileSystemId);
     expect(run.instances.map((i) => [i.instanceId, i.ok])).toEqual(fleet.instanceIds.map((id) => [id, true]));
-    expect(fleet.emulator.sent.length - sentBefore).toBe(14); // 7 steps on each instance, each sent once
+    expect(fleet.emulator.sent.length - sentBefore).toBe(2 * EFS_MOUNT_STEPS.length); // the facts and 7 steps on each instance, each sent once
     expect(await checkEfsFleet(fleet)).toEqual({ notConverged: [], duplicates: [] });
     const listed = await waitFor(
       'the mount in visibility',
