@@ -71,11 +71,17 @@ function applyDirect(node, root) {
 }
 
 /** A `sharemount worker` serving the stand-in node's queue, on the bench's dev server; resolves once it polls. */
-function startWorker(node, nodeName, address) {
-  const worker = spawn(process.execPath, [cliEntry(), 'worker', '--node', nodeName, '--no-general', '--pve-dir', node.pveDir, '--pct', STAND_IN_PCT], {
-    env: { ...node.env, TEMPORAL_ADDRESS: address },
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
+function startWorker(node, nodeName, address, support) {
+  // The worker reads the node's pve-container version (the stand-in node has no dpkg entry): named as on the CLI.
+  const version = support.versionOption ? [support.versionOption, '6.1.6'] : [];
+  const worker = spawn(
+    process.execPath,
+    [cliEntry(), 'worker', '--node', nodeName, '--no-general', '--pve-dir', node.pveDir, '--pct', STAND_IN_PCT, ...version],
+    {
+      env: { ...node.env, TEMPORAL_ADDRESS: address },
+      stdio: ['ignore', 'pipe', 'inherit'],
+    },
+  );
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error('the bench worker did not connect within 60 s')), 60_000);
     worker.once('exit', (code) => reject(new Error(`the bench worker exited (${code}) before it polled`)));
@@ -137,7 +143,7 @@ async function measureIdmapApply(root) {
     if (support.strategy) {
       const nodeName = `bench${process.pid}`;
       server = await devServer();
-      worker = await startWorker(node, nodeName, server.address);
+      worker = await startWorker(node, nodeName, server.address, support);
       apply = (volume) => applyCli(node, nodeName, server.address, support, volume);
       apply(empty); // the first workflow of a fresh server also pays for its namespace's caches
     } else {
