@@ -23,6 +23,18 @@ export function fullMountOptions(settings: Pick<EfsStepSettings, 'iam' | 'access
   return `${efsMountOptions(settings)}${accessPoint ? `,accesspoint=${accessPoint}` : ''}`;
 }
 
+/** What the mount and its fstab line are told, each validated here and checked again by MOUNT_INPUT_CHECKS. */
+export function mountInputs(settings: EfsStepSettings) {
+  return {
+    FS_ID: validateFileSystemId(settings.fileSystemId),
+    MOUNT_POINT: validateMountPoint(settings.mountPoint),
+    MOUNT_OPTIONS: efsMountOptions(settings),
+    ACCESS_POINT: accessPointInput(settings),
+  };
+}
+
+export const MOUNT_INPUT_CHECKS = [CHECK_FS_ID, CHECK_MOUNT_POINT, CHECK_MOUNT_OPTIONS, CHECK_ACCESS_POINT] as const;
+
 export const mountVolume: EfsStepDefinition<'mountVolume'> = {
   name: 'mountVolume',
   summary: (settings, instanceId) =>
@@ -32,17 +44,9 @@ export const mountVolume: EfsStepDefinition<'mountVolume'> = {
     conflict: 'another file system (or anything else) is mounted at the mount point, or the mount point is not a directory',
     missingPrerequisite: "mount.efs is missing (installEfsUtils first), or the file system's policy denied the mount",
   },
-  inputs: (settings) => ({
-    FS_ID: validateFileSystemId(settings.fileSystemId),
-    MOUNT_POINT: validateMountPoint(settings.mountPoint),
-    MOUNT_OPTIONS: efsMountOptions(settings),
-    ACCESS_POINT: accessPointInput(settings),
-  }),
+  inputs: mountInputs,
   body: body(
-    CHECK_FS_ID,
-    CHECK_MOUNT_POINT,
-    CHECK_MOUNT_OPTIONS,
-    CHECK_ACCESS_POINT,
+    ...MOUNT_INPUT_CHECKS,
     MOUNTED_FS,
     HAVE_MOUNT_EFS,
     `owner=$(mounted_fs)

@@ -1,7 +1,7 @@
 /** Step 6 of mounting: exactly one /etc/fstab line for the mount point, written only after the mount worked. */
 import { validateFileSystemId, validateMountPoint } from '../names';
-import { CHECK_ACCESS_POINT, CHECK_FS_ID, CHECK_MOUNT_OPTIONS, CHECK_MOUNT_POINT, REWRITE_FSTAB } from './fragments';
-import { accessPointInput, efsMountOptions, fullMountOptions } from './mountVolume';
+import { REWRITE_FSTAB } from './fragments';
+import { fullMountOptions, MOUNT_INPUT_CHECKS, mountInputs } from './mountVolume';
 import { body, type EfsStepDefinition, type EfsStepSettings } from './script';
 
 /** The line the script writes; its shell twin is the body's `entry=`. */
@@ -13,17 +13,9 @@ export const persistFstab: EfsStepDefinition<'persistFstab'> = {
   name: 'persistFstab',
   summary: (settings, instanceId) => `persist ${settings.fileSystemId} at ${settings.mountPoint} in /etc/fstab on ${instanceId}`,
   exits: { badInput: 'FS_ID, MOUNT_POINT, MOUNT_OPTIONS or ACCESS_POINT failed the check in the script' },
-  inputs: (settings) => ({
-    FS_ID: validateFileSystemId(settings.fileSystemId),
-    MOUNT_POINT: validateMountPoint(settings.mountPoint),
-    MOUNT_OPTIONS: efsMountOptions(settings),
-    ACCESS_POINT: accessPointInput(settings),
-  }),
+  inputs: mountInputs,
   body: body(
-    CHECK_FS_ID,
-    CHECK_MOUNT_POINT,
-    CHECK_MOUNT_OPTIONS,
-    CHECK_ACCESS_POINT,
+    ...MOUNT_INPUT_CHECKS,
     REWRITE_FSTAB,
     `entry="$FS_ID:/ $MOUNT_POINT efs _netdev,$MOUNT_OPTIONS 0 0"
 if rewrite_fstab "$entry"; then
